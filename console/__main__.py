@@ -1,0 +1,132 @@
+"""Command line: ``python -m console run|replay``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+
+from console.config import (
+    DEFAULT_THRESHOLD,
+    SAMPLE_DEPLOYMENT,
+    ConfigError,
+    DeploymentConfig,
+    data_dir,
+    load_deployment,
+)
+from console.domain.watchlist import WatchlistError
+from console.vision.sources import SourceError, SourceSpec
+
+
+def _camera(text: str) -> SourceSpec:
+    try:
+        return SourceSpec.parse(text, Path.cwd())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m console", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="open the console window on a deployment")
+    run.add_argument(
+        "--deployment",
+        type=Path,
+        default=SAMPLE_DEPLOYMENT,
+        help="deployment file (TOML); default: the bundled sample deployment",
+    )
+    run.add_argument(
+        "--camera",
+        action="append",
+        type=_camera,
+        default=[],
+        metavar="NAME=SOURCE",
+        help="add or replace a camera: a video file, an rtsp:// or http:// URL, "
+        "or a webcam index (repeatable)",
+    )
+    run.add_argument("--watchlist", type=Path, help="watchlist folder (overrides the file)")
+    run.add_argument("--threshold", type=float, help="match threshold (overrides the file)")
+    run.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
+    run.add_argument("--officer", default=getpass.getuser(), help="officer adjudicating")
+
+    replay = commands.add_parser("replay", help="run the pipeline headless on video files")
+    replay.add_argument(
+        "--camera", action="append", type=_camera, required=True, metavar="NAME=PATH"
+    )
+    replay.add_argument("--watchlist", type=Path, required=True)
+    replay.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    replay.add_argument(
+        "--analyses-per-second",
+        type=float,
+        default=5.0,
+        help="frames analysed per second of video (default 5)",
+    )
+    replay.add_argument("--out", type=Path, help="write alerts here (JSON lines); default stdout")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "replay":
+            return _replay(args)
+        return _run(args)
+    except (ConfigError, WatchlistError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from console.qt.app import run_console
+
+    deployment: DeploymentConfig = load_deployment(args.deployment).with_cameras(args.camera)
+    if args.watchlist:
+        deployment = _replace(deployment, watchlist=args.watchlist.resolve())
+    if args.threshold is not None:
+        deployment = _replace(deployment, threshold=args.threshold)
+    if not deployment.cameras:
+        raise ConfigError("no cameras: give --camera NAME=SOURCE or a deployment file with cameras")
+    return run_console(deployment, data_dir(args.data_dir), args.officer)
+
+
+def _replace(deployment: DeploymentConfig, **changes) -> DeploymentConfig:
+    from dataclasses import replace
+
+    return replace(deployment, **changes)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from console.replay import replay, write_alerts
+    from console.vision.enrolment import enrol_watchlist
+    from console.vision.pool import AnalysisPool
+
+    for spec in args.camera:
+        if spec.kind != "file":
+            raise ConfigError(f"replay takes video files; {spec.camera} is a {spec.kind}")
+    with AnalysisPool() as pool:
+        watchlist = pool.run(enrol_watchlist, args.watchlist).result()
+        alerts, summary = replay(
+            args.camera, watchlist, pool, args.threshold, args.analyses_per_second
+        )
+    if args.out:
+        with args.out.open("w") as out:
+            write_alerts(alerts, out)
+    else:
+        write_alerts(alerts, sys.stdout)
+    print("\n".join(summary.lines()), file=sys.stderr if not args.out else sys.stdout)
+    print(
+        json.dumps({k: v for k, v in vars(summary).items() if k != "cameras"}),
+        file=sys.stderr if not args.out else sys.stdout,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

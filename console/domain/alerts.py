@@ -1,0 +1,79 @@
+"""Alerts and the officer's adjudication of them.
+
+Vocabulary follows UK police usage: an *alert* is raised when a face scores past the
+threshold against a watchlist subject; *adjudication* is the officer comparing the
+probe face with the watchlist photo and deciding what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+
+
+class Decision(StrEnum):
+    """The officer's adjudication of an alert."""
+
+    ENGAGE = "engage"  # send officers on the ground to speak to the person
+    DISMISS = "dismiss"  # a match, but not engaged (already dealt with, unsafe, ...)
+    FALSE_MATCH = "false_match"  # probe and watchlist photo are different people
+
+    @property
+    def label(self) -> str:
+        return {"engage": "Engage", "dismiss": "Dismiss", "false_match": "False match"}[self]
+
+
+BBox = tuple[int, int, int, int]  # top, right, bottom, left in full-frame pixels
+
+
+@dataclass
+class Alert:
+    """A watchlist match awaiting (or past) adjudication.
+
+    One alert stands for one *sighting*: a subject's continuous presence in front of
+    one camera. It may be updated in place while the sighting goes on, when a closer
+    match or a better crop arrives.
+    """
+
+    alert_id: str
+    camera: str
+    subject_id: str
+    subject_name: str
+    category: str
+    distance: float
+    threshold: float
+    t: float  # seconds on the camera's clock (video position for files)
+    frame: int
+    bbox: BBox
+    raised_at: datetime
+    crop_rgb: np.ndarray | None = None
+    frames_seen: int = 1
+    distances: list[float] = field(default_factory=list)
+
+    def to_record(self) -> dict[str, object]:
+        """The alert as the replay command prints it: plain JSON values only."""
+        return {
+            "alert_id": self.alert_id,
+            "camera": self.camera,
+            "subject_id": self.subject_id,
+            "distance": round(self.distance, 4),
+            "t": round(self.t, 3),
+            "frame": self.frame,
+            "bbox": list(self.bbox),
+            "frames_seen": self.frames_seen,
+            "distances": [round(d, 4) for d in self.distances],
+        }
+
+
+@dataclass(frozen=True)
+class Adjudication:
+    """A recorded decision: who decided what about which alert, and when."""
+
+    alert_id: str
+    decision: Decision
+    officer: str
+    decided_at: datetime
+    note: str = ""

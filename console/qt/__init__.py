@@ -1,0 +1,1 @@
+"""The Qt layer: presents the session and forwards the officer's actions. Nothing else."""

@@ -1,0 +1,128 @@
+"""The console's window: camera tiles on the left, the alert queue on the right."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QGridLayout, QLabel, QMainWindow, QSplitter, QWidget
+
+from console.config import DeploymentConfig
+from console.domain.alerts import Alert, Decision
+from console.domain.watchlist import Watchlist
+from console.live.feed import FacesInView, FeedStatus
+from console.live.session import MonitoringSession
+from console.qt.alert_panel import AlertPanel
+from console.qt.camera_tile import CameraTile
+from console.storage import AlreadyDecided, StorageError
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """Presents a MonitoringSession (it is the session's listener) and forwards decisions."""
+
+    def __init__(self, deployment: DeploymentConfig, officer: str, record_path: str) -> None:
+        super().__init__()
+        self.deployment = deployment
+        self.officer = officer
+        self.session: MonitoringSession | None = None
+        self.watchlist: Watchlist | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+        self._decisions: set[asyncio.Task] = set()
+        self.setWindowTitle(f"LFR console · {deployment.reference} · {deployment.site}")
+
+        self.tiles: dict[str, CameraTile] = {}
+        grid_holder = QWidget()
+        grid = QGridLayout(grid_holder)
+        for i, spec in enumerate(deployment.cameras):
+            tile = CameraTile(spec.camera, spec.shown_location)
+            self.tiles[spec.camera] = tile
+            grid.addWidget(tile, i // 2, i % 2)
+        self.alerts = AlertPanel()
+        self.alerts.decided.connect(self._decide)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(grid_holder)
+        splitter.addWidget(self.alerts)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+        self.deployment_label = QLabel()
+        self.statusBar().addPermanentWidget(self.deployment_label)
+        self._describe(f"record: {record_path}")
+        self.resize(1500, 760)
+
+    def _describe(self, extra: str = "") -> None:
+        d = self.deployment
+        size = f"{len(self.watchlist)} subjects" if self.watchlist is not None else "loading"
+        self.deployment_label.setText(
+            f"Deployment {d.reference} · {d.site} · officer {self.officer} · "
+            f"watchlist {size} · threshold {d.threshold:.2f}" + (f" · {extra}" if extra else "")
+        )
+
+    def attach(self, session: MonitoringSession) -> None:
+        self.session = session
+        self.watchlist = session.watchlist
+        self._describe()
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+
+    # -- SessionListener ------------------------------------------------------------
+    def feed_frame(self, camera: str, preview_rgb: np.ndarray, scale: float) -> None:
+        self.tiles[camera].video.show_frame(preview_rgb, scale)
+
+    def feed_faces(self, camera: str, faces: FacesInView) -> None:
+        self.tiles[camera].video.show_faces(faces)
+
+    def feed_status(self, status: FeedStatus) -> None:
+        self.tiles[status.camera].show_status(status)
+
+    def alert_raised(self, alert: Alert, is_new: bool) -> None:
+        subject = None
+        if self.watchlist is not None:
+            subject = self.watchlist.subject(alert.subject_id)
+        self.alerts.show_alert(alert, subject)
+        if is_new:
+            self.show_message(f"ALERT: {alert.subject_name} on {alert.camera}")
+
+    def storage_failed(self, message: str) -> None:
+        self.alerts.show_error(message)
+
+    # -- decisions ------------------------------------------------------------------
+    def _decide(self, alert_id: str, decision: Decision) -> None:
+        card = self.alerts.card(alert_id)
+        if card is None or self.session is None:
+            return
+        card.set_busy(True, "Recording…")
+        task = asyncio.ensure_future(self._record(alert_id, decision))
+        self._decisions.add(task)
+        task.add_done_callback(self._decisions.discard)
+
+    async def _record(self, alert_id: str, decision: Decision) -> None:
+        assert self.session is not None
+        alert = self.session.pending.get(alert_id)
+        name = alert.subject_name if alert else alert_id
+        try:
+            adjudication = await self.session.adjudicate(alert_id, decision)
+        except AlreadyDecided as exc:
+            self.alerts.remove(alert_id)
+            self.show_message(str(exc))
+            return
+        except StorageError as exc:
+            card = self.alerts.card(alert_id)
+            if card is not None:
+                card.set_busy(False, "Not recorded: see the message above")
+            self.alerts.show_error(f"Decision NOT recorded for {name}: {exc}")
+            return
+        self.alerts.remove(alert_id)
+        at = adjudication.decided_at.astimezone().strftime("%H:%M:%S")
+        self.show_message(f"{decision.label} recorded for {name} by {self.officer} at {at}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if not self.closed.done():
+            self.closed.set_result(None)
+        super().closeEvent(event)

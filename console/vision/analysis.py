@@ -1,0 +1,101 @@
+"""Find and encode the faces in one frame.
+
+Runs on the background pool, never on the GUI thread. dlib's HOG detector is not safe
+to share between threads (it releases the GIL), so each worker thread gets its own;
+face_recognition's landmark predictor and encoder hold the GIL and are shared.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from console.domain.alerts import BBox
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """How hard to look for faces.
+
+    HOG's window is 80x80 px: a face narrower than ``80 / detect_scale`` px in the full
+    frame is not found. Encoding always uses the full-resolution frame.
+    """
+
+    detect_scale: float = 1.0
+    upsample: int = 0
+    min_face_px: int = 60  # faces narrower than this are too small to judge fairly
+    jitters: int = 1
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """A face found in a frame: where it is and its 128-d encoding (memory only)."""
+
+    bbox: BBox
+    encoding: np.ndarray
+
+    @property
+    def width(self) -> int:
+        top, right, bottom, left = self.bbox
+        return right - left
+
+
+_local = threading.local()
+
+
+def _detector():
+    detector = getattr(_local, "detector", None)
+    if detector is None:
+        import dlib
+
+        detector = _local.detector = dlib.get_frontal_face_detector()
+    return detector
+
+
+def detect_faces(frame_bgr: np.ndarray, settings: AnalysisSettings) -> list[BBox]:
+    """Face boxes (top, right, bottom, left) in full-frame pixels."""
+    gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    scale = settings.detect_scale
+    if scale != 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    height, width = frame_bgr.shape[:2]
+    boxes: list[BBox] = []
+    for rect in _detector()(gray, settings.upsample):
+        top = max(0, int(rect.top() / scale))
+        left = max(0, int(rect.left() / scale))
+        bottom = min(height, int(rect.bottom() / scale))
+        right = min(width, int(rect.right() / scale))
+        if right - left >= settings.min_face_px:
+            boxes.append((top, right, bottom, left))
+    return boxes
+
+
+def encode_faces(frame_bgr: np.ndarray, boxes: list[BBox], jitters: int = 1) -> list[np.ndarray]:
+    """128-d encodings for the given boxes, computed on the full-resolution frame."""
+    if not boxes:
+        return []
+    import face_recognition
+
+    rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+    return face_recognition.face_encodings(
+        rgb, known_face_locations=boxes, num_jitters=jitters, model="small"
+    )
+
+
+def analyse_frame(frame_bgr: np.ndarray, settings: AnalysisSettings) -> list[FaceObservation]:
+    """Detect and encode every face in a BGR frame."""
+    boxes = detect_faces(frame_bgr, settings)
+    encodings = encode_faces(frame_bgr, boxes, settings.jitters)
+    return [FaceObservation(b, e) for b, e in zip(boxes, encodings, strict=True)]
+
+
+def crop_face(frame_bgr: np.ndarray, bbox: BBox, margin: float = 0.35) -> np.ndarray:
+    """An RGB crop around a face with some context, for the officer to compare."""
+    top, right, bottom, left = bbox
+    h, w = frame_bgr.shape[:2]
+    mx, my = int((right - left) * margin), int((bottom - top) * margin)
+    crop = frame_bgr[max(0, top - my) : min(h, bottom + my), max(0, left - mx) : min(w, right + mx)]
+    return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)

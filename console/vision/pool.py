@@ -1,0 +1,72 @@
+"""The background pool that runs face analysis off the GUI thread.
+
+``kind="process"`` (the default) runs dlib in worker processes: the landmark
+predictor and the encoder hold the GIL for ~75 ms a face, which would stall the GUI
+if they ran on a thread of the GUI's process. ``kind="thread"`` keeps everything in
+one process, which is lighter for short scripts and unit tests.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Literal
+
+import numpy as np
+
+from console.vision.analysis import AnalysisSettings, FaceObservation, analyse_frame
+
+PoolKind = Literal["process", "thread"]
+
+_worker_settings = AnalysisSettings()
+
+
+def _init_worker(settings: AnalysisSettings) -> None:
+    global _worker_settings
+    _worker_settings = settings
+    import face_recognition  # noqa: F401  (load the models once, before the first frame)
+
+
+def _analyse_in_worker(frame_bgr: np.ndarray) -> list[FaceObservation]:
+    return analyse_frame(frame_bgr, _worker_settings)
+
+
+class AnalysisPool:
+    """Submit frames, get futures of the faces found in them."""
+
+    def __init__(
+        self, settings: AnalysisSettings | None = None, workers: int = 2, kind: PoolKind = "process"
+    ) -> None:
+        self.settings = settings or AnalysisSettings()
+        self.workers = workers
+        self.kind = kind
+        self._executor: Executor
+        if kind == "process":
+            self._executor = ProcessPoolExecutor(
+                workers,
+                # spawn, not fork: forking a process that runs Qt and threads is unsafe.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.settings,),
+            )
+        else:
+            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="analysis")
+
+    def analyse(self, frame_bgr: np.ndarray) -> Future[list[FaceObservation]]:
+        if self.kind == "process":
+            return self._executor.submit(_analyse_in_worker, frame_bgr)
+        return self._executor.submit(analyse_frame, frame_bgr, self.settings)
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run other dlib work (watchlist enrolment) on the pool; *fn* must be picklable."""
+        return self._executor.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> AnalysisPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()

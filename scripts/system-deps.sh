@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Debian packages the console needs beyond Python itself.
+#   build: what compiling dlib needs (first install only, about 7-9 minutes on 2 cores)
+#   window: what Qt's xcb platform plugin needs to open a real window
+# Installs what is missing when run as root (or with sudo); otherwise prints the command.
+set -euo pipefail
+
+build=(cmake g++ make python3-venv python3-dev)
+window=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+        libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libegl1 libgl1
+        libfontconfig1 libdbus-1-3)
+
+case "${1:-build}" in
+  build) wanted=("${build[@]}") ;;
+  window) wanted=("${window[@]}") ;;
+  *) echo "usage: $0 build|window" >&2; exit 2 ;;
+esac
+
+command -v dpkg-query >/dev/null || exit 0  # not Debian: trust the reader of the README
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# python3-venv/python3-dev are only needed for Debian's own python3; a python with venv is fine.
+if python3 -c "import venv, sysconfig; import os; assert os.path.exists(sysconfig.get_paths()['include'] + '/Python.h')" 2>/dev/null; then
+  filtered=()
+  for pkg in "${missing[@]}"; do [[ $pkg == python3-* ]] || filtered+=("$pkg"); done
+  missing=("${filtered[@]}")
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,62 @@
+"""Shared fixtures: the bundled sample deployment, a qasync loop, background pools."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_streams"
+SOURCE_IMAGES = SAMPLES / "source_images"
+
+
+@pytest.fixture(scope="session")
+def sample_watchlist_dir() -> Path:
+    return SAMPLES / "watchlist"
+
+
+@pytest.fixture(scope="session")
+def ground_truth() -> list[dict[str, str]]:
+    with (SAMPLES / "ground_truth.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def process_pool():
+    """The product's pool (worker processes), shared: starting one costs seconds."""
+    from console.vision.pool import AnalysisPool
+
+    with AnalysisPool(kind="process") as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def sample_watchlist(sample_watchlist_dir):
+    from console.vision.enrolment import enrol_watchlist
+
+    return enrol_watchlist(sample_watchlist_dir)
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp):
+    """asyncio running on Qt's event loop, as in the console: pytest-qt spins Qt, qasync
+    runs the coroutines from it."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+
+
+def run_on_loop(qtbot, coro, timeout_ms: int = 30_000):
+    """Run a coroutine on the qasync loop while pytest-qt spins Qt; return its result."""
+    task = asyncio.ensure_future(coro)
+    qtbot.waitUntil(task.done, timeout=timeout_ms)
+    return task.result()

@@ -1,0 +1,124 @@
+"""The console window, driven as an officer would: watch the feeds, click decisions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from PySide6.QtCore import Qt
+
+from console.config import SAMPLE_DEPLOYMENT, load_deployment
+from console.domain.alerts import Decision
+from console.qt.app import DB_NAME, open_console
+from console.vision.sources import SourceSpec
+from tests.conftest import SAMPLES, run_on_loop
+
+OFFICER = "PC 4821 Ward"
+
+
+@pytest.fixture
+def open_sample(qtbot, qloop, process_pool, tmp_path):
+    opened = []
+
+    def _open(deployment=None):
+        deployment = deployment or load_deployment(SAMPLE_DEPLOYMENT)
+        console = run_on_loop(qtbot, open_console(deployment, tmp_path, OFFICER, process_pool))
+        opened.append(console)
+        return console
+
+    yield _open
+    for console in opened:
+        run_on_loop(qtbot, console.close())
+        console.window.close()
+
+
+def decisions(tmp_path) -> dict[str, tuple[str, str]]:
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    rows = db.execute("SELECT alert_id, decision, officer FROM decisions").fetchall()
+    return {alert_id: (decision, officer) for alert_id, decision, officer in rows}
+
+
+def pending(panel, card) -> bool:
+    return card.alert_id in [c.alert_id for c in panel.cards]
+
+
+def click(qtbot, card, decision: Decision) -> None:
+    qtbot.mouseClick(card.buttons[decision], Qt.MouseButton.LeftButton)
+
+
+def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_path):
+    console = open_sample()
+    window, panel = console.window, console.window.alerts
+    qtbot.waitUntil(
+        lambda: all("LIVE" in t.state_text for t in window.tiles.values()), timeout=15_000
+    )
+    assert list(window.tiles) == ["north", "south"]
+
+    # Alex Marsh walks past north and Sam Keane past south from about 7 s into the videos.
+    qtbot.waitUntil(lambda: len(panel.cards) >= 2, timeout=30_000)
+    assert "Pending alerts: 2" in panel.title.text()
+    first, second = panel.cards[:2]
+    assert {c.heading.text().split("<b>")[1].split("</b>")[0] for c in (first, second)} == {
+        "Alex Marsh",
+        "Sam Keane",
+    }
+    assert not first.live_photo.pixmap().isNull() and not first.watchlist_photo.pixmap().isNull()
+    assert "Distance" in first.facts.text() and "threshold 0.50" in first.facts.text()
+    assert "fps" in window.tiles["north"].health_label.text()
+
+    click(qtbot, first, Decision.ENGAGE)
+    qtbot.waitUntil(lambda: not pending(panel, first), timeout=5_000)
+    # The card leaves the queue only once the decision is on disk.
+    assert decisions(tmp_path)[first.alert_id] == ("engage", OFFICER)
+    assert "Engage recorded" in window.statusBar().currentMessage()
+
+    click(qtbot, second, Decision.FALSE_MATCH)
+    qtbot.waitUntil(lambda: not pending(panel, second), timeout=5_000)
+    assert decisions(tmp_path)[second.alert_id] == ("false_match", OFFICER)
+
+    # The next pair of sightings starts at 25 s.
+    qtbot.waitUntil(lambda: len(panel.cards) >= 1, timeout=30_000)
+    third = panel.cards[0]
+    click(qtbot, third, Decision.DISMISS)
+    qtbot.waitUntil(lambda: not pending(panel, third), timeout=5_000)
+    assert decisions(tmp_path)[third.alert_id] == ("dismiss", OFFICER)
+
+
+def test_a_broken_camera_shows_why_while_the_other_keeps_playing(qtbot, open_sample):
+    deployment = load_deployment(SAMPLE_DEPLOYMENT).with_cameras(
+        [
+            SourceSpec("south", str(SAMPLES / "no-such-video.mp4")),
+            SourceSpec("east", "http://127.0.0.1:9/video.mjpg"),
+        ]
+    )
+    console = open_sample(deployment)
+    tiles = console.window.tiles
+    qtbot.waitUntil(lambda: "FAILED" in tiles["south"].state_text, timeout=10_000)
+    assert "video file not found" in tiles["south"].state_text
+    qtbot.waitUntil(
+        lambda: (
+            "RECONNECTING" in tiles["east"].state_text
+            and "cannot connect" in tiles["east"].state_text
+        ),
+        timeout=20_000,
+    )
+    north = console.session.feed("north")
+    before = north.counters.frames_decoded
+    qtbot.wait(1500)
+    assert north.counters.frames_decoded > before + 20
+    assert "LIVE" in tiles["north"].state_text
+
+
+def test_a_decision_that_cannot_be_written_is_reported_and_stays_pending(qtbot, open_sample):
+    console = open_sample()
+    panel = console.window.alerts
+    qtbot.waitUntil(lambda: len(panel.cards) >= 1, timeout=30_000)
+    qtbot.wait(500)  # let the alert's own save land first
+    console.store.store._db.execute("PRAGMA query_only=ON")  # the disk turns read-only
+    card = panel.cards[0]
+    click(qtbot, card, Decision.ENGAGE)
+    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=5_000)
+    assert "NOT recorded" in panel.banner.text()
+    assert pending(panel, card)
+    assert card.buttons[Decision.ENGAGE].isEnabled()
+    assert card.alert_id in console.session.pending

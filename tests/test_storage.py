@@ -1,0 +1,94 @@
+"""The record on disk: decisions are durable, final and attributed."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from console.domain.alerts import Adjudication, Alert, Decision
+from console.storage import AlreadyDecided, StorageError, Store
+
+
+def alert(alert_id="north-1", distance=0.4) -> Alert:
+    return Alert(
+        alert_id,
+        "north",
+        "WL-1",
+        "Ann",
+        "wanted",
+        distance,
+        0.5,
+        7.2,
+        180,
+        (1, 2, 3, 4),
+        datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+        np.full((40, 30, 3), 200, np.uint8),
+        3,
+        [0.4],
+    )
+
+
+def decide(alert_id="north-1", decision=Decision.ENGAGE, officer="PC 123 Smith"):
+    return Adjudication(alert_id, decision, officer, datetime(2026, 11, 27, 9, 1, tzinfo=UTC))
+
+
+def test_decision_is_on_disk_for_a_second_connection(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.save_alert("DEP-1", alert())
+    store.record_decision(decide())
+    other = sqlite3.connect(tmp_path / "c.db")
+    row = other.execute("SELECT decision, officer, decided_at FROM decisions").fetchone()
+    assert row == ("engage", "PC 123 Smith", "2026-11-27T09:01:00+00:00")
+    assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_second_decision_is_refused_and_the_first_kept(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.save_alert("DEP-1", alert())
+    store.record_decision(decide())
+    with pytest.raises(AlreadyDecided):
+        store.record_decision(decide(decision=Decision.FALSE_MATCH, officer="PC 9 Jones"))
+    assert store.decision_for("north-1").decision == Decision.ENGAGE
+
+
+def test_recorded_decisions_cannot_be_rewritten_even_in_sql(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.save_alert("DEP-1", alert())
+    store.record_decision(decide())
+    db = sqlite3.connect(tmp_path / "c.db")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+        db.execute("UPDATE decisions SET decision='dismiss'")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
+        db.execute("DELETE FROM decisions")
+
+
+def test_decision_for_an_unknown_alert_is_refused(tmp_path):
+    store = Store(tmp_path / "c.db")
+    with pytest.raises(StorageError, match="not in the record"):
+        store.record_decision(decide("nope"))
+
+
+def test_alert_updates_in_place_and_keeps_its_crop(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.save_alert("DEP-1", alert(distance=0.45))
+    store.save_alert("DEP-1", alert(distance=0.30))
+    (stored,) = store.alerts("DEP-1")
+    assert stored.distance == 0.30 and stored.decision is None
+    crop = sqlite3.connect(tmp_path / "c.db").execute("SELECT crop_jpeg FROM alerts").fetchone()[0]
+    assert crop[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_a_read_only_database_is_reported(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store._db.execute("PRAGMA query_only=ON")  # as if the disk had gone read-only
+    with pytest.raises(StorageError, match="could not write"):
+        store.save_alert("DEP-1", alert())
+
+
+def test_an_unopenable_database_is_reported(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StorageError, match="cannot open"):
+        Store(tmp_path / "file" / "c.db")
