@@ -121,6 +121,9 @@ class CameraFeed:
         self._decoded = _Rate()
         self._analysed = _Rate()
         self._stopping = False
+        # Wall-clock time (time.time()) at which video time 0 was due on screen, for files:
+        # lets benchmarks turn a frame's video time into the moment it was shown.
+        self.wall_origin: float | None = None
 
     @property
     def counters(self):
@@ -188,6 +191,7 @@ class CameraFeed:
                 # Play files at their own frame rate, as a live camera would deliver them.
                 if clock_start is None:
                     clock_start, first_t = loop.time(), frame.t
+                    self.wall_origin = time.time() - frame.t
                 delay = clock_start + (frame.t - first_t) - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
