@@ -1,4 +1,4 @@
-"""One camera's recognition stage: faces in a frame -> watchlist matches -> alerts.
+"""One camera's recognition stage: faces in a frame -> tracks -> matches -> alerts.
 
 Shared by the live console and the headless replay, so both raise the same alerts
 from the same frames. Only faces that match the watchlist are ever cropped; the
@@ -11,18 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from console.domain.alerts import BBox
-from console.domain.sightings import AlertEvent, Match, SightingTracker
+from console.domain.sightings import AlertEvent, EvidenceRule, Match, SightingTracker
 from console.vision.analysis import FaceObservation, crop_face
 from console.vision.matcher import Matcher
 from console.vision.sources import Frame
+from console.vision.tracking import FaceTracker
 
 
 @dataclass
 class CameraCounters:
     frames_decoded: int = 0
     frames_analysed: int = 0
-    frames_skipped: int = 0  # decoded but not analysed: the pool was busy
-    faces_detected: int = 0
+    frames_skipped: int = 0  # decoded but not analysed: the pool was busy with this camera
+    faces_detected: int = 0  # faces seen, summed over analysed frames
+    faces_rejected: int = 0  # too blurred to match on
     faces_in_view: int = 0
     alerts: int = 0
 
@@ -33,26 +35,29 @@ class CameraPipeline:
         camera: str,
         matcher: Matcher,
         new_alert_id: Callable[[str], str],
-        *,
-        min_frames: int = 2,
-        gap_seconds: float = 3.0,
+        rule: EvidenceRule | None = None,
     ) -> None:
         self.camera = camera
         self.matcher = matcher
-        self.tracker = SightingTracker(
-            camera, matcher.threshold, new_alert_id, min_frames=min_frames, gap_seconds=gap_seconds
-        )
+        self.faces = FaceTracker()
+        self.sightings = SightingTracker(camera, matcher.threshold, new_alert_id, rule)
         self.counters = CameraCounters()
         # The faces of the last analysed frame, for drawing boxes: a name only on matches.
         self.last_view: list[tuple[BBox, str | None]] = []
 
     def process(self, frame: Frame, faces: list[FaceObservation]) -> list[AlertEvent]:
-        self.counters.frames_analysed += 1
-        self.counters.faces_detected += len(faces)
-        self.counters.faces_in_view = len(faces)
+        c = self.counters
+        c.frames_analysed += 1
+        c.faces_detected += len(faces)
+        c.faces_in_view = len(faces)
+        track_ids = self.faces.assign(frame.t, [f.bbox for f in faces])
         matches: list[Match] = []
         view: list[tuple[BBox, str | None]] = []
-        for face in faces:
+        for face, track_id in zip(faces, track_ids, strict=True):
+            if face.encoding is None:
+                c.faces_rejected += 1
+                view.append((face.bbox, None))
+                continue
             candidate = self.matcher.match(face.encoding)
             view.append((face.bbox, candidate.subject.name if candidate else None))
             if candidate is None:
@@ -66,9 +71,10 @@ class CameraPipeline:
                     candidate.distance,
                     face.bbox,
                     crop_face(frame.image, face.bbox),
+                    track_id,
                 )
             )
         self.last_view = view
-        events = self.tracker.observe(frame.t, frame.index, matches)
-        self.counters.alerts += sum(e.is_new for e in events)
+        events = self.sightings.observe(frame.t, frame.index, matches)
+        c.alerts += sum(e.is_new for e in events)
         return events

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     frame        INTEGER NOT NULL,
     bbox         TEXT NOT NULL,
     frames_seen  INTEGER NOT NULL,
+    evidence     TEXT NOT NULL,  -- JSON [[frame, t, distance], ...]: why it fired
     raised_at    TEXT NOT NULL,
     crop_jpeg    BLOB
 );
@@ -106,10 +107,10 @@ class Store:
         """Insert an alert, or update it in place when its sighting improves."""
         crop = _jpeg(alert.crop_rgb)
         self._write(
-            """INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(alert_id) DO UPDATE SET distance=excluded.distance,
                  bbox=excluded.bbox, frames_seen=excluded.frames_seen,
-                 crop_jpeg=excluded.crop_jpeg""",
+                 evidence=excluded.evidence, crop_jpeg=excluded.crop_jpeg""",
             (
                 alert.alert_id,
                 deployment,
@@ -123,6 +124,7 @@ class Store:
                 alert.frame,
                 json.dumps(list(alert.bbox)),
                 alert.frames_seen,
+                json.dumps([[e.frame, e.t, e.distance] for e in alert.evidence]),
                 alert.raised_at.isoformat(),
                 crop,
             ),

@@ -30,11 +30,13 @@ def test_every_watchlisted_appearance_raises_one_alert_while_visible(sample_repl
     assert len(expected) >= 4
     for g in expected:
         start, end = float(g["start_s"]), float(g["end_s"])
-        hits = [a for a in alerts if a.camera == g["camera"] and start <= a.t <= end]
+        # The face can be found a moment before it is wholly in frame (ground truth start).
+        hits = [a for a in alerts if a.camera == g["camera"] and start - 0.5 <= a.t <= end]
         assert len(hits) == 1, f"{g['subject_id']} on {g['camera']} at {start}-{end}: {hits}"
         assert hits[0].subject_id == g["subject_id"]
         assert hits[0].distance <= DEFAULT_THRESHOLD
         assert hits[0].t - start < 1.0, "alert should come within a second of the face showing"
+        assert hits[0].frames_seen >= 10, "the alert keeps the evidence of the whole sighting"
 
 
 def test_passers_by_raise_no_alert(sample_replay, ground_truth):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from console.domain.alerts import Adjudication, Alert, Decision
+from console.domain.alerts import Adjudication, Alert, Decision, Evidence
 from console.storage import AlreadyDecided, StorageError, Store
 
 
@@ -26,8 +26,7 @@ def alert(alert_id="north-1", distance=0.4) -> Alert:
         (1, 2, 3, 4),
         datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
         np.full((40, 30, 3), 200, np.uint8),
-        3,
-        [0.4],
+        [Evidence(175, 7.0, 0.45), Evidence(180, 7.2, distance)],
     )
 
 
@@ -77,6 +76,8 @@ def test_alert_updates_in_place_and_keeps_its_crop(tmp_path):
     store.save_alert("DEP-1", alert(distance=0.30))
     (stored,) = store.alerts("DEP-1")
     assert stored.distance == 0.30 and stored.decision is None
+    evidence = sqlite3.connect(tmp_path / "c.db").execute("SELECT evidence FROM alerts").fetchone()
+    assert evidence == ("[[175, 7.0, 0.45], [180, 7.2, 0.3]]",)
     crop = sqlite3.connect(tmp_path / "c.db").execute("SELECT crop_jpeg FROM alerts").fetchone()[0]
     assert crop[:2] == b"\xff\xd8"  # a JPEG
 

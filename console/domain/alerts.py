@@ -29,6 +29,15 @@ class Decision(StrEnum):
 BBox = tuple[int, int, int, int]  # top, right, bottom, left in full-frame pixels
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """One analysed frame that matched: why an alert fired, kept with the alert."""
+
+    frame: int
+    t: float
+    distance: float
+
+
 @dataclass
 class Alert:
     """A watchlist match awaiting (or past) adjudication.
@@ -50,8 +59,11 @@ class Alert:
     bbox: BBox
     raised_at: datetime
     crop_rgb: np.ndarray | None = None
-    frames_seen: int = 1
-    distances: list[float] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def frames_seen(self) -> int:
+        return len(self.evidence)
 
     def to_record(self) -> dict[str, object]:
         """The alert as the replay command prints it: plain JSON values only."""
@@ -64,7 +76,7 @@ class Alert:
             "frame": self.frame,
             "bbox": list(self.bbox),
             "frames_seen": self.frames_seen,
-            "distances": [round(d, 4) for d in self.distances],
+            "evidence": [[e.frame, e.t, e.distance] for e in self.evidence],
         }
 
 

@@ -1,10 +1,15 @@
 """Turning per-frame matches into sightings, and sightings into alerts.
 
-A person walking past a camera is matched in many frames. The officer should see one
-alert card for that walk, not one per frame. A *sighting* is the run of matches of one
-subject on one camera with no gap longer than ``gap_seconds``; it raises at most one
-alert, once ``min_frames`` frames have supported it, and later frames of the same
-sighting update that alert when they match more closely.
+A person walking past a camera is matched in many frames; the officer should see one
+alert card for that walk, not one per frame. A *sighting* is one followed face (a track
+from the vision layer) matching one subject. It raises an alert once the evidence is
+enough: ``min_frames`` matching frames, or a single frame closer than
+``threshold - strong_margin`` (a match that close is as safe as two borderline ones,
+and waiting would only delay the officer). Later frames update the same alert in place.
+
+A second alert for the same subject on the same camera needs a new sighting that starts
+more than ``cooldown_seconds`` after the last evidence for the first: a track lost for a
+moment (a turned head, a passing bus) and found again is the same walk, not a new alert.
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from console.domain.alerts import Alert, BBox
+from console.domain.alerts import Alert, BBox, Evidence
 
 
 @dataclass(frozen=True)
 class Match:
-    """One face in one frame that scored past the threshold against a subject."""
+    """One face in one frame that scored within the threshold against a subject."""
 
     subject_id: str
     subject_name: str
@@ -28,18 +33,29 @@ class Match:
     distance: float
     bbox: BBox
     crop_rgb: np.ndarray | None = None
+    track_id: int = 0
+
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """When a sighting is enough to put in front of an officer."""
+
+    min_frames: int = 2
+    strong_margin: float = 0.1  # one frame this far inside the threshold is enough
+    gap_seconds: float = 1.5  # a sighting ends after this long without a match
+    cooldown_seconds: float = 10.0  # see module docstring
 
 
 @dataclass
 class _Sighting:
     subject_id: str
-    first_t: float
-    last_t: float
-    distances: list[float] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
     best: Match | None = None
-    best_frame: int = 0
-    best_t: float = 0.0
     alert: Alert | None = None
+
+    @property
+    def last_t(self) -> float:
+        return self.evidence[-1].t
 
 
 @dataclass(frozen=True)
@@ -58,41 +74,46 @@ class SightingTracker:
         camera: str,
         threshold: float,
         new_alert_id: Callable[[str], str],
-        *,
-        min_frames: int = 2,
-        gap_seconds: float = 3.0,
+        rule: EvidenceRule | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.camera = camera
         self.threshold = threshold
-        self.min_frames = min_frames
-        self.gap_seconds = gap_seconds
+        self.rule = rule or EvidenceRule()
         self._new_alert_id = new_alert_id
         self._clock = clock
-        self._open: dict[str, _Sighting] = {}
+        self._open: dict[tuple[int, str], _Sighting] = {}
+        self._recent: dict[str, tuple[Alert, float]] = {}  # subject -> alert, last evidence t
 
     def observe(self, t: float, frame: int, matches: list[Match]) -> list[AlertEvent]:
         """Feed the matches of one analysed frame (possibly none); return alert events."""
         self._close_stale(t)
         events: list[AlertEvent] = []
-        for match in _closest_per_subject(matches):
-            sighting = self._open.get(match.subject_id)
-            if sighting is None:
-                sighting = self._open[match.subject_id] = _Sighting(match.subject_id, t, t)
-            sighting.last_t = t
-            sighting.distances.append(match.distance)
+        for match in _closest_per_sighting(matches):
+            key = (match.track_id, match.subject_id)
+            sighting = self._open.setdefault(key, _Sighting(match.subject_id))
+            sighting.evidence.append(Evidence(frame, round(t, 3), round(match.distance, 4)))
             improved = sighting.best is None or match.distance < sighting.best.distance
             if improved:
-                sighting.best, sighting.best_frame, sighting.best_t = match, frame, t
+                sighting.best = match
             if sighting.alert is None:
-                if len(sighting.distances) >= self.min_frames:
+                recent = self._recent.get(match.subject_id)
+                if recent and t - recent[1] <= self.rule.cooldown_seconds:
+                    sighting.alert = recent[0]  # the same walk, found again
+                    if self._update(recent[0], sighting, match):
+                        events.append(AlertEvent(recent[0], is_new=False))
+                elif self._enough(sighting, match):
                     sighting.alert = self._raise(sighting, t, frame)
                     events.append(AlertEvent(sighting.alert, is_new=True))
-            else:
-                self._update(sighting, improved)
-                if improved:
-                    events.append(AlertEvent(sighting.alert, is_new=False))
+            elif self._update(sighting.alert, sighting, match):
+                events.append(AlertEvent(sighting.alert, is_new=False))
+            if sighting.alert is not None:
+                self._recent[match.subject_id] = (sighting.alert, t)
         return events
+
+    def _enough(self, s: _Sighting, match: Match) -> bool:
+        strong = match.distance <= self.threshold - self.rule.strong_margin
+        return strong or len(s.evidence) >= self.rule.min_frames
 
     def _raise(self, s: _Sighting, t: float, frame: int) -> Alert:
         best = s.best
@@ -110,34 +131,32 @@ class SightingTracker:
             bbox=best.bbox,
             raised_at=self._clock(),
             crop_rgb=best.crop_rgb,
-            frames_seen=len(s.distances),
-            distances=list(s.distances),
+            evidence=list(s.evidence),
         )
 
     @staticmethod
-    def _update(s: _Sighting, improved: bool) -> None:
-        alert, best = s.alert, s.best
-        assert alert is not None and best is not None
-        alert.frames_seen = len(s.distances)
-        alert.distances = list(s.distances)
-        if improved:
-            alert.distance = best.distance
-            alert.bbox = best.bbox
-            alert.crop_rgb = best.crop_rgb
+    def _update(alert: Alert, s: _Sighting, match: Match) -> bool:
+        """Add the frame's evidence to the alert; True if its best match improved."""
+        if s.evidence[-1] not in alert.evidence:
+            alert.evidence.append(s.evidence[-1])
+        if match.distance < alert.distance:
+            alert.distance, alert.bbox, alert.crop_rgb = match.distance, match.bbox, match.crop_rgb
+            return True
+        return False
 
     def _close_stale(self, t: float) -> None:
-        stale = [k for k, s in self._open.items() if t - s.last_t > self.gap_seconds]
-        for k in stale:
-            del self._open[k]
+        gap = self.rule.gap_seconds
+        self._open = {k: s for k, s in self._open.items() if t - s.last_t <= gap}
 
     @property
     def open_sightings(self) -> int:
         return len(self._open)
 
 
-def _closest_per_subject(matches: list[Match]) -> list[Match]:
-    best: dict[str, Match] = {}
+def _closest_per_sighting(matches: list[Match]) -> list[Match]:
+    best: dict[tuple[int, str], Match] = {}
     for m in matches:
-        if m.subject_id not in best or m.distance < best[m.subject_id].distance:
-            best[m.subject_id] = m
+        key = (m.track_id, m.subject_id)
+        if key not in best or m.distance < best[key].distance:
+            best[key] = m
     return list(best.values())

@@ -9,6 +9,7 @@ one process, which is lighter for short scripts and unit tests.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Literal
@@ -20,11 +21,15 @@ from console.vision.analysis import AnalysisSettings, FaceObservation, analyse_f
 PoolKind = Literal["process", "thread"]
 
 _worker_settings = AnalysisSettings()
+WORKER_NICENESS = 10
 
 
 def _init_worker(settings: AnalysisSettings) -> None:
     global _worker_settings
     _worker_settings = settings
+    # The window must stay smooth when analysis saturates both cores: workers yield
+    # the CPU to the GUI process (and to decoding) whenever both want it.
+    os.nice(WORKER_NICENESS)
     import face_recognition  # noqa: F401  (load the models once, before the first frame)
 
 

@@ -1,0 +1,82 @@
+"""Follow faces from one analysed frame to the next, so a walk past a camera is one track.
+
+Analysed frames are a quarter of a second or more apart, and a walking face moves most
+of its own width in that time, so boxes rarely overlap: association is by distance
+between centres (relative to face size) after predicting each track's motion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import count
+
+from console.domain.alerts import BBox
+
+
+@dataclass
+class Track:
+    track_id: int
+    bbox: BBox
+    last_t: float
+    velocity: tuple[float, float] = (0.0, 0.0)  # centre pixels per second
+    hits: int = 1
+
+
+def _centre(b: BBox) -> tuple[float, float]:
+    top, right, bottom, left = b
+    return (left + right) / 2, (top + bottom) / 2
+
+
+def _width(b: BBox) -> float:
+    return max(1.0, float(b[1] - b[3]))
+
+
+class FaceTracker:
+    """Greedy nearest-centre association with constant-velocity prediction."""
+
+    def __init__(self, max_gap_s: float = 1.5, max_jump: float = 1.5) -> None:
+        self.max_gap_s = max_gap_s
+        self.max_jump = max_jump  # how far (in face widths) a face may be from its prediction
+        self._tracks: dict[int, Track] = {}
+        self._ids = count(1)
+
+    def assign(self, t: float, boxes: list[BBox]) -> list[int]:
+        """A track id for each box, in order; new faces get new ids."""
+        self._tracks = {k: v for k, v in self._tracks.items() if t - v.last_t <= self.max_gap_s}
+        pairs = []
+        for i, box in enumerate(boxes):
+            cx, cy = _centre(box)
+            for track in self._tracks.values():
+                px, py = _centre(track.bbox)
+                dt = t - track.last_t
+                px, py = px + track.velocity[0] * dt, py + track.velocity[1] * dt
+                size = max(_width(box), _width(track.bbox))
+                jump = ((cx - px) ** 2 + (cy - py) ** 2) ** 0.5 / size
+                if jump <= self.max_jump:
+                    pairs.append((jump, i, track.track_id))
+        ids: list[int | None] = [None] * len(boxes)
+        taken: set[int] = set()
+        for _, i, track_id in sorted(pairs):
+            if ids[i] is None and track_id not in taken:
+                ids[i] = track_id
+                taken.add(track_id)
+                self._follow(self._tracks[track_id], boxes[i], t)
+        for i, box in enumerate(boxes):
+            if ids[i] is None:
+                track = Track(next(self._ids), box, t)
+                self._tracks[track.track_id] = track
+                ids[i] = track.track_id
+        return [i for i in ids if i is not None]
+
+    @staticmethod
+    def _follow(track: Track, box: BBox, t: float) -> None:
+        dt = t - track.last_t
+        if dt > 0:
+            (ox, oy), (nx, ny) = _centre(track.bbox), _centre(box)
+            track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
+        track.bbox, track.last_t = box, t
+        track.hits += 1
+
+    @property
+    def active(self) -> int:
+        return len(self._tracks)
