@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
     run.add_argument("--officer", default=getpass.getuser(), help="officer adjudicating")
 
+    watchlist = commands.add_parser(
+        "watchlist", help="check a watchlist folder: enrol every image, list rejected rows"
+    )
+    watchlist.add_argument("folder", type=Path)
+
     replay = commands.add_parser("replay", help="run the pipeline headless on video files")
     replay.add_argument(
         "--camera", action="append", type=_camera, required=True, metavar="NAME=PATH"
@@ -77,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "replay":
             return _replay(args)
+        if args.command == "watchlist":
+            return _check_watchlist(args)
         return _run(args)
     except (ConfigError, WatchlistError, SourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -102,6 +109,32 @@ def _replace(deployment: DeploymentConfig, **changes) -> DeploymentConfig:
     return replace(deployment, **changes)
 
 
+def _check_watchlist(args: argparse.Namespace) -> int:
+    import time
+
+    from console.vision.enrolment import enrol_watchlist
+    from console.vision.pool import AnalysisPool
+
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(
+            f"\renrolled {done}/{total} images ({time.monotonic() - started:.1f} s)",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with AnalysisPool() as pool:
+        watchlist = enrol_watchlist(args.folder, progress, pool)
+    print(
+        f"watchlist {args.folder}: {len(watchlist)} subjects accepted "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    return 0
+
+
 def _replay(args: argparse.Namespace) -> int:
     from console.replay import replay, write_alerts
     from console.vision.enrolment import enrol_watchlist
@@ -111,7 +144,7 @@ def _replay(args: argparse.Namespace) -> int:
         if spec.kind != "file":
             raise ConfigError(f"replay takes video files; {spec.camera} is a {spec.kind}")
     with AnalysisPool() as pool:
-        watchlist = pool.run(enrol_watchlist, args.watchlist).result()
+        watchlist = enrol_watchlist(args.watchlist, pool=pool)
         alerts, summary = replay(
             args.camera, watchlist, pool, args.threshold, args.analyses_per_second
         )

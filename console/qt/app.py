@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,9 +59,18 @@ async def open_console(
     record = Path(data_dir) / DB_NAME
     window = MainWindow(deployment, officer, str(record))
     window.show()
-    window.show_message(f"Enrolling watchlist {deployment.watchlist} …")
+    loop = asyncio.get_running_loop()
+
+    def progress(done: int, total: int) -> None:  # called on the enrolling thread
+        loop.call_soon_threadsafe(window.show_progress, "Enrolling watchlist", done, total)
+
     try:
-        watchlist = await asyncio.wrap_future(pool.run(enrol_watchlist, deployment.watchlist))
+        # A plain thread waits on the pool's workers; qasync's default executor would be
+        # a QThread that Qt complains about if it outlives the application.
+        with ThreadPoolExecutor(1, thread_name_prefix="enrol") as waiter:
+            watchlist = await loop.run_in_executor(
+                waiter, enrol_watchlist, deployment.watchlist, progress, pool
+            )
         store = AsyncStore(Store(record))
     except Exception:
         window.close()

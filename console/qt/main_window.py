@@ -8,7 +8,14 @@ import logging
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QMainWindow, QSplitter, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QSplitter,
+    QWidget,
+)
 
 from console.config import DeploymentConfig
 from console.domain.alerts import Alert, Decision
@@ -51,6 +58,10 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
         self.deployment_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.hide()
+        self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.deployment_label)
         self._describe(f"record: {record_path}")
         self.resize(1500, 760)
@@ -70,6 +81,13 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def show_progress(self, what: str, done: int, total: int) -> None:
+        """A progress bar in the status bar while a long job (enrolment) runs."""
+        self.progress.setFormat(f"{what}: %v/%m")
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setVisible(done < total)
 
     # -- SessionListener ------------------------------------------------------------
     def feed_frame(self, camera: str, preview_rgb: np.ndarray, scale: float) -> None:
