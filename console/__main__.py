@@ -7,17 +7,20 @@ import getpass
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from console.config import (
     DEFAULT_THRESHOLD,
     SAMPLE_DEPLOYMENT,
     ConfigError,
-    DeploymentConfig,
+    DeploymentPlan,
     data_dir,
-    load_deployment,
+    load_plan,
 )
+from console.domain.officers import Role
 from console.domain.watchlist import WatchlistError
+from console.storage import StorageError
 from console.vision.sources import SourceError, SourceSpec
 
 
@@ -51,7 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--watchlist", type=Path, help="watchlist folder (overrides the file)")
     run.add_argument("--threshold", type=float, help="match threshold (overrides the file)")
     run.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
-    run.add_argument("--officer", default=getpass.getuser(), help="officer adjudicating")
+
+    officer = commands.add_parser("officer", help="manage officer accounts")
+    officer_commands = officer.add_subparsers(dest="officer_command", required=True)
+    add = officer_commands.add_parser("add", help="add an account (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="display name, e.g. 'PC 4821 Ward'")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--data-dir", type=Path)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the hash chain of the audit trail")
+    verify.add_argument("--data-dir", type=Path)
+    show = audit_commands.add_parser("show", help="print the audit trail")
+    show.add_argument("--data-dir", type=Path)
 
     watchlist = commands.add_parser(
         "watchlist", help="check a watchlist folder: enrol every image, list rejected rows"
@@ -84,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args)
         if args.command == "watchlist":
             return _check_watchlist(args)
+        if args.command == "officer":
+            return _add_officer(args)
+        if args.command == "audit":
+            return _audit(args)
         return _run(args)
-    except (ConfigError, WatchlistError, SourceError) as exc:
+    except (ConfigError, WatchlistError, SourceError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -93,20 +115,52 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from console.qt.app import run_console
 
-    deployment: DeploymentConfig = load_deployment(args.deployment).with_cameras(args.camera)
+    plan: DeploymentPlan = load_plan(args.deployment).with_cameras(args.camera)
     if args.watchlist:
-        deployment = _replace(deployment, watchlist=args.watchlist.resolve())
+        plan = replace(plan, watchlist=args.watchlist.resolve())
     if args.threshold is not None:
-        deployment = _replace(deployment, threshold=args.threshold)
-    if not deployment.cameras:
+        plan = replace(plan, threshold=args.threshold)
+    if not plan.cameras:
         raise ConfigError("no cameras: give --camera NAME=SOURCE or a deployment file with cameras")
-    return run_console(deployment, data_dir(args.data_dir), args.officer)
+    return run_console(plan, data_dir(args.data_dir, sample=plan.sample))
 
 
-def _replace(deployment: DeploymentConfig, **changes) -> DeploymentConfig:
-    from dataclasses import replace
+def _add_officer(args: argparse.Namespace) -> int:
+    from console.storage import Store
 
-    return replace(deployment, **changes)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    store = Store.in_dir(data_dir(args.data_dir))
+    officer = store.officers.add(
+        args.username,
+        args.name,
+        Role(args.role),
+        password,
+        by=f"{getpass.getuser()} (command line)",
+    )
+    print(f"added {officer} to {store.path}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from console.storage import Store
+
+    store = Store.in_dir(data_dir(args.data_dir))
+    if args.audit_command == "show":
+        for e in store.audit.entries():
+            print(f"{e.seq:6d} {e.at} {e.actor}: {e.action} {json.dumps(e.details)}")
+        return 0
+    report = store.audit.verify()
+    if report.intact:
+        print(f"audit trail intact: {report.entries} entries ({store.path})")
+        return 0
+    print(f"audit trail BROKEN: {report.first_problem} ({store.path})")
+    return 1
 
 
 def _check_watchlist(args: argparse.Namespace) -> int:

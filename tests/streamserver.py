@@ -28,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import random
 import socket
@@ -84,11 +85,11 @@ class _Httpd(ThreadingHTTPServer):
         with self.connections_lock:
             self.connections.pop(conn, None)
 
-    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+    def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
         # The default sends FIN (shutdown(SHUT_WR)) before closing. After kill() the
         # socket has SO_LINGER 0 set, and a plain close() then sends only a TCP reset:
         # the client sees the connection die instead of a polite end of stream.
-        if self.dead:
+        if self.dead and isinstance(request, socket.socket):
             with contextlib.suppress(OSError):
                 request.close()
             return
@@ -122,7 +123,7 @@ class _MjpegHandler(BaseHTTPRequestHandler):
         finally:
             self.server.unregister(self.connection)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
@@ -448,9 +449,9 @@ class MjpegServer:
                 self._cond.wait(_WAIT_SLICE_S)
             return not self._client_must_stop(httpd)
 
-    def _stream_to(self, httpd: _Httpd, wfile: object) -> None:
+    def _stream_to(self, httpd: _Httpd, wfile: io.BufferedIOBase) -> None:
         """Write parts to one client until it must stop; raises OSError if it leaves."""
-        write = wfile.write  # type: ignore[attr-defined]
+        write = wfile.write
         last_seq = -1
         with self._cond:
             self._clients += 1

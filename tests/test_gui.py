@@ -7,23 +7,38 @@ import sqlite3
 import pytest
 from PySide6.QtCore import Qt
 
-from console.config import SAMPLE_DEPLOYMENT, load_deployment
+from console.config import DEFAULT_THRESHOLD, SAMPLE_DEPLOYMENT, load_plan
 from console.domain.alerts import Decision
-from console.qt.app import DB_NAME, open_console
+from console.domain.officers import Role
+from console.qt.app import open_console
+from console.storage import Store
+from console.storage.database import Database
 from console.vision.sources import SourceSpec
 from tests.conftest import SAMPLES, run_on_loop
 
-OFFICER = "PC 4821 Ward"
+OFFICER = "PC 4821 Ward (ward, supervisor)"
 
 
 @pytest.fixture
 def open_sample(qtbot, qloop, process_pool, tmp_path):
+    """Open the console on the sample plan, logged in, and start the deployment."""
     opened = []
 
-    def _open(deployment=None):
-        deployment = deployment or load_deployment(SAMPLE_DEPLOYMENT)
-        console = run_on_loop(qtbot, open_console(deployment, tmp_path, OFFICER, process_pool))
+    def _open(plan=None, start=True):
+        plan = plan or load_plan(SAMPLE_DEPLOYMENT)
+        store = Store.in_dir(tmp_path)
+        if not store.officers.count():
+            store.officers.add("ward", "PC 4821 Ward", Role.SUPERVISOR, "correct horse", "test")
+        officer = store.officers.authenticate("ward", "correct horse")
+        console = run_on_loop(qtbot, open_console(plan, store, officer, process_pool))
         opened.append(console)
+        if start:
+            bar = console.window.bar
+            qtbot.mouseClick(bar.confirm_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: bool(console.session.deployment.officers_present_confirmed_by))
+            pause_like_a_person(qtbot)
+            qtbot.mouseClick(bar.start_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: console.session.deployment.is_active)
         return console
 
     yield _open
@@ -32,8 +47,15 @@ def open_sample(qtbot, qloop, process_pool, tmp_path):
         console.window.close()
 
 
+def pause_like_a_person(qtbot) -> None:
+    """Two clicks closer than the double-click interval would be read as a double click."""
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+
+
 def decisions(tmp_path) -> dict[str, tuple[str, str]]:
-    db = sqlite3.connect(tmp_path / DB_NAME)
+    db = sqlite3.connect(Database.path_in(tmp_path))
     rows = db.execute("SELECT alert_id, decision, officer FROM decisions").fetchall()
     return {alert_id: (decision, officer) for alert_id, decision, officer in rows}
 
@@ -43,6 +65,7 @@ def pending(panel, card) -> bool:
 
 
 def click(qtbot, card, decision: Decision) -> None:
+    pause_like_a_person(qtbot)
     qtbot.mouseClick(card.buttons[decision], Qt.MouseButton.LeftButton)
 
 
@@ -63,7 +86,10 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
         "Sam Keane",
     }
     assert not first.live_photo.pixmap().isNull() and not first.watchlist_photo.pixmap().isNull()
-    assert "Distance" in first.facts.text() and "threshold 0.50" in first.facts.text()
+    assert (
+        "Distance" in first.facts.text()
+        and f"threshold {DEFAULT_THRESHOLD:.2f}" in first.facts.text()
+    )
     assert "fps" in window.tiles["north"].health_label.text()
 
     click(qtbot, first, Decision.ENGAGE)
@@ -85,13 +111,13 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
 
 
 def test_a_broken_camera_shows_why_while_the_other_keeps_playing(qtbot, open_sample):
-    deployment = load_deployment(SAMPLE_DEPLOYMENT).with_cameras(
+    plan = load_plan(SAMPLE_DEPLOYMENT).with_cameras(
         [
             SourceSpec("south", str(SAMPLES / "no-such-video.mp4")),
             SourceSpec("east", "http://127.0.0.1:9/video.mjpg"),
         ]
     )
-    console = open_sample(deployment)
+    console = open_sample(plan)
     tiles = console.window.tiles
     qtbot.waitUntil(lambda: "FAILED" in tiles["south"].state_text, timeout=10_000)
     assert "video file not found" in tiles["south"].state_text
@@ -114,11 +140,11 @@ def test_a_decision_that_cannot_be_written_is_reported_and_stays_pending(qtbot, 
     panel = console.window.alerts
     qtbot.waitUntil(lambda: len(panel.cards) >= 1, timeout=30_000)
     qtbot.wait(500)  # let the alert's own save land first
-    console.store.store._db.execute("PRAGMA query_only=ON")  # the disk turns read-only
+    console.store.store.db.conn.execute("PRAGMA query_only=ON")  # the disk turns read-only
     card = panel.cards[0]
     click(qtbot, card, Decision.ENGAGE)
-    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=5_000)
-    assert "NOT recorded" in panel.banner.text()
+    qtbot.waitUntil(lambda: "NOT recorded" in panel.banner.text(), timeout=5_000)
+    assert panel.banner.isVisible()
     assert pending(panel, card)
     assert card.buttons[Decision.ENGAGE].isEnabled()
     assert card.alert_id in console.session.pending

@@ -65,9 +65,17 @@ def test_coming_back_after_the_cooldown_is_a_new_alert():
     assert second.is_new and second.alert.alert_id != first.alert.alert_id
 
 
-def test_frames_of_different_tracks_do_not_add_up():
-    t = tracker(min_frames=2, strong_margin=0.5)
-    assert t.observe(0.0, 0, [match(track=1), match(track=2)]) == []
+def test_a_broken_track_keeps_its_evidence():
+    t = tracker(min_frames=2, strong_margin=0.5, gap_seconds=1.5)
+    assert t.observe(0.0, 0, [match(track=1)]) == []
+    (event,) = t.observe(1.0, 25, [match(track=2)])  # same subject, new track, 1 s later
+    assert event.is_new and event.alert.frames_seen == 2
+
+
+def test_evidence_after_the_gap_does_not_add_up():
+    t = tracker(min_frames=2, strong_margin=0.5, gap_seconds=1.5)
+    assert t.observe(0.0, 0, [match(track=1)]) == []
+    assert t.observe(2.0, 50, [match(track=2)]) == []
 
 
 def test_a_sighting_ends_after_a_gap_without_matches():

@@ -29,3 +29,9 @@ def test_a_face_elsewhere_is_a_new_track_and_old_tracks_expire():
     assert a != b
     (c,) = tracker.assign(5.0, [box(1000, 300)])
     assert c not in (a, b)
+
+
+def test_a_walker_stays_on_one_track_when_analysis_slows_to_one_frame_a_second():
+    tracker = FaceTracker(max_gap_s=1.5)
+    ids = [tracker.assign(float(i), [box(100 + i * 300, 300)])[0] for i in range(4)]
+    assert len(set(ids)) == 1

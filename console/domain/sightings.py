@@ -90,8 +90,7 @@ class SightingTracker:
         self._close_stale(t)
         events: list[AlertEvent] = []
         for match in _closest_per_sighting(matches):
-            key = (match.track_id, match.subject_id)
-            sighting = self._open.setdefault(key, _Sighting(match.subject_id))
+            sighting = self._sighting_for(match)
             sighting.evidence.append(Evidence(frame, round(t, 3), round(match.distance, 4)))
             improved = sighting.best is None or match.distance < sighting.best.distance
             if improved:
@@ -110,6 +109,21 @@ class SightingTracker:
             if sighting.alert is not None:
                 self._recent[match.subject_id] = (sighting.alert, t)
         return events
+
+    def _sighting_for(self, match: Match) -> _Sighting:
+        """The open sighting this match belongs to, or a new one.
+
+        A match on a new track joins an open sighting of the same subject on this camera:
+        within the gap it is the same person whose track broke (a turned head, a slow
+        analysis), and their evidence should add up.
+        """
+        key = (match.track_id, match.subject_id)
+        if key not in self._open:
+            same_subject = [k for k in self._open if k[1] == match.subject_id]
+            self._open[key] = (
+                self._open.pop(same_subject[0]) if same_subject else _Sighting(match.subject_id)
+            )
+        return self._open[key]
 
     def _enough(self, s: _Sighting, match: Match) -> bool:
         strong = match.distance <= self.threshold - self.rule.strong_margin

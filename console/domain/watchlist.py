@@ -10,13 +10,32 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 
 REQUIRED_COLUMNS = ("subject_id", "name", "category", "image")
+PROVENANCE_COLUMNS = ("provenance", "source")  # where the image came from: one is required
 CSV_NAME = "watchlist.csv"
+ADULT_AGE = 18
+DEFAULT_MAX_SUBJECTS = 10_000
+
+# The College of Policing's categories of people who may be on an LFR watchlist.
+CATEGORIES = {
+    "wanted by the courts": "wanted by the courts",
+    "suspected of an offence": "suspected of an offence",
+    "bail or order": "subject to bail conditions, a court order or other restriction",
+    "missing person at risk": "missing person at risk",
+    "risk of harm": "at risk of causing harm to themselves or others",
+    "victim or witness": "victim of an offence, or a witness with important information",
+}
+# Accept the short key or the full wording, in any case.
+_CATEGORY_LOOKUP = {k: k for k in CATEGORIES} | {v: k for k, v in CATEGORIES.items()}
+_CATEGORY_LOOKUP |= {
+    "subject to bail conditions or an order": "bail or order",
+    "risk of harm to self or others": "risk of harm",
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,19 @@ class WatchlistEntry:
     category: str
     image_path: Path
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def provenance(self) -> str:
+        return next((self.extra[c] for c in PROVENANCE_COLUMNS if self.extra.get(c)), "")
+
+    @property
+    def date_of_birth(self) -> date | None:
+        text = self.extra.get("date_of_birth") or self.extra.get("dob") or ""
+        return date.fromisoformat(text) if text else None
+
+    @property
+    def notes(self) -> str:
+        return self.extra.get("notes", "")
 
 
 @dataclass(frozen=True)
@@ -62,6 +94,7 @@ class WatchlistSubject:
     entry: WatchlistEntry
     encoding: np.ndarray  # 128 floats
     photo_rgb: np.ndarray  # the face from the watchlist image, for the alert card
+    image_jpeg: bytes = b""  # the whole watchlist image, for adjudication on request
 
     @property
     def subject_id(self) -> str:
@@ -128,6 +161,20 @@ def read_watchlist_csv(folder: Path) -> list[WatchlistEntry]:
         problems = [f"{c} is empty" for c in REQUIRED_COLUMNS if not row[c]]
         if subject_id and subject_id in seen:
             problems.append(f"subject_id {subject_id!r} is used by an earlier row")
+        if row["category"] and row["category"].lower() not in _CATEGORY_LOOKUP:
+            problems.append(
+                f"category {row['category']!r} is not allowed (allowed: {', '.join(CATEGORIES)})"
+            )
+        else:
+            row["category"] = _CATEGORY_LOOKUP.get(row["category"].lower(), row["category"])
+        if not any(row.get(c) for c in PROVENANCE_COLUMNS):
+            problems.append("provenance is missing (a 'provenance' or 'source' column)")
+        dob = row.get("date_of_birth") or row.get("dob") or ""
+        if dob:
+            try:
+                date.fromisoformat(dob)
+            except ValueError:
+                problems.append(f"date of birth {dob!r} is not YYYY-MM-DD")
         image_path = folder / row["image"]
         if row["image"] and not image_path.is_file():
             problems.append(f"image {row['image']!r} not found")
@@ -144,3 +191,39 @@ def read_watchlist_csv(folder: Path) -> list[WatchlistEntry]:
     if not entries:
         raise WatchlistError(folder, [], f"watchlist refused: {csv_path} has no subjects")
     return entries
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def check_policy(
+    entries: list[WatchlistEntry],
+    deployment_day: date,
+    minors_allowed: frozenset[str] = frozenset(),
+    max_subjects: int = DEFAULT_MAX_SUBJECTS,
+) -> list[RowRejection]:
+    """Rules that need the deployment: no under-18s without an override, a size cap.
+
+    *minors_allowed* holds subject ids a supervisor has overridden (the caller audits it).
+    """
+    rejections = []
+    for e in entries:
+        born = e.date_of_birth
+        minor = born is not None and age_on(born, deployment_day) < ADULT_AGE
+        if minor and e.subject_id not in minors_allowed:
+            rejections.append(
+                RowRejection(
+                    e.row,
+                    e.subject_id,
+                    f"under {ADULT_AGE} on the deployment day: refused unless a supervisor "
+                    "overrides",
+                )
+            )
+    if len(entries) > max_subjects:
+        rejections.append(
+            RowRejection(
+                0, "", f"{len(entries)} subjects exceed the configured cap of {max_subjects}"
+            )
+        )
+    return rejections

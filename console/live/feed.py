@@ -124,6 +124,9 @@ class CameraFeed:
         # Wall-clock time (time.time()) at which video time 0 was due on screen, for files:
         # lets benchmarks turn a frame's video time into the moment it was shown.
         self.wall_origin: float | None = None
+        # Counts already written to the record (the session saves only the increments).
+        self.saved_faces = 0
+        self.saved_frames = 0
 
     @property
     def counters(self):
@@ -145,9 +148,15 @@ class CameraFeed:
         self.state, self.detail = state, detail
         self.listener.feed_status(self.status())
 
+    def wait(self, reason: str) -> None:
+        """Show that the camera is off, and why (the deployment is not live)."""
+        self._set_state(FeedState.WAITING, reason)
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         attempt = 0
+        self._stopping = False
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix=f"feed-{self.spec.camera}")
         while not self._stopping:
             source = VideoSource(self.spec)
             self._set_state(

@@ -1,23 +1,31 @@
-"""A monitoring session: the feeds of one deployment, its alerts and their adjudication."""
+"""A monitoring session: one deployment's feeds, safeguards, alerts and adjudication.
+
+Cameras are only read while the deployment is active and officers on the ground have
+been confirmed; until then (and after conclusion) the feeds wait and say why.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from console.config import DeploymentConfig
 from console.domain.alerts import Adjudication, Alert, Decision
+from console.domain.deployments import Deployment, SafeguardError
+from console.domain.officers import Officer, Permission
 from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
-from console.live.feed import CameraFeed, FeedListener
+from console.live.feed import CameraFeed, FeedListener, FeedState
 from console.pipeline import CameraPipeline
 from console.storage import AsyncStore, StorageError
 from console.vision.matcher import Matcher
 from console.vision.pool import AnalysisPool
+from console.vision.sources import SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,7 @@ class SessionListener(FeedListener, Protocol):
 
     def alert_raised(self, alert: Alert, is_new: bool) -> None: ...
     def storage_failed(self, message: str) -> None: ...
+    def deployment_changed(self, deployment: Deployment) -> None: ...
 
 
 def _new_alert_id(camera: str) -> str:
@@ -38,13 +47,15 @@ def _new_alert_id(camera: str) -> str:
 class MonitoringSession:
     def __init__(
         self,
-        deployment: DeploymentConfig,
+        deployment: Deployment,
+        sources: list[SourceSpec],
         watchlist: Watchlist,
         pool: AnalysisPool,
         store: AsyncStore,
-        officer: str,
+        officer: Officer,
         listener: SessionListener,
         *,
+        loosest_threshold: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.deployment = deployment
@@ -53,6 +64,7 @@ class MonitoringSession:
         self.store = store
         self.officer = officer
         self.listener = listener
+        self.loosest_threshold = loosest_threshold
         self._clock = clock
         self.matcher = Matcher(watchlist, deployment.threshold)
         self.pending: dict[str, Alert] = {}
@@ -64,33 +76,141 @@ class MonitoringSession:
                 listener,
                 self._on_alert,
             )
-            for spec in deployment.cameras
+            for spec in sources
         ]
+        self._feed_tasks: list[asyncio.Task] = []
         self._tasks: list[asyncio.Task] = []
         self._saves: set[asyncio.Task] = set()
+        self._live_since: float | None = None
 
-    def start(self) -> None:
-        """Start every feed; a feed that fails reports it and leaves the others running."""
-        self._tasks = [asyncio.create_task(feed.run()) for feed in self.feeds]
-        self._tasks.append(asyncio.create_task(self._report_status()))
+    # -- lifecycle --------------------------------------------------------------------
+    def open(self) -> None:
+        """Begin watching the clock; start the feeds if the deployment is already live."""
+        self._tasks.append(asyncio.create_task(self._tick()))
+        if self.deployment.cameras_off_reason() is None:
+            self._start_feeds()
+        else:
+            self._show_cameras_off()
 
-    async def stop(self) -> None:
-        for feed in self.feeds:
-            await feed.stop()
+    async def close(self) -> None:
+        """Stop everything (the console is closing); the deployment's state is kept."""
+        await self._stop_feeds()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._saves:
             await asyncio.gather(*self._saves, return_exceptions=True)
 
-    def feed(self, camera: str) -> CameraFeed:
-        return next(f for f in self.feeds if f.spec.camera == camera)
+    def _start_feeds(self) -> None:
+        self._live_since = time.monotonic()
+        self._feed_tasks = [asyncio.create_task(feed.run()) for feed in self.feeds]
 
-    async def _report_status(self) -> None:
+    async def _stop_feeds(self) -> None:
+        for feed in self.feeds:
+            await feed.stop()
+        for task in self._feed_tasks:
+            task.cancel()
+        await asyncio.gather(*self._feed_tasks, return_exceptions=True)
+        self._feed_tasks = []
+        await self._save_counts()
+
+    def _show_cameras_off(self) -> None:
+        reason = self.deployment.cameras_off_reason() or ""
+        for feed in self.feeds:
+            feed.wait(reason)
+
+    async def _save_counts(self) -> None:
+        """Keep only counts of the faces seen (never who they were)."""
+        live = time.monotonic() - self._live_since if self._live_since else 0.0
+        self._live_since = None
+        for feed in self.feeds:
+            c = feed.counters
+            faces, frames = (
+                c.faces_detected - feed.saved_faces,
+                c.frames_analysed - feed.saved_frames,
+            )
+            feed.saved_faces, feed.saved_frames = c.faces_detected, c.frames_analysed
+            try:
+                await self.store.call(
+                    self.store.store.deployments.add_counts,
+                    self.deployment.reference,
+                    feed.spec.camera,
+                    faces,
+                    frames,
+                    live,
+                )
+            except StorageError as exc:
+                self.listener.storage_failed(f"Counts for {feed.spec.camera} not saved: {exc}")
+
+    async def _tick(self) -> None:
         while True:
             await asyncio.sleep(STATUS_INTERVAL_S)
             for feed in self.feeds:
-                self.listener.feed_status(feed.status())
+                if feed.state != FeedState.WAITING:
+                    self.listener.feed_status(feed.status())
+            if self.deployment.is_past_planned_end(self._clock()):
+                await self._conclude("console: planned end reached")
+
+    # -- safeguarded actions ----------------------------------------------------------
+    async def _save_deployment(self, updated: Deployment, action: str, details=None) -> None:
+        await self.store.call(
+            self.store.store.deployments.update, updated, str(self.officer), action, details
+        )
+        self.deployment = updated
+        self.listener.deployment_changed(updated)
+
+    async def confirm_officers_present(self) -> None:
+        updated = self.deployment.confirm_officers_present(str(self.officer))
+        await self._save_deployment(updated, "officers on the ground confirmed")
+        if updated.is_active and not self._feed_tasks:
+            self._start_feeds()
+
+    async def start(self) -> None:
+        """Start the deployment: SafeguardError says which rule refused."""
+        self.officer.require(Permission.START_DEPLOYMENT)
+        updated = self.deployment.start(self._clock())
+        await self._save_deployment(updated, "deployment started")
+        self._start_feeds()
+
+    async def conclude(self) -> dict[str, object]:
+        self.officer.require(Permission.CONCLUDE_DEPLOYMENT)
+        return await self._conclude(str(self.officer))
+
+    async def _conclude(self, by: str) -> dict[str, object]:
+        """Stop every feed, then delete the watchlist; return what was deleted."""
+        if self.deployment.state.value == "concluded":
+            return {}
+        await self._stop_feeds()
+        updated = self.deployment.conclude(self._clock())
+        await self.store.call(
+            self.store.store.deployments.update, updated, by, "deployment concluded", None
+        )
+        summary = await self.store.call(
+            self.store.store.deployments.purge_watchlist, updated.reference, by
+        )
+        self.watchlist = Watchlist(self.watchlist.folder, [])
+        self.matcher = Matcher(self.watchlist, updated.threshold)
+        self.deployment = updated
+        self._show_cameras_off()
+        self.listener.deployment_changed(updated)
+        return summary
+
+    async def change_threshold(self, value: float) -> None:
+        self.officer.require(Permission.CHANGE_THRESHOLD)
+        self.deployment.check_threshold(value, self.loosest_threshold)
+        old = self.deployment.threshold
+        await self._save_deployment(
+            replace(self.deployment, threshold=value),
+            "threshold changed",
+            {"old": old, "new": value},
+        )
+        self.matcher.threshold = value
+        for feed in self.feeds:
+            feed.pipeline.sightings.threshold = value
+
+    # -- alerts -----------------------------------------------------------------------
+    def feed(self, camera: str) -> CameraFeed:
+        return next(f for f in self.feeds if f.spec.camera == camera)
 
     def _on_alert(self, event: AlertEvent) -> None:
         alert = event.alert
@@ -103,7 +223,16 @@ class MonitoringSession:
 
     async def _save(self, alert: Alert) -> None:
         try:
-            await self.store.save_alert(self.deployment.reference, alert)
+            subject = self.watchlist.subject(alert.subject_id)
+        except KeyError:
+            subject = None
+        try:
+            await self.store.call(
+                self.store.store.alerts.save,
+                self.deployment.reference,
+                alert,
+                subject.photo_rgb if subject else None,
+            )
         except StorageError as exc:
             log.error("alert %s not saved: %s", alert.alert_id, exc)
             self.listener.storage_failed(f"Alert from {alert.camera} could not be saved: {exc}")
@@ -113,9 +242,13 @@ class MonitoringSession:
 
         Raises StorageError (the alert stays pending) if it could not be written.
         """
-        adjudication = Adjudication(alert_id, decision, self.officer, self._clock(), note)
+        self.officer.require(Permission.ADJUDICATE)
+        adjudication = Adjudication(alert_id, decision, str(self.officer), self._clock(), note)
         # The alert's own save was queued first on the same storage thread, so it is
         # written before its decision.
-        await self.store.record_decision(adjudication)
+        await self.store.call(self.store.store.alerts.record_decision, adjudication)
         self.pending.pop(alert_id, None)
         return adjudication
+
+
+__all__ = ["MonitoringSession", "SafeguardError", "SessionListener"]

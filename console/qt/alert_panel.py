@@ -106,6 +106,7 @@ class AlertPanel(QWidget):
         self.banner.setStyleSheet("background:#5c1b1b; color:white; padding:6px;")
         self.banner.hide()
         self._cards: dict[str, AlertCard] = {}
+        self._errors: list[str] = []
         self._list = QVBoxLayout()
         self._list.addStretch(1)
         holder = QWidget()
@@ -150,7 +151,9 @@ class AlertPanel(QWidget):
         self._update_title()
 
     def show_error(self, message: str) -> None:
-        self.banner.setText(message)
+        """Keep the last few errors, newest first: a later one must not hide an earlier one."""
+        self._errors = [message, *[e for e in self._errors if e != message]][:4]
+        self.banner.setText("\n".join(self._errors))
         self.banner.show()
 
     def _update_title(self) -> None:

@@ -5,26 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import qasync
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from console.config import DeploymentConfig
+from console.config import DeploymentPlan
+from console.domain.deployments import SafeguardError
+from console.domain.officers import Officer, PermissionDenied
 from console.domain.watchlist import WatchlistError
 from console.live.session import MonitoringSession
+from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, seed_sample_accounts
+from console.qt.login import LoginDialog
 from console.qt.main_window import MainWindow
 from console.storage import AsyncStore, StorageError, Store
-from console.vision.enrolment import enrol_watchlist
 from console.vision.pool import AnalysisPool
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "console.db"
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+Clock = Callable[[], datetime]
 
 
 def apply_look(app: QApplication) -> None:
@@ -45,21 +50,28 @@ class Console:
     store: AsyncStore
 
     async def close(self) -> None:
-        await self.session.stop()
+        await self.session.close()
         self.store.close()
 
 
 async def open_console(
-    deployment: DeploymentConfig, data_dir: Path, officer: str, pool: AnalysisPool
+    plan: DeploymentPlan,
+    store: Store,
+    officer: Officer,
+    pool: AnalysisPool,
+    clock: Clock = lambda: datetime.now(UTC),
 ) -> Console:
-    """Show the window, enrol the watchlist on the pool, open the record, start the feeds.
+    """Show the window on the plan's deployment, importing its watchlist if it needs one.
 
-    Raises WatchlistError or StorageError with a message for the officer.
+    Raises WatchlistError, SafeguardError or StorageError with a message for the officer.
     """
-    record = Path(data_dir) / DB_NAME
-    window = MainWindow(deployment, officer, str(record))
-    window.show()
     loop = asyncio.get_running_loop()
+    now = clock()
+    # The window shows at once, on the deployment as planned; the watchlist import that
+    # may follow takes seconds to minutes and shows its progress in it.
+    planned = resolve_deployment(store, plan, officer, now)
+    window = MainWindow(plan, planned, officer, str(store.path))
+    window.show()
 
     def progress(done: int, total: int) -> None:  # called on the enrolling thread
         loop.call_soon_threadsafe(window.show_progress, "Enrolling watchlist", done, total)
@@ -68,38 +80,72 @@ async def open_console(
         # A plain thread waits on the pool's workers; qasync's default executor would be
         # a QThread that Qt complains about if it outlives the application.
         with ThreadPoolExecutor(1, thread_name_prefix="enrol") as waiter:
-            watchlist = await loop.run_in_executor(
-                waiter, enrol_watchlist, deployment.watchlist, progress, pool
+            deployment, watchlist = await loop.run_in_executor(
+                waiter, prepare, store, plan, officer, pool, now, progress
             )
-        store = AsyncStore(Store(record))
     except Exception:
         window.close()
         raise
-    session = MonitoringSession(deployment, watchlist, pool, store, officer, window)
+    astore = AsyncStore(store)
+    session = MonitoringSession(
+        deployment,
+        plan.cameras,
+        watchlist,
+        pool,
+        astore,
+        officer,
+        window,
+        loosest_threshold=plan.safeguards.loosest_threshold,
+        clock=clock,
+    )
     window.attach(session)
-    session.start()
-    window.show_message(f"Monitoring: {len(watchlist)} watchlist subjects")
-    return Console(window, session, pool, store)
+    session.open()
+    window.show_message(f"{deployment.reference}: {len(watchlist)} watchlist subjects")
+    return Console(window, session, pool, astore)
 
 
-def run_console(deployment: DeploymentConfig, data_dir: Path, officer: str) -> int:
+def log_in(store: Store, plan: DeploymentPlan) -> Officer | None:
+    hint, username = "", ""
+    if plan.sample:
+        hint = "Sample accounts: " + ", ".join(
+            f"{u} / {p}" for u, (_, _, p) in SAMPLE_ACCOUNTS.items()
+        )
+        username = "supervisor"
+    dialog = LoginDialog(store.officers.authenticate, hint, username)
+    return dialog.officer if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
     """Run the console until its window closes; return the process exit code."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("LFR console")
     apply_look(app)
+    store = Store.in_dir(data_dir, timedelta(days=plan.safeguards.retention_days))
+    if plan.sample:
+        seed_sample_accounts(store)
+    if not store.officers.count():
+        print(
+            f"error: no officer accounts in {data_dir}: create one with "
+            "`python -m console officer add USERNAME --role supervisor`",
+            file=sys.stderr,
+        )
+        return 2
+    officer = log_in(store, plan)
+    if officer is None:
+        return 1
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        return loop.run_until_complete(_run(deployment, data_dir, officer))
+        return loop.run_until_complete(_run(plan, store, officer))
 
 
-async def _run(deployment: DeploymentConfig, data_dir: Path, officer: str) -> int:
+async def _run(plan: DeploymentPlan, store: Store, officer: Officer) -> int:
     with AnalysisPool() as pool:
         try:
-            console = await open_console(deployment, data_dir, officer, pool)
-        except (WatchlistError, StorageError) as exc:
+            console = await open_console(plan, store, officer, pool)
+        except (WatchlistError, SafeguardError, StorageError, PermissionDenied) as exc:
             QMessageBox.critical(None, "LFR console cannot start", str(exc))
-            print(exc, file=sys.stderr)
+            print(f"error: {exc}", file=sys.stderr)
             return 2
         await console.window.closed
         await console.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import as_completed
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,14 +17,22 @@ import numpy as np
 
 from console.domain.alerts import BBox
 from console.domain.watchlist import (
+    DEFAULT_MAX_SUBJECTS,
     RowRejection,
     Watchlist,
     WatchlistEntry,
     WatchlistError,
     WatchlistSubject,
+    check_policy,
     read_watchlist_csv,
 )
-from console.vision.analysis import AnalysisSettings, crop_face, detect_faces, encode_faces
+from console.vision.analysis import (
+    AnalysisSettings,
+    crop_face,
+    detect_faces,
+    encode_faces,
+    sharpness,
+)
 
 if TYPE_CHECKING:
     from console.vision.pool import AnalysisPool
@@ -37,6 +46,10 @@ PASSES = (
     AnalysisSettings(upsample=1, min_face_px=20, min_sharpness=0.0),
 )
 TIGHT_CROP = AnalysisSettings(upsample=2, min_face_px=20, min_sharpness=0.0)
+# A watchlist face must be good enough to compare against: at least this wide (in the
+# image as enrolled) and this sharp (same scale as AnalysisSettings.min_sharpness).
+MIN_FACE_PX = 50
+MIN_SHARPNESS = 25.0
 
 Progress = Callable[[int, int], None]
 
@@ -72,12 +85,27 @@ def enrol_image(entry: WatchlistEntry) -> WatchlistSubject | RowRejection:
         return reject(f"no face found in {name!r}")
     if len(boxes) > 1:
         return reject(f"{len(boxes)} faces found in {name!r}; exactly one is needed")
+    (box,) = boxes
+    width = box[1] - box[3]
+    if width < MIN_FACE_PX:
+        return reject(f"face in {name!r} is {width} px wide; at least {MIN_FACE_PX} are needed")
+    focus = sharpness(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), box)
+    if focus < MIN_SHARPNESS:
+        return reject(
+            f"face in {name!r} is too blurred (sharpness {focus:.0f} < {MIN_SHARPNESS:.0f})"
+        )
     (encoding,) = encode_faces(image, boxes)
-    return WatchlistSubject(entry, encoding, crop_face(image, boxes[0]))
+    return WatchlistSubject(entry, encoding, crop_face(image, box), _jpeg(image))
 
 
 def enrol_watchlist(
-    folder: Path, progress: Progress | None = None, pool: AnalysisPool | None = None
+    folder: Path,
+    progress: Progress | None = None,
+    pool: AnalysisPool | None = None,
+    *,
+    deployment_day: date | None = None,
+    minors_allowed: frozenset[str] = frozenset(),
+    max_subjects: int = DEFAULT_MAX_SUBJECTS,
 ) -> Watchlist:
     """Read, check and encode a whole watchlist; raise WatchlistError listing bad rows.
 
@@ -85,6 +113,9 @@ def enrol_watchlist(
     with (done, total) from the calling thread as each image finishes.
     """
     entries = read_watchlist_csv(folder)
+    policy = check_policy(entries, deployment_day or date.today(), minors_allowed, max_subjects)
+    if any(r.row == 0 for r in policy):  # over the size cap: not worth encoding anything
+        raise WatchlistError(Path(folder), policy)
     if pool is None:
         results = []
         for done, entry in enumerate(entries, start=1):
@@ -99,7 +130,8 @@ def enrol_watchlist(
             if progress:
                 progress(done, len(entries))
         results = [r for r in ordered if r is not None]
-    rejections = [r for r in results if isinstance(r, RowRejection)]
+    rejections = policy + [r for r in results if isinstance(r, RowRejection)]
+    rejections.sort(key=lambda r: r.row)
     if rejections:
         raise WatchlistError(Path(folder), rejections)
     return Watchlist(Path(folder), [r for r in results if isinstance(r, WatchlistSubject)])
@@ -111,3 +143,8 @@ def _bounded(image: np.ndarray) -> np.ndarray:
         return image
     scale = MAX_SIDE_PX / side
     return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return buf.tobytes() if ok else b""

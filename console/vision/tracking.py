@@ -34,9 +34,16 @@ def _width(b: BBox) -> float:
 class FaceTracker:
     """Greedy nearest-centre association with constant-velocity prediction."""
 
-    def __init__(self, max_gap_s: float = 1.5, max_jump: float = 1.5) -> None:
+    def __init__(
+        self, max_gap_s: float = 1.5, max_jump: float = 1.5, max_drift: float = 3.0
+    ) -> None:
         self.max_gap_s = max_gap_s
-        self.max_jump = max_jump  # how far (in face widths) a face may be from its prediction
+        # How far (in face widths) a face may be from its predicted place: a fixed slack,
+        # plus a drift per second for what the prediction cannot know (a new track has no
+        # velocity yet; a walker crosses about three face widths a second). When analysis
+        # slows to a frame a second, the drift keeps the walker on one track.
+        self.max_jump = max_jump
+        self.max_drift = max_drift
         self._tracks: dict[int, Track] = {}
         self._ids = count(1)
 
@@ -52,7 +59,7 @@ class FaceTracker:
                 px, py = px + track.velocity[0] * dt, py + track.velocity[1] * dt
                 size = max(_width(box), _width(track.bbox))
                 jump = ((cx - px) ** 2 + (cy - py) ** 2) ** 0.5 / size
-                if jump <= self.max_jump:
+                if jump <= self.max_jump + self.max_drift * dt:
                     pairs.append((jump, i, track.track_id))
         ids: list[int | None] = [None] * len(boxes)
         taken: set[int] = set()

@@ -1,0 +1,107 @@
+"""Officers, their roles, what each role may do, and how passwords are kept.
+
+Roles follow the console's users: an operator adjudicates alerts; a supervisor also
+changes thresholds, approves overrides and concludes deployments; a trainer runs
+scenario replays; an admin manages accounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    ADJUDICATE = "adjudicate"
+    START_DEPLOYMENT = "start a deployment"
+    CONCLUDE_DEPLOYMENT = "conclude a deployment"
+    CHANGE_THRESHOLD = "change the match threshold"
+    OVERRIDE = "override a watchlist safeguard"
+    IMPORT_WATCHLIST = "import a watchlist"
+    RUN_SCENARIOS = "run scenario replays"
+    MANAGE_ACCOUNTS = "manage accounts"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.OPERATOR: frozenset(
+        {Permission.ADJUDICATE, Permission.START_DEPLOYMENT, Permission.IMPORT_WATCHLIST}
+    ),
+    Role.SUPERVISOR: frozenset(
+        {
+            Permission.ADJUDICATE,
+            Permission.START_DEPLOYMENT,
+            Permission.IMPORT_WATCHLIST,
+            Permission.CONCLUDE_DEPLOYMENT,
+            Permission.CHANGE_THRESHOLD,
+            Permission.OVERRIDE,
+        }
+    ),
+    Role.TRAINER: frozenset({Permission.RUN_SCENARIOS}),
+    Role.ADMIN: frozenset({Permission.MANAGE_ACCOUNTS}),
+}
+
+
+class PermissionDenied(Exception):
+    """The officer's role does not allow the action; the message says which role does."""
+
+
+@dataclass(frozen=True)
+class Officer:
+    username: str
+    display_name: str
+    role: Role
+
+    def may(self, permission: Permission) -> bool:
+        return permission in GRANTS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.may(permission):
+            allowed = ", ".join(r.value for r, grants in GRANTS.items() if permission in grants)
+            raise PermissionDenied(
+                f"{self.display_name} ({self.role.value}) may not {permission.value}: "
+                f"it needs a {allowed}"
+            )
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.username}, {self.role.value})"
+
+
+# scrypt is memory-hard (n=2^14, r=8: 16 MiB a hash), in the standard library, and its
+# parameters travel with the hash so they can be raised later without locking anyone out.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=64 * 2**20
+    )
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(
+        password.encode(),
+        salt=bytes.fromhex(salt),
+        n=int(n),
+        r=int(r),
+        p=int(p),
+        maxmem=64 * 2**20,
+    )
+    return hmac.compare_digest(candidate.hex(), digest)

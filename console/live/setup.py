@@ -1,0 +1,113 @@
+"""Getting a deployment ready to monitor: find or plan it, give it a fresh watchlist.
+
+Plain Python (no Qt): the window and the tests call the same steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from console.config import DeploymentPlan
+from console.domain.deployments import (
+    WATCHLIST_MAX_AGE,
+    Deployment,
+    DeploymentState,
+    SafeguardError,
+)
+from console.domain.officers import Officer, Permission, Role
+from console.domain.watchlist import Watchlist
+from console.storage import Store
+from console.vision.enrolment import Progress, enrol_watchlist
+from console.vision.pool import AnalysisPool
+
+# The bundled sample's accounts: its record lives in a folder of its own (see README).
+SAMPLE_ACCOUNTS = {
+    "supervisor": ("Sgt Sample Supervisor", Role.SUPERVISOR, "supervisor-sample"),
+    "operator": ("PC Sample Operator", Role.OPERATOR, "operator-sample"),
+}
+
+
+def seed_sample_accounts(store: Store) -> None:
+    if store.officers.count():
+        return
+    for username, (name, role, password) in SAMPLE_ACCOUNTS.items():
+        store.officers.add(username, name, role, password, by="console (sample set-up)")
+
+
+def resolve_deployment(
+    store: Store, plan: DeploymentPlan, officer: Officer, now: datetime
+) -> Deployment:
+    """The plan's deployment from the record, planned afresh if it does not exist yet.
+
+    A ``{seq}`` in the reference takes the first number whose deployment has not
+    concluded, so the sample can run again after it concluded.
+    """
+    seq = 1
+    while True:
+        reference = plan.reference.replace("{seq}", f"{seq:03d}")
+        existing = store.deployments.get(reference)
+        if existing is None:
+            deployment = plan.deployment(reference, now)
+            store.deployments.create(deployment, str(officer))
+            return deployment
+        if existing.state != DeploymentState.CONCLUDED:
+            return existing
+        if "{seq}" not in plan.reference:
+            raise SafeguardError(
+                f"deployment {reference} has concluded; plan a new deployment with a new reference"
+            )
+        seq += 1
+
+
+def needs_watchlist(store: Store, d: Deployment, now: datetime) -> bool:
+    """A planned deployment without a watchlist, or with one too old to start with."""
+    if d.state != DeploymentState.PLANNED:
+        return False
+    created = d.watchlist_created_at
+    empty = not len(store.deployments.load_watchlist(d.reference))
+    return empty or created is None or now - created > WATCHLIST_MAX_AGE
+
+
+def import_watchlist(
+    store: Store,
+    plan: DeploymentPlan,
+    deployment: Deployment,
+    officer: Officer,
+    pool: AnalysisPool,
+    progress: Progress | None = None,
+    minors_allowed: dict[str, str] | None = None,
+) -> Deployment:
+    """Enrol the plan's watchlist folder into the deployment (blocking: run off the GUI).
+
+    *minors_allowed* maps subject ids to the supervisor who overrode the under-18 rule.
+    """
+    officer.require(Permission.IMPORT_WATCHLIST)
+    watchlist = enrol_watchlist(
+        plan.watchlist,
+        progress,
+        pool,
+        deployment_day=deployment.planned_start.date(),
+        minors_allowed=frozenset(minors_allowed or {}),
+        max_subjects=plan.safeguards.max_watchlist_size,
+    )
+    return store.deployments.store_watchlist(deployment, watchlist, str(officer), minors_allowed)
+
+
+def prepare(
+    store: Store,
+    plan: DeploymentPlan,
+    officer: Officer,
+    pool: AnalysisPool,
+    now: datetime,
+    progress: Progress | None = None,
+) -> tuple[Deployment, Watchlist]:
+    """Everything before monitoring: retention purge, the deployment, its watchlist."""
+    store.alerts.purge_expired(now)  # retention is enforced every time the console opens
+    deployment = resolve_deployment(store, plan, officer, now)
+    if needs_watchlist(store, deployment, now):
+        deployment = import_watchlist(store, plan, deployment, officer, pool, progress)
+    return deployment, store.deployments.load_watchlist(deployment.reference)
+
+
+ProgressCallback = Callable[[int, int], None]

@@ -1,0 +1,247 @@
+"""Deployments and their watchlists on disk.
+
+A watchlist lives only inside its deployment: its subjects (encodings, photos, images)
+are rows of ``watchlist_subjects`` and nothing else. At conclusion they are deleted with
+``secure_delete`` on and the WAL truncated, so no watchlist bytes remain on disk; the
+audit trail keeps only counts and a content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from console.domain.deployments import Deployment, DeploymentState
+from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject
+from console.storage.alerts import jpeg
+from console.storage.audit import AuditTrail
+from console.storage.database import Database, StorageError
+
+_COLUMNS = (
+    "reference, site, cameras, authorised_by, authorised_rank, planned_start, planned_end, "
+    "threshold, state, watchlist_created_at, officers_present_confirmed_by, started_at, "
+    "concluded_at"
+)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def watchlist_hash(watchlist: Watchlist) -> str:
+    """A content hash of a watchlist, for the audit trail: what was used, then deleted."""
+    h = hashlib.sha256()
+    for s in sorted(watchlist.subjects, key=lambda s: s.subject_id):
+        h.update(s.subject_id.encode())
+        h.update(np.asarray(s.encoding, dtype=np.float64).tobytes())
+        h.update(s.image_jpeg)
+    return h.hexdigest()
+
+
+class DeploymentRecords:
+    def __init__(self, db: Database, audit: AuditTrail) -> None:
+        self.db = db
+        self.audit = audit
+
+    # -- deployments ----------------------------------------------------------------
+    def create(self, d: Deployment, by: str) -> None:
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    f"INSERT INTO deployments ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    self._row(d),
+                )
+                self.audit.append(
+                    conn,
+                    by,
+                    "deployment planned",
+                    {
+                        "reference": d.reference,
+                        "site": d.site,
+                        "cameras": list(d.cameras),
+                        "authorised_by": f"{d.authorised_rank} {d.authorised_by}",
+                        "planned_start": _iso(d.planned_start),
+                        "planned_end": _iso(d.planned_end),
+                        "threshold": d.threshold,
+                    },
+                )
+        except sqlite3.IntegrityError as exc:
+            raise StorageError(f"a deployment {d.reference!r} already exists") from exc
+
+    def get(self, reference: str) -> Deployment | None:
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM deployments WHERE reference=?", (reference,))
+        if not rows:
+            return None
+        r = rows[0]
+        return Deployment(
+            reference=r[0],
+            site=r[1],
+            cameras=tuple(json.loads(r[2])),
+            authorised_by=r[3],
+            authorised_rank=r[4],
+            planned_start=datetime.fromisoformat(r[5]),
+            planned_end=datetime.fromisoformat(r[6]),
+            threshold=r[7],
+            state=DeploymentState(r[8]),
+            watchlist_created_at=_dt(r[9]),
+            officers_present_confirmed_by=r[10],
+            started_at=_dt(r[11]),
+            concluded_at=_dt(r[12]),
+        )
+
+    def active(self) -> list[Deployment]:
+        rows = self.db.query("SELECT reference FROM deployments WHERE state='active'")
+        return [d for (ref,) in rows if (d := self.get(ref)) is not None]
+
+    def update(self, d: Deployment, by: str, action: str, details: dict | None = None) -> None:
+        """Save a state change of a deployment together with its audit entry."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE deployments SET threshold=?, state=?, watchlist_created_at=?, "
+                "officers_present_confirmed_by=?, started_at=?, concluded_at=? WHERE reference=?",
+                (
+                    d.threshold,
+                    d.state.value,
+                    _iso(d.watchlist_created_at),
+                    d.officers_present_confirmed_by,
+                    _iso(d.started_at),
+                    _iso(d.concluded_at),
+                    d.reference,
+                ),
+            )
+            self.audit.append(conn, by, action, {"reference": d.reference, **(details or {})})
+
+    @staticmethod
+    def _row(d: Deployment) -> tuple:
+        return (
+            d.reference,
+            d.site,
+            json.dumps(list(d.cameras)),
+            d.authorised_by,
+            d.authorised_rank,
+            d.planned_start.isoformat(),
+            d.planned_end.isoformat(),
+            d.threshold,
+            d.state.value,
+            _iso(d.watchlist_created_at),
+            d.officers_present_confirmed_by,
+            _iso(d.started_at),
+            _iso(d.concluded_at),
+        )
+
+    # -- watchlists -----------------------------------------------------------------
+    def store_watchlist(
+        self, d: Deployment, watchlist: Watchlist, by: str, overrides: dict[str, str] | None = None
+    ) -> Deployment:
+        """Replace the deployment's watchlist (only before it starts); audit the import."""
+        if d.state != DeploymentState.PLANNED:
+            raise StorageError(
+                f"deployment {d.reference} is {d.state.value}: its watchlist is fixed"
+            )
+        updated = replace(d, watchlist_created_at=watchlist.created_at)
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM watchlist_subjects WHERE deployment=?", (d.reference,))
+            for s in watchlist.subjects:
+                conn.execute(
+                    "INSERT INTO watchlist_subjects VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        d.reference,
+                        s.subject_id,
+                        s.entry.row,
+                        s.name,
+                        s.category,
+                        json.dumps(s.entry.extra),
+                        np.asarray(s.encoding, dtype=np.float64).tobytes(),
+                        jpeg(s.photo_rgb) or b"",
+                        s.image_jpeg,
+                    ),
+                )
+            conn.execute(
+                "UPDATE deployments SET watchlist_created_at=?, watchlist_size=? WHERE reference=?",
+                (watchlist.created_at.isoformat(), len(watchlist), d.reference),
+            )
+            self.audit.append(
+                conn,
+                by,
+                "watchlist imported",
+                {
+                    "reference": d.reference,
+                    "subjects": len(watchlist),
+                    "content_sha256": watchlist_hash(watchlist),
+                    "folder": str(watchlist.folder),
+                },
+                at=watchlist.created_at,
+            )
+            for subject_id, supervisor in (overrides or {}).items():
+                self.audit.append(
+                    conn,
+                    supervisor,
+                    "under-18 override",
+                    {"reference": d.reference, "subject_id": subject_id},
+                )
+        return updated
+
+    def load_watchlist(self, reference: str) -> Watchlist:
+        rows = self.db.query(
+            "SELECT subject_id, row, name, category, extra, encoding, photo_jpeg, image_jpeg "
+            "FROM watchlist_subjects WHERE deployment=? ORDER BY row",
+            (reference,),
+        )
+        d = self.get(reference)
+        subjects = []
+        for subject_id, row, name, category, extra, enc, photo, image in rows:
+            entry = WatchlistEntry(row, subject_id, name, category, Path(), json.loads(extra))
+            rgb = cv2.cvtColor(
+                cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+            )
+            subjects.append(WatchlistSubject(entry, np.frombuffer(enc, np.float64), rgb, image))
+        created = d.watchlist_created_at if d and d.watchlist_created_at else datetime.now()
+        return Watchlist(Path(reference), subjects, created)
+
+    def purge_watchlist(self, reference: str, by: str) -> dict[str, object]:
+        """Delete every trace of the watchlist; return (and audit) what was deleted."""
+        watchlist = self.load_watchlist(reference)
+        summary = {
+            "reference": reference,
+            "subjects_deleted": len(watchlist),
+            "content_sha256": watchlist_hash(watchlist),
+        }
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM watchlist_subjects WHERE deployment=?", (reference,))
+            conn.execute("UPDATE deployments SET watchlist_size=0 WHERE reference=?", (reference,))
+            self.audit.append(conn, by, "watchlist deleted", summary)
+        self.db.checkpoint()  # the WAL held copies of the deleted pages
+        return summary
+
+    def add_counts(
+        self, reference: str, camera: str, faces: int, frames: int, live_seconds: float
+    ) -> None:
+        """Only counts are kept of the faces seen: never who they were."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                """INSERT INTO camera_counts VALUES (?,?,?,?,?)
+                   ON CONFLICT(deployment, camera) DO UPDATE SET
+                     faces_seen = faces_seen + excluded.faces_seen,
+                     frames_analysed = frames_analysed + excluded.frames_analysed,
+                     live_seconds = live_seconds + excluded.live_seconds""",
+                (reference, camera, faces, frames, live_seconds),
+            )
+
+    def counts(self, reference: str) -> dict[str, tuple[int, int, float]]:
+        rows = self.db.query(
+            "SELECT camera, faces_seen, frames_analysed, live_seconds FROM camera_counts "
+            "WHERE deployment=?",
+            (reference,),
+        )
+        return {c: (f, n, s) for c, f, n, s in rows}

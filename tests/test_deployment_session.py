@@ -1,0 +1,247 @@
+"""Safeguards enforced by the live session: cameras off until started, purge at the end,
+planned end, roles, and privacy (a face that does not match is never written anywhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from console.config import SAMPLE_DEPLOYMENT, load_plan
+from console.domain.deployments import DeploymentState, SafeguardError
+from console.domain.officers import PermissionDenied, Role
+from console.live.feed import FeedState
+from console.live.session import MonitoringSession
+from console.live.setup import prepare
+from console.storage import AsyncStore, Store
+from console.vision.sources import SourceSpec
+from tests.conftest import SAMPLES
+
+
+class Recorder:
+    """A SessionListener that remembers what a window would have shown."""
+
+    def __init__(self) -> None:
+        self.alerts, self.statuses, self.errors = [], [], []
+
+    def feed_frame(self, camera, preview_rgb, scale) -> None: ...
+    def feed_faces(self, camera, faces) -> None: ...
+
+    def feed_status(self, status) -> None:
+        self.statuses.append(status)
+
+    def alert_raised(self, alert, is_new) -> None:
+        self.alerts.append(alert)
+
+    def storage_failed(self, message) -> None:
+        self.errors.append(message)
+
+    def deployment_changed(self, deployment) -> None: ...
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def open_session(tmp_path, pool, plan=None, role=Role.SUPERVISOR, clock=None):
+    plan = plan or load_plan(SAMPLE_DEPLOYMENT)
+    store = Store.in_dir(tmp_path)
+    store.officers.add("ward", "PC 4821 Ward", role, "correct horse", "test")
+    officer = store.officers.authenticate("ward", "correct horse")
+    clock = clock or Clock()
+    deployment, watchlist = prepare(store, plan, officer, pool, clock())
+    recorder = Recorder()
+    session = MonitoringSession(
+        deployment,
+        plan.cameras,
+        watchlist,
+        pool,
+        AsyncStore(store),
+        officer,
+        recorder,
+        loosest_threshold=plan.safeguards.loosest_threshold,
+        clock=clock,
+    )
+    session.open()
+    return session, store, recorder
+
+
+def decoded(session) -> int:
+    return sum(f.counters.frames_decoded for f in session.feeds)
+
+
+def files_containing(folder: Path, needles: list[bytes]) -> list[str]:
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}: needle {i}" for i, n in enumerate(needles) if n in data]
+    return found
+
+
+def test_cameras_stay_off_until_officers_are_confirmed_and_the_deployment_starts(
+    tmp_path, process_pool
+):
+    async def scenario():
+        session, store, recorder = open_session(tmp_path, process_pool)
+        await asyncio.sleep(1.0)
+        assert decoded(session) == 0
+        assert all(f.state == FeedState.WAITING for f in session.feeds)
+        assert "not started" in session.feeds[0].detail
+        with pytest.raises(SafeguardError, match="officers are present"):
+            await session.start()
+        await session.confirm_officers_present()
+        await asyncio.sleep(1.0)
+        assert decoded(session) == 0  # confirmed, but not started
+        await session.start()
+        await asyncio.sleep(2.0)
+        assert decoded(session) > 40
+        actions = [e.action for e in store.audit.entries()]
+        await session.close()
+        return actions
+
+    actions = asyncio.run(scenario())
+    assert actions[-2:] == ["officers on the ground confirmed", "deployment started"]
+
+
+def test_conclusion_stops_the_cameras_and_leaves_no_watchlist_bytes(tmp_path, process_pool):
+    async def scenario():
+        session, store, recorder = open_session(tmp_path, process_pool)
+        watchlist = session.watchlist
+        needles = [np.asarray(s.encoding, np.float64).tobytes()[:64] for s in watchlist.subjects]
+        needles += [s.image_jpeg[len(s.image_jpeg) // 2 :][:64] for s in watchlist.subjects]
+        assert files_containing(tmp_path, needles), "the watchlist is on disk while planned"
+        await session.confirm_officers_present()
+        await session.start()
+        await asyncio.sleep(1.5)
+        summary = await session.conclude()
+        frames = decoded(session)
+        await asyncio.sleep(1.0)
+        assert decoded(session) == frames, "cameras stopped at conclusion"
+        assert all("concluded" in f.detail for f in session.feeds)
+        await session.close()
+        return store, summary, needles
+
+    store, summary, needles = asyncio.run(scenario())
+    assert summary["subjects_deleted"] == 2
+    assert store.deployments.get(summary["reference"]).state == DeploymentState.CONCLUDED
+    assert len(store.deployments.load_watchlist(summary["reference"])) == 0
+    store.close()
+    assert files_containing(tmp_path, needles) == []
+    store = Store.in_dir(tmp_path)
+    assert store.audit.verify().intact
+    imported = next(e for e in store.audit.entries() if e.action == "watchlist imported")
+    deleted = next(e for e in store.audit.entries() if e.action == "watchlist deleted")
+    assert deleted.details["content_sha256"] == imported.details["content_sha256"]
+    assert deleted.details["subjects_deleted"] == 2
+
+
+def test_reaching_the_planned_end_concludes_the_deployment(tmp_path, process_pool):
+    clock = Clock()
+
+    async def scenario():
+        session, store, recorder = open_session(tmp_path, process_pool, clock=clock)
+        await session.confirm_officers_present()
+        await session.start()
+        clock.offset = timedelta(hours=8, minutes=1)
+        for _ in range(40):
+            await asyncio.sleep(0.1)
+            if session.deployment.state == DeploymentState.CONCLUDED:
+                break
+        await session.close()
+        return session, store
+
+    session, store = asyncio.run(scenario())
+    assert session.deployment.state == DeploymentState.CONCLUDED
+    concluded = next(e for e in store.audit.entries() if e.action == "deployment concluded")
+    assert concluded.actor == "console: planned end reached"
+    assert len(store.deployments.load_watchlist(session.deployment.reference)) == 0
+
+
+def test_only_a_supervisor_concludes_or_changes_the_threshold_and_changes_are_audited(
+    tmp_path, process_pool
+):
+    async def as_operator():
+        session, _, _ = open_session(tmp_path / "op", process_pool, role=Role.OPERATOR)
+        with pytest.raises(PermissionDenied, match="supervisor"):
+            await session.change_threshold(0.35)
+        await session.confirm_officers_present()
+        await session.start()
+        with pytest.raises(PermissionDenied, match="supervisor"):
+            await session.conclude()
+        await session.close()
+
+    async def as_supervisor():
+        session, store, _ = open_session(tmp_path / "sup", process_pool)
+        with pytest.raises(SafeguardError, match="at most 0.450"):
+            await session.change_threshold(0.6)
+        await session.change_threshold(0.35)
+        assert session.matcher.threshold == 0.35
+        assert all(f.pipeline.sightings.threshold == 0.35 for f in session.feeds)
+        await session.close()
+        return store
+
+    asyncio.run(as_operator())
+    store = asyncio.run(as_supervisor())
+    change = next(e for e in store.audit.entries() if e.action == "threshold changed")
+    assert change.details["old"] == 0.40 and change.details["new"] == 0.35
+    assert change.actor == "PC 4821 Ward (ward, supervisor)"
+
+
+@pytest.fixture(scope="module")
+def passers_by_clip(tmp_path_factory) -> Path:
+    """Ten seconds of the north camera with only passers-by in it (13 s to 23 s)."""
+    path = tmp_path_factory.mktemp("clip") / "passers_by.avi"
+    source = cv2.VideoCapture(str(SAMPLES / "north.mp4"))
+    source.set(cv2.CAP_PROP_POS_FRAMES, 13 * 25)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (1280, 720))
+    for _ in range(10 * 25):
+        writer.write(source.read()[1])
+    writer.release()
+    return path
+
+
+def test_faces_that_do_not_match_are_never_written_anywhere(
+    tmp_path, process_pool, passers_by_clip, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    plan = load_plan(SAMPLE_DEPLOYMENT)
+    plan = replace(plan, cameras=[SourceSpec("north", str(passers_by_clip))])
+    data = tmp_path / "data"
+
+    async def scenario():
+        session, store, recorder = open_session(data, process_pool, plan=plan)
+        await session.confirm_officers_present()
+        await session.start()
+        feed = session.feeds[0]
+        for _ in range(150):
+            await asyncio.sleep(0.1)
+            if feed.state == FeedState.ENDED:
+                break
+        await session.conclude()
+        await session.close()
+        return session, store, recorder
+
+    session, store, recorder = asyncio.run(scenario())
+    assert session.feeds[0].state != FeedState.FAILED
+    assert recorder.alerts == []
+    faces_seen = store.deployments.counts(session.deployment.reference)["north"][0]
+    assert faces_seen > 10, "the passers-by were seen (counted), so the test means something"
+    assert store.db.query("SELECT COUNT(*) FROM alerts") == [(0,)]
+    store.close()
+    names = sorted(p.name for p in data.rglob("*") if p.is_file())
+    assert set(names) <= {"console.db", "console.db-wal", "console.db-shm"}
+    assert files_containing(data, [b"\xff\xd8\xff"]) == [], "no image of any kind is left"
+    for record in caplog.records:
+        assert not any(isinstance(a, np.ndarray) for a in (record.args or ()))
+        assert "encoding" not in record.getMessage().lower()
