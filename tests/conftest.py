@@ -60,3 +60,48 @@ def run_on_loop(qtbot, coro, timeout_ms: int = 30_000):
     task = asyncio.ensure_future(coro)
     qtbot.waitUntil(task.done, timeout=timeout_ms)
     return task.result()
+
+
+OFFICER = "PC 4821 Ward (ward, supervisor)"
+
+
+def pause_like_a_person(qtbot) -> None:
+    """Two clicks closer than the double-click interval would be read as a double click."""
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+
+
+@pytest.fixture
+def open_sample(qtbot, qloop, process_pool, tmp_path):
+    from PySide6.QtCore import Qt
+
+    from console.config import SAMPLE_DEPLOYMENT, load_plan
+    from console.domain.officers import Role
+    from console.qt.app import open_console
+    from console.storage import Store
+
+    """Open the console on the sample plan, logged in, and start the deployment."""
+    opened = []
+
+    def _open(plan=None, start=True, role=Role.SUPERVISOR):
+        plan = plan or load_plan(SAMPLE_DEPLOYMENT)
+        store = Store.in_dir(tmp_path)
+        if not store.officers.count():
+            store.officers.add("ward", "PC 4821 Ward", role, "correct horse", "test")
+        officer = store.officers.authenticate("ward", "correct horse")
+        console = run_on_loop(qtbot, open_console(plan, store, officer, process_pool))
+        opened.append(console)
+        if start:
+            bar = console.window.bar
+            qtbot.mouseClick(bar.confirm_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: bool(console.session.deployment.officers_present_confirmed_by))
+            pause_like_a_person(qtbot)
+            qtbot.mouseClick(bar.start_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: console.session.deployment.is_active)
+        return console
+
+    yield _open
+    for console in opened:
+        run_on_loop(qtbot, console.close())
+        console.window.close()

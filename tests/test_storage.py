@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -35,29 +35,29 @@ def decide(alert_id="north-1", decision=Decision.ENGAGE, officer="PC 123 Smith")
 
 
 def test_decision_is_on_disk_for_a_second_connection(tmp_path):
-    store = Store(tmp_path / "c.db")
-    store.save_alert("DEP-1", alert())
-    store.record_decision(decide())
-    other = sqlite3.connect(tmp_path / "c.db")
+    store = Store.in_dir(tmp_path)
+    store.alerts.save("DEP-1", alert())
+    store.alerts.record_decision(decide())
+    other = sqlite3.connect(tmp_path / "console.db")
     row = other.execute("SELECT decision, officer, decided_at FROM decisions").fetchone()
     assert row == ("engage", "PC 123 Smith", "2026-11-27T09:01:00+00:00")
     assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_a_second_decision_is_refused_and_the_first_kept(tmp_path):
-    store = Store(tmp_path / "c.db")
-    store.save_alert("DEP-1", alert())
-    store.record_decision(decide())
+    store = Store.in_dir(tmp_path)
+    store.alerts.save("DEP-1", alert())
+    store.alerts.record_decision(decide())
     with pytest.raises(AlreadyDecided):
-        store.record_decision(decide(decision=Decision.FALSE_MATCH, officer="PC 9 Jones"))
-    assert store.decision_for("north-1").decision == Decision.ENGAGE
+        store.alerts.record_decision(decide(decision=Decision.FALSE_MATCH, officer="PC 9 Jones"))
+    assert store.alerts.decision_for("north-1").decision == Decision.ENGAGE
 
 
 def test_recorded_decisions_cannot_be_rewritten_even_in_sql(tmp_path):
-    store = Store(tmp_path / "c.db")
-    store.save_alert("DEP-1", alert())
-    store.record_decision(decide())
-    db = sqlite3.connect(tmp_path / "c.db")
+    store = Store.in_dir(tmp_path)
+    store.alerts.save("DEP-1", alert())
+    store.alerts.record_decision(decide())
+    db = sqlite3.connect(tmp_path / "console.db")
     with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
         db.execute("UPDATE decisions SET decision='dismiss'")
     with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
@@ -65,31 +65,66 @@ def test_recorded_decisions_cannot_be_rewritten_even_in_sql(tmp_path):
 
 
 def test_decision_for_an_unknown_alert_is_refused(tmp_path):
-    store = Store(tmp_path / "c.db")
+    store = Store.in_dir(tmp_path)
     with pytest.raises(StorageError, match="not in the record"):
-        store.record_decision(decide("nope"))
+        store.alerts.record_decision(decide("nope"))
 
 
 def test_alert_updates_in_place_and_keeps_its_crop(tmp_path):
-    store = Store(tmp_path / "c.db")
-    store.save_alert("DEP-1", alert(distance=0.45))
-    store.save_alert("DEP-1", alert(distance=0.30))
-    (stored,) = store.alerts("DEP-1")
+    store = Store.in_dir(tmp_path)
+    store.alerts.save("DEP-1", alert(distance=0.45))
+    store.alerts.save("DEP-1", alert(distance=0.30))
+    (stored,) = store.alerts.for_deployment("DEP-1")
     assert stored.distance == 0.30 and stored.decision is None
-    evidence = sqlite3.connect(tmp_path / "c.db").execute("SELECT evidence FROM alerts").fetchone()
+    evidence = (
+        sqlite3.connect(tmp_path / "console.db").execute("SELECT evidence FROM alerts").fetchone()
+    )
     assert evidence == ("[[175, 7.0, 0.45], [180, 7.2, 0.3]]",)
-    crop = sqlite3.connect(tmp_path / "c.db").execute("SELECT crop_jpeg FROM alerts").fetchone()[0]
+    crop = (
+        sqlite3.connect(tmp_path / "console.db")
+        .execute("SELECT crop_jpeg FROM alerts")
+        .fetchone()[0]
+    )
     assert crop[:2] == b"\xff\xd8"  # a JPEG
 
 
 def test_a_read_only_database_is_reported(tmp_path):
-    store = Store(tmp_path / "c.db")
-    store._db.execute("PRAGMA query_only=ON")  # as if the disk had gone read-only
+    store = Store.in_dir(tmp_path)
+    store.db.conn.execute("PRAGMA query_only=ON")  # as if the disk had gone read-only
     with pytest.raises(StorageError, match="could not write"):
-        store.save_alert("DEP-1", alert())
+        store.alerts.save("DEP-1", alert())
 
 
 def test_an_unopenable_database_is_reported(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(StorageError, match="cannot open"):
-        Store(tmp_path / "file" / "c.db")
+        Store.in_dir(tmp_path / "file")
+
+
+def test_expired_alerts_and_their_decisions_are_purged_and_the_purge_audited(tmp_path):
+    store = Store.in_dir(tmp_path)
+    old, recent = alert("old-1"), alert("recent-1")
+    old.raised_at = datetime.now(UTC) - timedelta(days=40)
+    recent.raised_at = datetime.now(UTC) - timedelta(days=2)
+    for a in (old, recent):
+        store.alerts.save("DEP-1", a)
+        store.alerts.record_decision(decide(a.alert_id))
+    db = sqlite3.connect(tmp_path / "console.db")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be deleted"):
+        db.execute("DELETE FROM decisions WHERE alert_id='recent-1'")  # not yet expired
+    db.rollback()
+    db.close()
+    assert store.alerts.purge_expired(datetime.now(UTC)) == 1
+    assert [a.alert_id for a in store.alerts.for_deployment("DEP-1")] == ["recent-1"]
+    assert store.alerts.decision_for("old-1") is None
+    purge = store.audit.entries()[-1]
+    assert purge.action == "expired alerts purged" and purge.details["alerts"] == 1
+    assert store.audit.verify().intact
+
+
+def test_retention_period_is_configurable(tmp_path):
+    store = Store.in_dir(tmp_path, retention=timedelta(days=1))
+    a = alert("a-1")
+    a.raised_at = datetime.now(UTC) - timedelta(days=2)
+    store.alerts.save("DEP-1", a)
+    assert store.alerts.purge_expired(datetime.now(UTC)) == 1

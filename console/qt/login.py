@@ -43,6 +43,7 @@ class LoginDialog(QDialog):
         buttons.accepted.connect(self._try)
         buttons.rejected.connect(self.reject)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setDefault(True)  # Return signs in
         form = QFormLayout()
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)

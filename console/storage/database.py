@@ -128,7 +128,10 @@ class Database:
         self.lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # A reader elsewhere (the audit verify command) may hold the file briefly.
+            self.conn = sqlite3.connect(
+                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
             for pragma in (
                 "journal_mode=WAL",
                 "synchronous=FULL",
