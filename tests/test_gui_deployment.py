@@ -39,7 +39,7 @@ def test_an_operator_cannot_start_unconfirmed_nor_conclude(qtbot, open_sample):
     assert all("deployment not started" in t.state_text for t in tiles.values())
     assert not bar.conclude_button.isEnabled() and not bar.threshold_button.isEnabled()
     click(qtbot, bar.start_button)
-    qtbot.waitUntil(lambda: bar.message.isVisible())
+    qtbot.waitUntil(lambda: "Refused" in bar.message.text())
     assert "Refused: confirm that officers are present on the ground" in bar.message.text()
     assert console.session.feeds[0].counters.frames_decoded == 0
 

@@ -97,7 +97,7 @@ class AlertPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumWidth(PHOTO_SIDE * 2 + 60)
+        self.setMinimumWidth(PHOTO_SIDE * 2 + 80)
         self.title = QLabel()
         self.title.setObjectName("pendingTitle")
         self.banner = QLabel()
@@ -113,6 +113,7 @@ class AlertPanel(QWidget):
         holder.setLayout(self._list)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
@@ -9,6 +11,9 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.live.feed import FacesInView, FeedState, FeedStatus
 from console.qt.images import qimage_from_rgb
+
+# Boxes come from the last analysed frame, which may be a few frames old.
+BOX_LIFETIME_S = 0.6
 
 STATE_COLOURS = {
     FeedState.WAITING: "#9aa0a6",
@@ -31,6 +36,7 @@ class VideoView(QWidget):
         self.image: QImage | None = None
         self._scale = 1.0
         self._faces = FacesInView([])
+        self._faces_at = 0.0
         self.message = ""
 
     def show_frame(self, rgb: np.ndarray, scale: float) -> None:
@@ -39,6 +45,7 @@ class VideoView(QWidget):
 
     def show_faces(self, faces: FacesInView) -> None:
         self._faces = faces
+        self._faces_at = time.monotonic()
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
@@ -63,6 +70,8 @@ class VideoView(QWidget):
 
     def _draw_faces(self, painter: QPainter, target: QRect) -> None:
         assert self.image is not None
+        if time.monotonic() - self._faces_at > BOX_LIFETIME_S:
+            return  # a box left behind by a walker is worse than no box
         k = self._scale * target.width() / self.image.width()
         for (top, right, bottom, left), name in self._faces.boxes:
             colour = QColor("#eb5757") if name else QColor("#e0e0e0")
@@ -108,7 +117,12 @@ class CameraTile(QFrame):
             f"decode {status.decode_fps:.1f} fps · analysed {status.analysed_fps:.1f} fps · "
             f"dropped {status.dropped} · faces {status.faces_in_view}"
         )
-        if status.state in (FeedState.FAILED, FeedState.RECONNECTING, FeedState.CONNECTING):
+        if status.state in (
+            FeedState.WAITING,
+            FeedState.FAILED,
+            FeedState.RECONNECTING,
+            FeedState.CONNECTING,
+        ):
             self.video.message = f"{status.state.value.upper()}{detail}"
         else:
             self.video.message = ""
