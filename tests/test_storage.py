@@ -128,3 +128,26 @@ def test_retention_period_is_configurable(tmp_path):
     a.raised_at = datetime.now(UTC) - timedelta(days=2)
     store.alerts.save("DEP-1", a)
     assert store.alerts.purge_expired(datetime.now(UTC)) == 1
+
+
+def test_outcomes_follow_engagements_only_and_are_final(tmp_path):
+    from console.domain.alerts import Correction, Outcome, OutcomeReport
+
+    store = Store.in_dir(tmp_path)
+    store.alerts.save("DEP-1", alert("a-1"))
+    store.alerts.save("DEP-1", alert("a-2"))
+    store.alerts.record_decision(decide("a-1", Decision.ENGAGE))
+    store.alerts.record_decision(decide("a-2", Decision.FALSE_MATCH))
+    at = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)
+    with pytest.raises(StorageError, match="not engaged"):
+        store.alerts.record_outcome(OutcomeReport("a-2", Outcome.ARRESTED, "PC 1", at))
+    store.alerts.record_outcome(OutcomeReport("a-1", Outcome.ARRESTED, "PC 1", at, "custody"))
+    with pytest.raises(AlreadyDecided):
+        store.alerts.record_outcome(OutcomeReport("a-1", Outcome.NOT_LOCATED, "PC 2", at))
+    assert store.alerts.outcome_for("a-1").outcome == Outcome.ARRESTED
+    store.alerts.record_correction(Correction("a-2", Decision.DISMISS, "Sgt 2", at, "misclick"))
+    assert store.alerts.decision_for("a-2").decision == Decision.FALSE_MATCH  # never overwritten
+    assert [e.action for e in store.audit.entries()][-2:] == [
+        "outcome recorded",
+        "decision corrected",
+    ]

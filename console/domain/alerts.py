@@ -26,6 +26,24 @@ class Decision(StrEnum):
         return {"engage": "Engage", "dismiss": "Dismiss", "false_match": "False match"}[self]
 
 
+class Outcome(StrEnum):
+    """What officers on the ground report back about an engaged alert."""
+
+    ARRESTED = "arrested"
+    ADVICE = "advice"  # conditions checked, or words of advice
+    NOT_LOCATED = "not_located"
+    CONFIRMED_FALSE = "confirmed_false"  # the person stopped was not the subject
+
+    @property
+    def label(self) -> str:
+        return {
+            "arrested": "Arrested",
+            "advice": "Conditions checked / advice",
+            "not_located": "Not located",
+            "confirmed_false": "Confirmed false",
+        }[self]
+
+
 BBox = tuple[int, int, int, int]  # top, right, bottom, left in full-frame pixels
 
 
@@ -89,3 +107,25 @@ class Adjudication:
     officer: str
     decided_at: datetime
     note: str = ""
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    """The second stage, for engaged alerts: what happened on the ground."""
+
+    alert_id: str
+    outcome: Outcome
+    officer: str
+    recorded_at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A recorded decision is never overwritten: a correction follows it, with a reason."""
+
+    alert_id: str
+    decision: Decision
+    officer: str
+    corrected_at: datetime
+    reason: str

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import cv2
 import numpy as np
 
-from console.domain.alerts import Adjudication, Alert, Decision
+from console.domain.alerts import Adjudication, Alert, Correction, Decision, Outcome, OutcomeReport
 from console.storage.audit import AuditTrail
 from console.storage.database import AlreadyDecided, Database, StorageError
 
@@ -91,6 +91,56 @@ class AlertRecords:
                 raise AlreadyDecided(f"alert {a.alert_id} has already been adjudicated") from exc
             raise StorageError(f"alert {a.alert_id} is not in the record") from exc
 
+    def record_outcome(self, report: OutcomeReport) -> None:
+        """The ground's report on an engaged alert; final, like decisions."""
+        r = report
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO outcomes VALUES (?,?,?,?,?)",
+                    (r.alert_id, r.outcome.value, r.officer, r.recorded_at.isoformat(), r.note),
+                )
+                self.audit.append(
+                    conn,
+                    r.officer,
+                    "outcome recorded",
+                    {"alert_id": r.alert_id, "outcome": r.outcome.value, "note": r.note},
+                    at=r.recorded_at,
+                )
+        except sqlite3.IntegrityError as exc:
+            if "engaged alert" in str(exc):
+                raise StorageError(f"alert {r.alert_id} was not engaged: no outcome") from exc
+            raise AlreadyDecided(f"an outcome for alert {r.alert_id} is already recorded") from exc
+
+    def record_correction(self, correction: Correction) -> None:
+        """Follow a recorded decision with a corrected one; the original stays."""
+        c = correction
+        if not c.reason.strip():
+            raise StorageError("a correction needs a reason")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO corrections (alert_id, decision, officer, corrected_at, reason) "
+                "VALUES (?,?,?,?,?)",
+                (c.alert_id, c.decision.value, c.officer, c.corrected_at.isoformat(), c.reason),
+            )
+            self.audit.append(
+                conn,
+                c.officer,
+                "decision corrected",
+                {"alert_id": c.alert_id, "decision": c.decision.value, "reason": c.reason},
+                at=c.corrected_at,
+            )
+
+    def outcome_for(self, alert_id: str) -> OutcomeReport | None:
+        rows = self.db.query(
+            "SELECT alert_id, outcome, officer, recorded_at, note FROM outcomes WHERE alert_id=?",
+            (alert_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return OutcomeReport(r[0], Outcome(r[1]), r[2], datetime.fromisoformat(r[3]), r[4])
+
     def decision_for(self, alert_id: str) -> Adjudication | None:
         rows = self.db.query(
             "SELECT alert_id, decision, officer, decided_at, note FROM decisions WHERE alert_id=?",
@@ -127,6 +177,8 @@ class AlertRecords:
             if not expired:
                 return 0
             marks = ",".join("?" * len(expired))
+            conn.execute(f"DELETE FROM outcomes WHERE alert_id IN ({marks})", expired)
+            conn.execute(f"DELETE FROM corrections WHERE alert_id IN ({marks})", expired)
             conn.execute(f"DELETE FROM decisions WHERE alert_id IN ({marks})", expired)
             conn.execute(f"DELETE FROM alerts WHERE alert_id IN ({marks})", expired)
             self.audit.append(

@@ -81,6 +81,31 @@ CREATE TRIGGER IF NOT EXISTS decisions_kept_until_expiry BEFORE DELETE ON decisi
 WHEN (SELECT expires_at FROM alerts WHERE alert_id = OLD.alert_id)
      > strftime('%Y-%m-%dT%H:%M:%S', 'now')
 BEGIN SELECT RAISE(ABORT, 'a recorded decision cannot be deleted'); END;
+CREATE TABLE IF NOT EXISTS outcomes (
+    alert_id    TEXT PRIMARY KEY REFERENCES decisions(alert_id),
+    outcome     TEXT NOT NULL
+                CHECK (outcome IN ('arrested', 'advice', 'not_located', 'confirmed_false')),
+    officer     TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    note        TEXT NOT NULL DEFAULT ''
+);
+CREATE TRIGGER IF NOT EXISTS outcomes_are_final BEFORE UPDATE ON outcomes
+BEGIN SELECT RAISE(ABORT, 'a recorded outcome cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS outcomes_kept_until_expiry BEFORE DELETE ON outcomes
+WHEN (SELECT expires_at FROM alerts WHERE alert_id = OLD.alert_id)
+     > strftime('%Y-%m-%dT%H:%M:%S', 'now')
+BEGIN SELECT RAISE(ABORT, 'a recorded outcome cannot be deleted'); END;
+CREATE TRIGGER IF NOT EXISTS outcomes_need_engagement BEFORE INSERT ON outcomes
+WHEN (SELECT decision FROM decisions WHERE alert_id = NEW.alert_id) IS NOT 'engage'
+BEGIN SELECT RAISE(ABORT, 'an outcome is recorded only for an engaged alert'); END;
+CREATE TABLE IF NOT EXISTS corrections (
+    seq          INTEGER PRIMARY KEY,
+    alert_id     TEXT NOT NULL REFERENCES decisions(alert_id),
+    decision     TEXT NOT NULL CHECK (decision IN ('engage', 'dismiss', 'false_match')),
+    officer      TEXT NOT NULL,
+    corrected_at TEXT NOT NULL,
+    reason       TEXT NOT NULL CHECK (length(reason) > 0)
+);
 CREATE TABLE IF NOT EXISTS camera_counts (
     deployment      TEXT NOT NULL,
     camera          TEXT NOT NULL,
