@@ -43,6 +43,7 @@ class Safeguards:
     loosest_threshold: float = DEFAULT_LOOSEST_THRESHOLD
     retention_days: int = DEFAULT_RETENTION_DAYS
     max_watchlist_size: int = DEFAULT_MAX_SUBJECTS
+    pending_warning_s: float = 60.0  # a pending alert older than this is highlighted
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def load_plan(path: Path) -> DeploymentPlan:
                 loosest_threshold=float(guards.get("loosest_threshold", DEFAULT_LOOSEST_THRESHOLD)),
                 retention_days=int(guards.get("retention_days", DEFAULT_RETENTION_DAYS)),
                 max_watchlist_size=int(guards.get("max_watchlist_size", DEFAULT_MAX_SUBJECTS)),
+                pending_warning_s=float(guards.get("pending_warning_seconds", 60)),
             ),
             sample=bool(data.get("sample", False)),
         )

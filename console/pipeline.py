@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent, EvidenceRule, Match, SightingTracker
-from console.vision.analysis import FaceObservation, crop_face
+from console.vision.analysis import FaceObservation, crop_face, scene
 from console.vision.matcher import Matcher
 from console.vision.sources import Frame
 from console.vision.tracking import FaceTracker
@@ -72,6 +72,7 @@ class CameraPipeline:
                     face.bbox,
                     crop_face(frame.image, face.bbox),
                     track_id,
+                    scene(frame.image),
                 )
             )
         self.last_view = view

@@ -43,16 +43,17 @@ def sample_watchlist(sample_watchlist_dir):
     return enrol_watchlist(sample_watchlist_dir)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def qloop(qapp):
     """asyncio running on Qt's event loop, as in the console: pytest-qt spins Qt, qasync
-    runs the coroutines from it."""
+    runs the coroutines from it. Per test, so tests that use asyncio.run still can."""
     import qasync
 
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     yield loop
     asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
 
 
 def run_on_loop(qtbot, coro, timeout_ms: int = 30_000):

@@ -28,7 +28,7 @@ class Recorder:
     """A SessionListener that remembers what a window would have shown."""
 
     def __init__(self) -> None:
-        self.alerts, self.statuses, self.errors = [], [], []
+        self.alerts, self.statuses, self.errors, self.restored = [], [], [], []
 
     def feed_frame(self, camera, preview_rgb, scale) -> None: ...
     def feed_faces(self, camera, faces) -> None: ...
@@ -43,6 +43,9 @@ class Recorder:
         self.errors.append(message)
 
     def deployment_changed(self, deployment) -> None: ...
+
+    def alert_restored(self, alert, adjudication) -> None:
+        self.restored.append((alert, adjudication))
 
 
 class Clock:

@@ -20,7 +20,7 @@ def decisions(tmp_path) -> dict[str, tuple[str, str]]:
 
 
 def pending(panel, card) -> bool:
-    return card.alert_id in [c.alert_id for c in panel.cards]
+    return card.alert_id in [c.alert_id for c in panel.pending_cards]
 
 
 def click(qtbot, card, decision: Decision) -> None:
@@ -37,9 +37,9 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
     assert list(window.tiles) == ["north", "south"]
 
     # Alex Marsh walks past north and Sam Keane past south from about 7 s into the videos.
-    qtbot.waitUntil(lambda: len(panel.cards) >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: len(panel.pending_cards) >= 2, timeout=30_000)
     assert "Pending alerts: 2" in panel.title.text()
-    first, second = panel.cards[:2]
+    first, second = panel.pending_cards[:2]
     assert {c.heading.text().split("<b>")[1].split("</b>")[0] for c in (first, second)} == {
         "Alex Marsh",
         "Sam Keane",
@@ -52,9 +52,10 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
     assert "fps" in window.tiles["north"].health_label.text()
 
     click(qtbot, first, Decision.ENGAGE)
-    qtbot.waitUntil(lambda: not pending(panel, first), timeout=5_000)
-    # The card leaves the queue only once the decision is on disk.
+    qtbot.waitUntil(lambda: first.engaged, timeout=5_000)
+    # The card changes only once the decision is on disk; engaged, it awaits the outcome.
     assert decisions(tmp_path)[first.alert_id] == ("engage", OFFICER)
+    assert first in panel.engaged_cards and first not in panel.pending_cards
     assert "Engage recorded" in window.statusBar().currentMessage()
 
     click(qtbot, second, Decision.FALSE_MATCH)
@@ -62,8 +63,11 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
     assert decisions(tmp_path)[second.alert_id] == ("false_match", OFFICER)
 
     # The next pair of sightings starts at 25 s.
-    qtbot.waitUntil(lambda: len(panel.cards) >= 1, timeout=30_000)
-    third = panel.cards[0]
+    qtbot.waitUntil(lambda: len(panel.pending_cards) >= 1, timeout=30_000)
+    third = panel.pending_cards[0]
+    click(qtbot, third, Decision.DISMISS)
+    assert "reason is needed" in third.status.text() and pending(panel, third)
+    qtbot.keyClicks(third.note, "already arrested this morning")
     click(qtbot, third, Decision.DISMISS)
     qtbot.waitUntil(lambda: not pending(panel, third), timeout=5_000)
     assert decisions(tmp_path)[third.alert_id] == ("dismiss", OFFICER)

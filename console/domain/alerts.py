@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 import numpy as np
 
@@ -42,6 +42,34 @@ class Outcome(StrEnum):
             "not_located": "Not located",
             "confirmed_false": "Confirmed false",
         }[self]
+
+
+class Urgency(IntEnum):
+    """How soon an alert needs the officer, from the subject's watchlist category."""
+
+    ROUTINE = 1
+    PRIORITY = 2
+    IMMEDIATE = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+# Risk to life first (missing and at risk, risk of harm), then people wanted by the
+# courts or suspected of offences, then conditions and witnesses.
+CATEGORY_URGENCY = {
+    "missing person at risk": Urgency.IMMEDIATE,
+    "risk of harm": Urgency.IMMEDIATE,
+    "wanted by the courts": Urgency.PRIORITY,
+    "suspected of an offence": Urgency.PRIORITY,
+    "bail or order": Urgency.ROUTINE,
+    "victim or witness": Urgency.ROUTINE,
+}
+
+
+def urgency_of(category: str) -> Urgency:
+    return CATEGORY_URGENCY.get(category, Urgency.PRIORITY)
 
 
 BBox = tuple[int, int, int, int]  # top, right, bottom, left in full-frame pixels
@@ -78,6 +106,13 @@ class Alert:
     raised_at: datetime
     crop_rgb: np.ndarray | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    # The whole camera frame at the best match, downscaled, for the officer on request.
+    # Memory only: it shows passers-by too, so it is never written to disk.
+    scene_rgb: np.ndarray | None = None
+
+    @property
+    def urgency(self) -> Urgency:
+        return urgency_of(self.category)
 
     @property
     def frames_seen(self) -> int:
@@ -98,15 +133,27 @@ class Alert:
         }
 
 
+class AdjudicationError(ValueError):
+    """A decision was refused as incomplete; the message says what is missing."""
+
+
 @dataclass(frozen=True)
 class Adjudication:
-    """A recorded decision: who decided what about which alert, and when."""
+    """A recorded decision: who decided what about which alert, and when.
+
+    A dismissal needs a reason: it is a match the officer chose not to act on, and the
+    record must say why (already dealt with, could not be engaged safely, ...).
+    """
 
     alert_id: str
     decision: Decision
     officer: str
     decided_at: datetime
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.decision == Decision.DISMISS and not self.note.strip():
+            raise AdjudicationError("a dismissal needs a reason")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class Match:
     bbox: BBox
     crop_rgb: np.ndarray | None = None
     track_id: int = 0
+    scene_rgb: np.ndarray | None = None  # memory only (see Alert.scene_rgb)
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class SightingTracker:
             raised_at=self._clock(),
             crop_rgb=best.crop_rgb,
             evidence=list(s.evidence),
+            scene_rgb=best.scene_rgb,
         )
 
     @staticmethod
@@ -155,6 +157,7 @@ class SightingTracker:
             alert.evidence.append(s.evidence[-1])
         if match.distance < alert.distance:
             alert.distance, alert.bbox, alert.crop_rgb = match.distance, match.bbox, match.crop_rgb
+            alert.scene_rgb = match.scene_rgb
             return True
         return False
 

@@ -1,4 +1,10 @@
-"""One camera feed: read frames, pace them, show them, hand the newest to analysis."""
+"""One camera feed: read frames, pace them, show them, hand the newest to analysis.
+
+Live cameras (streams, webcams) fail in the street: connections drop, encoders hang,
+frames arrive corrupt. A feed survives all of it on its own: a lost stream is reopened
+with backoff, a silent one is caught by a watchdog on the event loop, a corrupt frame is
+skipped (see VideoSource), and the state on the tile says which of these is happening.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +14,32 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import cv2
 import numpy as np
 
 from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent
-from console.pipeline import CameraPipeline
+from console.pipeline import CameraCounters, CameraPipeline
 from console.vision.pool import AnalysisPool
-from console.vision.sources import Frame, SourceError, SourceSpec, VideoSource
+from console.vision.sources import Frame, SourceError, SourceSpec, StreamTimeout, VideoSource
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+HEALTH_WINDOW_S = 3600.0  # reconnects and stalls are counted over the last hour
 
 
 class FeedState(StrEnum):
     WAITING = "waiting"  # not started: no frame is read or analysed
     CONNECTING = "connecting"
-    LIVE = "live"
+    LIVE = "live"  # frames are arriving
+    STALLED = "stalled"  # a live source went silent; a reconnection follows
     RECONNECTING = "reconnecting"
     ENDED = "ended"  # a video file played to its end
     FAILED = "failed"
@@ -41,8 +53,13 @@ class FeedStatus:
     detail: str = ""
     decode_fps: float = 0.0
     analysed_fps: float = 0.0
-    dropped: int = 0
+    dropped: int = 0  # decoded but not analysed (the pool was busy with this camera)
     faces_in_view: int = 0
+    frames_decoded: int = 0
+    bad_frames: int = 0  # undecodable frames skipped by a live source
+    reconnects_last_hour: int = 0  # times the stream came back after being lost
+    stalls_last_hour: int = 0  # times the stream went silent
+    attempt: int = 0  # reconnection attempt under way (0: none)
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,34 @@ class _Rate:
         return len(self._times) / self.window_s
 
 
+class RecentEvents:
+    """How many times something happened over a sliding window (and in all)."""
+
+    def __init__(self, window_s: float = HEALTH_WINDOW_S) -> None:
+        self.window_s = window_s
+        self.total = 0
+        self._times: deque[float] = deque()
+
+    def add(self) -> None:
+        self.total += 1
+        self._times.append(time.monotonic())
+
+    def recent(self) -> int:
+        now = time.monotonic()
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+        return len(self._times)
+
+
+class FeedHealth:
+    """A camera's connection record, beside the pipeline's frame counters."""
+
+    def __init__(self) -> None:
+        self.reconnects = RecentEvents()
+        self.stalls = RecentEvents()
+        self.outages_s: deque[float] = deque(maxlen=100)  # loss -> frames again, newest last
+
+
 @dataclass(frozen=True)
 class Backoff:
     first_s: float = 1.0
@@ -87,6 +132,23 @@ class Backoff:
         return min(self.max_s, self.first_s * self.factor ** max(0, attempt - 1))
 
 
+class _Hung(Exception):
+    """A call on the reader thread did not return in time."""
+
+
+class _Stalled(StreamTimeout):
+    """The watchdog saw no new frame for the stall time."""
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def _forget(future: asyncio.Future[Any]) -> None:
+    """Let an abandoned reader call finish unobserved, without 'exception never retrieved'."""
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
 class CameraFeed:
     """Plays one camera on the event loop.
 
@@ -94,6 +156,12 @@ class CameraFeed:
     paced to the video's clock for files, and shown. Analysis takes only the newest
     frame: while the pool works on this camera's previous frame, new frames are shown
     but not queued, and counted as dropped, so no backlog can build up.
+
+    For live sources a watchdog bounds every wait on the reader thread: no new frame
+    for ``spec.stall_s`` and the feed says STALLED, abandons that thread (its blocked
+    read ends at the read timeout and the capture is released there) and reconnects on
+    a fresh one. An analysis under way when a stream drops still completes, and alerts
+    already raised are the session's: a reconnection touches neither.
     """
 
     def __init__(
@@ -113,14 +181,24 @@ class CameraFeed:
         self.listener = listener
         self.on_alert = on_alert
         self.preview_width = preview_width
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(spec.retry_s, 2.0, spec.retry_max_s)
         self.state = FeedState.WAITING
         self.detail = ""
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix=f"feed-{spec.camera}")
+        self.attempt = 0  # reconnection attempts since frames last flowed
+        self.health = FeedHealth()
+        self._reader = self._new_reader()
+        self._source: VideoSource | None = None
         self._analysis: asyncio.Task | None = None
         self._decoded = _Rate()
         self._analysed = _Rate()
         self._stopping = False
+        self._lost_at: float | None = None  # monotonic time the stream was lost
+        self._last_frame_at = 0.0  # loop time of the newest frame (the watchdog's reference)
+        # A live camera's clock and frame count run on across reconnections: the face and
+        # sighting trackers downstream must never see time go backwards.
+        self._clock_origin: float | None = None
+        self._next_index = 0
+        self._bad_frames_closed = 0  # bad frames of connections already closed
         # Wall-clock time (time.time()) at which video time 0 was due on screen, for files:
         # lets benchmarks turn a frame's video time into the moment it was shown.
         self.wall_origin: float | None = None
@@ -129,8 +207,13 @@ class CameraFeed:
         self.saved_frames = 0
 
     @property
-    def counters(self):
+    def counters(self) -> CameraCounters:
         return self.pipeline.counters
+
+    @property
+    def bad_frames(self) -> int:
+        current = self._source.bad_frames if self._source is not None else 0
+        return self._bad_frames_closed + current
 
     def status(self) -> FeedStatus:
         c = self.pipeline.counters
@@ -142,6 +225,11 @@ class CameraFeed:
             self._analysed.per_second(),
             c.frames_skipped,
             c.faces_in_view if self.state == FeedState.LIVE else 0,
+            frames_decoded=c.frames_decoded,
+            bad_frames=self.bad_frames,
+            reconnects_last_hour=self.health.reconnects.recent(),
+            stalls_last_hour=self.health.stalls.recent(),
+            attempt=self.attempt if self.state == FeedState.RECONNECTING else 0,
         )
 
     def _set_state(self, state: FeedState, detail: str = "") -> None:
@@ -152,49 +240,112 @@ class CameraFeed:
         """Show that the camera is off, and why (the deployment is not live)."""
         self._set_state(FeedState.WAITING, reason)
 
+    # -- the connection loop ----------------------------------------------------------
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        attempt = 0
         self._stopping = False
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix=f"feed-{self.spec.camera}")
+        self._reader = self._new_reader()
+        self.attempt = 0
+        if self._clock_origin is None:
+            self._clock_origin = time.monotonic()
         while not self._stopping:
-            source = VideoSource(self.spec)
-            self._set_state(
-                FeedState.CONNECTING if attempt == 0 else FeedState.RECONNECTING,
-                f"attempt {attempt}" if attempt else "",
-            )
             try:
-                await loop.run_in_executor(self._reader, source.open)
-                attempt = 0
-                self._set_state(FeedState.LIVE)
-                ended = await self._play(source)
+                ended = await self._connection()
             except SourceError as exc:
-                log.warning("camera %s: %s", self.spec.camera, exc)
-                if source.is_file:  # a broken file will not mend itself
-                    self._set_state(FeedState.FAILED, str(exc))
+                if not await self._after_loss(exc):
                     return
-                attempt += 1
-                delay = self.backoff.delay(attempt)
-                self._set_state(
-                    FeedState.RECONNECTING, f"attempt {attempt} in {delay:.0f} s: {exc}"
-                )
-                await asyncio.sleep(delay)
                 continue
-            finally:
-                await loop.run_in_executor(self._reader, source.close)
+            except Exception as exc:  # a bug or a library surprise must not kill the feed
+                log.exception("camera %s: unexpected error", self.spec.camera)
+                if not await self._after_loss(SourceError(f"unexpected error: {exc}")):
+                    return
+                continue
             if ended:
                 self._set_state(FeedState.ENDED, "end of video")
                 return
 
+    async def _connection(self) -> bool:
+        """Open the source and play it: True when a file ended, False when stopped.
+
+        Raises SourceError when the source is lost or cannot be opened.
+        """
+        source = VideoSource(
+            self.spec, first_index=self._next_index, clock_origin=self._clock_origin
+        )
+        reader = self._reader  # the thread that owns this capture, even once abandoned
+        self._source = source
+        if self.attempt == 0 and self._lost_at is None:
+            self._set_state(FeedState.CONNECTING)
+        else:
+            self._set_state(FeedState.RECONNECTING, f"attempt {self.attempt}")
+        try:
+            await self._open(source)
+            return False if self._stopping else await self._play(source)
+        finally:
+            self._bad_frames_closed += source.bad_frames
+            self._source = None
+            with suppress(RuntimeError):  # an abandoned reader already has the close queued
+                reader.submit(source.close)
+
+    async def _open(self, source: VideoSource) -> None:
+        # OpenCV's own open timeout ends a connection attempt; this limit only catches
+        # a backend that ignores it (the reader thread is then given up).
+        limit = 2 * source.timeout_s if self.spec.is_live else None
+        try:
+            await self._on_reader(source.open, timeout=limit)
+        except _Hung:
+            self._abandon_reader(source)
+            raise SourceError(
+                f"no answer within {_seconds(limit or 0)} s: {self.spec.shown_location}"
+            ) from None
+
+    async def _after_loss(self, exc: SourceError) -> bool:
+        """Show why the source was lost and wait before retrying; False: give up."""
+        if self._stopping:
+            return False
+        if not self.spec.is_live:  # a broken file will not mend itself
+            log.warning("camera %s: %s", self.spec.camera, exc)
+            self._set_state(FeedState.FAILED, str(exc))
+            return False
+        first = self._lost_at is None
+        if first:
+            self._lost_at = time.monotonic()
+        stalled = isinstance(exc, StreamTimeout)
+        if stalled:
+            self.health.stalls.add()
+        self.attempt += 1
+        delay = self.backoff.delay(self.attempt)
+        # Every failure of a long outage would flood the log: the first one is a warning.
+        log.log(
+            logging.WARNING if first or stalled else logging.INFO,
+            "camera %s: %s (%s); reconnecting in %s s, attempt %d",
+            self.spec.camera,
+            "stalled" if stalled else "lost",
+            exc,
+            _seconds(delay),
+            self.attempt,
+        )
+        if stalled:
+            self._set_state(FeedState.STALLED, f"{exc}; reconnecting in {_seconds(delay)} s")
+        else:
+            self._set_state(
+                FeedState.RECONNECTING, f"attempt {self.attempt} in {_seconds(delay)} s: {exc}"
+            )
+        await asyncio.sleep(delay)
+        return not self._stopping
+
+    # -- playing ----------------------------------------------------------------------
     async def _play(self, source: VideoSource) -> bool:
         """Show frames until the source ends (True) or the feed is stopped (False)."""
         loop = asyncio.get_running_loop()
         clock_start: float | None = None
         first_t = 0.0
+        self._last_frame_at = loop.time()
         while not self._stopping:
-            item = await loop.run_in_executor(self._reader, self._read_with_preview, source)
+            item = await self._next_frame(source)
             if item is None:
                 return True
+            if self._stopping:
+                break
             frame, preview, scale = item
             if source.is_file:
                 # Play files at their own frame rate, as a live camera would deliver them.
@@ -204,14 +355,51 @@ class CameraFeed:
                 delay = clock_start + (frame.t - first_t) - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            self._decoded.tick()
-            self.pipeline.counters.frames_decoded += 1
-            self.listener.feed_frame(self.spec.camera, preview, scale)
-            if self._analysis is None or self._analysis.done():
-                self._analysis = asyncio.create_task(self._analyse(frame))
-            else:
-                self.pipeline.counters.frames_skipped += 1
+            self._show(frame, preview, scale)
         return False
+
+    async def _next_frame(self, source: VideoSource) -> tuple[Frame, np.ndarray, float] | None:
+        """The next frame from the reader thread, within the watchdog's limit."""
+        if not self.spec.is_live:
+            return await self._on_reader(self._read_with_preview, source)
+        loop = asyncio.get_running_loop()
+        left = self._last_frame_at + self.spec.stall_s - loop.time()
+        try:
+            return await self._on_reader(self._read_with_preview, source, timeout=left)
+        except _Hung:
+            # The read may stay blocked up to the read timeout: leave it to its thread.
+            self._abandon_reader(source)
+            raise _Stalled(f"no frame for {_seconds(self.spec.stall_s)} s") from None
+
+    def _show(self, frame: Frame, preview: np.ndarray, scale: float) -> None:
+        self._last_frame_at = asyncio.get_running_loop().time()
+        self._next_index = frame.index + 1
+        if self.state != FeedState.LIVE:
+            self._went_live()
+        self._decoded.tick()
+        self.pipeline.counters.frames_decoded += 1
+        self.listener.feed_frame(self.spec.camera, preview, scale)
+        if self._analysis is None or self._analysis.done():
+            self._analysis = asyncio.create_task(self._analyse(frame))
+        else:
+            self.pipeline.counters.frames_skipped += 1
+
+    def _went_live(self) -> None:
+        """Frames flow (again): LIVE, the backoff starts over, an outage is recorded."""
+        if self._lost_at is not None:
+            outage = time.monotonic() - self._lost_at
+            self._lost_at = None
+            self.health.reconnects.add()
+            self.health.outages_s.append(outage)
+            log.info(
+                "camera %s: live again after %.1f s (%d attempt(s)): %s",
+                self.spec.camera,
+                outage,
+                self.attempt,
+                self.spec.shown_location,
+            )
+        self.attempt = 0
+        self._set_state(FeedState.LIVE)
 
     def _read_with_preview(self, source: VideoSource) -> tuple[Frame, np.ndarray, float] | None:
         frame = source.read()
@@ -236,9 +424,42 @@ class CameraFeed:
         for event in events:
             self.on_alert(event)
 
+    # -- the reader thread ------------------------------------------------------------
+    def _new_reader(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(1, thread_name_prefix=f"feed-{self.spec.camera}")
+
+    async def _on_reader(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """Run ``fn`` on the reader thread; raise _Hung if it takes over ``timeout`` s.
+
+        Never cancels the call (a thread cannot be interrupted): a hung call is left to
+        finish on its own, and the caller decides whether to abandon the thread.
+        """
+        future = asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
+        try:
+            done, _ = await asyncio.wait({future}, timeout=timeout)
+        except asyncio.CancelledError:
+            _forget(future)
+            raise
+        if not done:
+            _forget(future)
+            raise _Hung
+        return future.result()
+
+    def _abandon_reader(self, source: VideoSource | None) -> None:
+        """Give the reader thread up to a blocked call, and read on a fresh one.
+
+        The source is closed on its old thread once the blocked call returns (OpenCV's
+        read timeout bounds that), so a capture is never used by two threads at once.
+        """
+        old, self._reader = self._reader, self._new_reader()
+        if source is not None:
+            with suppress(RuntimeError):
+                old.submit(source.close)
+        old.shutdown(wait=False)
+
     async def stop(self) -> None:
         self._stopping = True
         if self._analysis is not None and not self._analysis.done():
             self._analysis.cancel()
-        self._reader.shutdown(wait=False, cancel_futures=True)
+        self._abandon_reader(self._source)
         self._set_state(FeedState.STOPPED)

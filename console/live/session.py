@@ -15,7 +15,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from console.domain.alerts import Adjudication, Alert, Decision
+from console.domain.alerts import (
+    Adjudication,
+    Alert,
+    Correction,
+    Decision,
+    Outcome,
+    OutcomeReport,
+)
 from console.domain.deployments import Deployment, SafeguardError
 from console.domain.officers import Officer, Permission
 from console.domain.sightings import AlertEvent
@@ -37,6 +44,7 @@ class SessionListener(FeedListener, Protocol):
 
     def alert_raised(self, alert: Alert, is_new: bool) -> None: ...
     def storage_failed(self, message: str) -> None: ...
+    def alert_restored(self, alert: Alert, adjudication: Adjudication | None) -> None: ...
     def deployment_changed(self, deployment: Deployment) -> None: ...
 
 
@@ -68,6 +76,7 @@ class MonitoringSession:
         self._clock = clock
         self.matcher = Matcher(watchlist, deployment.threshold)
         self.pending: dict[str, Alert] = {}
+        self.engaged: dict[str, Alert] = {}  # engaged, awaiting the ground's outcome
         self.feeds = [
             CameraFeed(
                 spec,
@@ -85,7 +94,8 @@ class MonitoringSession:
 
     # -- lifecycle --------------------------------------------------------------------
     def open(self) -> None:
-        """Begin watching the clock; start the feeds if the deployment is already live."""
+        """Bring back the open alerts, watch the clock, start the feeds if live."""
+        self._restore()
         self._tasks.append(asyncio.create_task(self._tick()))
         if self.deployment.cameras_off_reason() is None:
             self._start_feeds()
@@ -209,6 +219,16 @@ class MonitoringSession:
             feed.pipeline.sightings.threshold = value
 
     # -- alerts -----------------------------------------------------------------------
+    def _restore(self) -> None:
+        """After a restart (or crash), the officer's open work comes back from disk."""
+        for record in self.store.store.alerts.open_alerts(self.deployment.reference):
+            alert = record.alert
+            if record.adjudication is None:
+                self.pending[alert.alert_id] = alert
+            else:
+                self.engaged[alert.alert_id] = alert
+            self.listener.alert_restored(alert, record.adjudication)
+
     def feed(self, camera: str) -> CameraFeed:
         return next(f for f in self.feeds if f.spec.camera == camera)
 
@@ -247,8 +267,27 @@ class MonitoringSession:
         # The alert's own save was queued first on the same storage thread, so it is
         # written before its decision.
         await self.store.call(self.store.store.alerts.record_decision, adjudication)
-        self.pending.pop(alert_id, None)
+        alert = self.pending.pop(alert_id, None)
+        if decision == Decision.ENGAGE and alert is not None:
+            self.engaged[alert_id] = alert
         return adjudication
+
+    async def record_outcome(
+        self, alert_id: str, outcome: Outcome, note: str = ""
+    ) -> OutcomeReport:
+        """The second stage: what officers on the ground found. On disk before it returns."""
+        self.officer.require(Permission.ADJUDICATE)
+        report = OutcomeReport(alert_id, outcome, str(self.officer), self._clock(), note)
+        await self.store.call(self.store.store.alerts.record_outcome, report)
+        self.engaged.pop(alert_id, None)
+        return report
+
+    async def correct(self, alert_id: str, decision: Decision, reason: str) -> Correction:
+        """A supervisor corrects a recorded decision; the original stays in the record."""
+        self.officer.require(Permission.OVERRIDE)
+        correction = Correction(alert_id, decision, str(self.officer), self._clock(), reason)
+        await self.store.call(self.store.store.alerts.record_correction, correction)
+        return correction
 
 
 __all__ = ["MonitoringSession", "SafeguardError", "SessionListener"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 import numpy as np
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.live.feed import FacesInView, FeedState, FeedStatus
 from console.qt.images import qimage_from_rgb
+from console.vision.sources import SourceSpec
 
 # Boxes come from the last analysed frame, which may be a few frames old.
 BOX_LIFETIME_S = 0.6
@@ -19,11 +21,22 @@ STATE_COLOURS = {
     FeedState.WAITING: "#9aa0a6",
     FeedState.CONNECTING: "#f2c94c",
     FeedState.LIVE: "#27ae60",
+    FeedState.STALLED: "#e67e22",
     FeedState.RECONNECTING: "#f2994a",
     FeedState.ENDED: "#9aa0a6",
     FeedState.FAILED: "#eb5757",
     FeedState.STOPPED: "#9aa0a6",
 }
+# States whose picture, if any, is the last frame from before: say so over it.
+NOT_LIVE_STATES = frozenset(
+    {
+        FeedState.WAITING,
+        FeedState.CONNECTING,
+        FeedState.STALLED,
+        FeedState.RECONNECTING,
+        FeedState.FAILED,
+    }
+)
 
 
 class VideoView(QWidget):
@@ -38,6 +51,9 @@ class VideoView(QWidget):
         self._faces = FacesInView([])
         self._faces_at = 0.0
         self.message = ""
+        # The frame on screen is old (the feed is not live): dimmed, so a frozen street
+        # is never taken for a live one.
+        self.stale = False
 
     def show_frame(self, rgb: np.ndarray, scale: float) -> None:
         self.image, self._scale = qimage_from_rgb(rgb), scale
@@ -53,7 +69,10 @@ class VideoView(QWidget):
         if self.image is not None:
             target = self._fit(self.image.width(), self.image.height())
             painter.drawImage(target, self.image)
-            self._draw_faces(painter, target)
+            if self.stale:
+                painter.fillRect(target, QColor(0, 0, 0, 160))
+            else:
+                self._draw_faces(painter, target)
         if self.message:
             painter.setPen(QColor("#eee"))
             painter.drawText(
@@ -93,8 +112,14 @@ class CameraTile(QFrame):
         self.camera = camera
         self.setObjectName(f"tile-{camera}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.title = QLabel(f"<b>{camera.upper()}</b>  <span style='color:#888'>{location}</span>")
+        # Masked here too (it is idempotent): a stream password must never reach the screen,
+        # whatever the caller passed.
+        shown = html.escape(SourceSpec(camera, location).shown_location)
+        self.title = QLabel(
+            f"<b>{html.escape(camera.upper())}</b>  <span style='color:#888'>{shown}</span>"
+        )
         self.state_label = QLabel()
+        self.state_label.setWordWrap(True)
         self.health_label = QLabel()
         self.health_label.setObjectName("health")
         self.video = VideoView()
@@ -104,30 +129,38 @@ class CameraTile(QFrame):
         layout.addWidget(self.video, 1)
         layout.addWidget(self.state_label)
         layout.addWidget(self.health_label)
-        self.show_status(FeedStatus(camera, FeedState.WAITING))
+        self.status = FeedStatus(camera, FeedState.WAITING)
+        self.show_status(self.status)
 
     def show_status(self, status: FeedStatus) -> None:
+        self.status = status
         colour = STATE_COLOURS[status.state]
         detail = f": {status.detail}" if status.detail else ""
         self.state_label.setText(
-            f"<span style='color:{colour}'>●</span> {status.state.value.upper()}{detail}"
+            f"<span style='color:{colour}'>●</span> "
+            f"{html.escape(status.state.value.upper() + detail, quote=False)}"
         )
         self.state_label.setToolTip(status.detail)
-        self.health_label.setText(
-            f"decode {status.decode_fps:.1f} fps · analysed {status.analysed_fps:.1f} fps · "
-            f"dropped {status.dropped} · faces {status.faces_in_view}"
+        self.health_label.setText(health_text(status))
+        self.video.message = (
+            f"{status.state.value.upper()}{detail}" if status.state in NOT_LIVE_STATES else ""
         )
-        if status.state in (
-            FeedState.WAITING,
-            FeedState.FAILED,
-            FeedState.RECONNECTING,
-            FeedState.CONNECTING,
-        ):
-            self.video.message = f"{status.state.value.upper()}{detail}"
-        else:
-            self.video.message = ""
+        self.video.stale = status.state != FeedState.LIVE
         self.video.update()
 
     @property
     def state_text(self) -> str:
         return self.state_label.text()
+
+
+def health_text(status: FeedStatus) -> str:
+    """Two lines: the picture's rates now, then the link's record (last hour for events)."""
+    rates = (
+        f"decode {status.decode_fps:.1f} fps · analysed {status.analysed_fps:.1f} fps · "
+        f"dropped {status.dropped} · faces {status.faces_in_view}"
+    )
+    link = (
+        f"decoded {status.frames_decoded} · corrupt {status.bad_frames} · "
+        f"reconnects {status.reconnects_last_hour} · stalls {status.stalls_last_hour} (last hour)"
+    )
+    return f"{rates}\n{link}"

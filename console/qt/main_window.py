@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
@@ -19,15 +20,16 @@ from PySide6.QtWidgets import (
 )
 
 from console.config import DeploymentPlan
-from console.domain.alerts import Alert, Decision
+from console.domain.alerts import Adjudication, AdjudicationError, Alert, Decision, Outcome
 from console.domain.deployments import Deployment, SafeguardError
 from console.domain.officers import Officer, PermissionDenied
-from console.domain.watchlist import Watchlist
+from console.domain.watchlist import Watchlist, WatchlistSubject
 from console.live.feed import FacesInView, FeedStatus
 from console.live.session import MonitoringSession
-from console.qt.alert_panel import AlertPanel
+from console.qt.alert_panel import DECISION_KEYS, OUTCOME_KEYS, AlertPanel
 from console.qt.camera_tile import CameraTile
 from console.qt.deployment_bar import DeploymentBar
+from console.qt.sound import AlertSound
 from console.storage import AlreadyDecided, StorageError
 
 log = logging.getLogger(__name__)
@@ -63,8 +65,11 @@ class MainWindow(QMainWindow):
             tile = CameraTile(spec.camera, spec.shown_location)
             self.tiles[spec.camera] = tile
             grid.addWidget(tile, i // 2, i % 2)
-        self.alerts = AlertPanel()
+        self.alerts = AlertPanel(overdue_after_s=plan.safeguards.pending_warning_s)
         self.alerts.decided.connect(self._decide)
+        self.alerts.outcome_reported.connect(self._report_outcome)
+        self.sound = AlertSound()
+        self._install_keys()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(grid_holder)
         splitter.addWidget(self.alerts)
@@ -119,13 +124,23 @@ class MainWindow(QMainWindow):
     def feed_status(self, status: FeedStatus) -> None:
         self.tiles[status.camera].show_status(status)
 
+    def _subject(self, subject_id: str) -> WatchlistSubject | None:
+        try:
+            return self.watchlist.subject(subject_id) if self.watchlist is not None else None
+        except KeyError:
+            return None
+
     def alert_raised(self, alert: Alert, is_new: bool) -> None:
-        subject = None
-        if self.watchlist is not None:
-            subject = self.watchlist.subject(alert.subject_id)
-        self.alerts.show_alert(alert, subject)
+        self.alerts.show_alert(alert, self._subject(alert.subject_id), self.deployment.site)
         if is_new:
+            self.sound.play()
             self.show_message(f"ALERT: {alert.subject_name} on {alert.camera}")
+
+    def alert_restored(self, alert: Alert, adjudication: Adjudication | None) -> None:
+        """Open work from before a restart comes back into the queue as it was."""
+        self.alerts.show_alert(alert, self._subject(alert.subject_id), self.deployment.site)
+        if adjudication is not None and adjudication.decision == Decision.ENGAGE:
+            self.alerts.mark_engaged(alert.alert_id)
 
     def storage_failed(self, message: str) -> None:
         self.alerts.show_error(message)
@@ -172,30 +187,105 @@ class MainWindow(QMainWindow):
     # -- decisions ------------------------------------------------------------------
     def _decide(self, alert_id: str, decision: Decision) -> None:
         card = self.alerts.card(alert_id)
-        if card is None or self.session is None:
+        if card is None or card.engaged or self.session is None:
+            return
+        note = card.note.text().strip()
+        if decision == Decision.DISMISS and not note:
+            # A dismissal needs a reason: ask for it where the officer is looking.
+            card.awaiting_reason = True
+            card.status.setText("A reason is needed to dismiss: type it, then press Return")
+            card.note.setFocus()
             return
         card.set_busy(True, "Recording…")
-        self._spawn(self._record(alert_id, decision))
+        self._spawn(self._record(alert_id, decision, note))
 
-    async def _record(self, alert_id: str, decision: Decision) -> None:
+    async def _record(self, alert_id: str, decision: Decision, note: str) -> None:
         assert self.session is not None
-        alert = self.session.pending.get(alert_id)
-        name = alert.subject_name if alert else alert_id
+        card = self.alerts.card(alert_id)
+        name = card.alert.subject_name if card else alert_id
         try:
-            adjudication = await self.session.adjudicate(alert_id, decision)
+            adjudication = await self.session.adjudicate(alert_id, decision, note)
         except AlreadyDecided as exc:
             self.alerts.remove(alert_id)
             self.show_message(str(exc))
             return
-        except (StorageError, PermissionDenied) as exc:
-            card = self.alerts.card(alert_id)
+        except (StorageError, PermissionDenied, AdjudicationError) as exc:
             if card is not None:
                 card.set_busy(False, "Not recorded: see the message above")
             self.alerts.show_error(f"Decision NOT recorded for {name}: {exc}")
             return
-        self.alerts.remove(alert_id)
+        if decision == Decision.ENGAGE:
+            self.alerts.mark_engaged(alert_id)
+            if card is not None:
+                card.set_busy(False, "Engaged: awaiting the outcome from officers on the ground")
+        else:
+            self.alerts.remove(alert_id)
         at = adjudication.decided_at.astimezone().strftime("%H:%M:%S")
         self.show_message(f"{decision.label} recorded for {name} by {self.officer} at {at}")
+        self.alerts.setFocus()
+
+    def _report_outcome(self, alert_id: str, outcome: Outcome) -> None:
+        card = self.alerts.card(alert_id)
+        if card is None or not card.engaged or self.session is None:
+            return
+        card.set_busy(True, "Recording…")
+        self._spawn(self._record_outcome(alert_id, outcome, card.note.text().strip()))
+
+    async def _record_outcome(self, alert_id: str, outcome: Outcome, note: str) -> None:
+        assert self.session is not None
+        card = self.alerts.card(alert_id)
+        name = card.alert.subject_name if card else alert_id
+        try:
+            await self.session.record_outcome(alert_id, outcome, note)
+        except (StorageError, PermissionDenied) as exc:
+            if card is not None:
+                card.set_busy(False, "Not recorded: see the message above")
+            self.alerts.show_error(f"Outcome NOT recorded for {name}: {exc}")
+            return
+        self.alerts.remove(alert_id)
+        self.show_message(f"Outcome '{outcome.label}' recorded for {name} by {self.officer}")
+
+    # -- keyboard -------------------------------------------------------------------------
+    def _install_keys(self) -> None:
+        """Keyboard first: the officer can work the whole queue without a mouse."""
+        bindings: dict[str, Callable[[], None]] = {
+            "Up": lambda: self.alerts.move_selection(-1),
+            "Down": lambda: self.alerts.move_selection(1),
+            "V": lambda: self.alerts.selected and self.alerts.selected.toggle_scene(),
+            "M": self._toggle_mute,
+            "H": self.open_history,
+        }
+        for decision, key in DECISION_KEYS.items():
+            bindings[key] = lambda d=decision: self._decide_selected(d)
+        for outcome, key in OUTCOME_KEYS.items():
+            bindings[key] = lambda o=outcome: self._outcome_selected(o)
+        self.shortcuts = []
+        for key, action in bindings.items():
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.activated.connect(action)
+            self.shortcuts.append(shortcut)
+
+    def _decide_selected(self, decision: Decision) -> None:
+        card = self.alerts.selected
+        if card is not None and not card.engaged:
+            self._decide(card.alert_id, decision)
+
+    def _outcome_selected(self, outcome: Outcome) -> None:
+        card = self.alerts.selected
+        if card is not None and card.engaged:
+            self._report_outcome(card.alert_id, outcome)
+
+    def _toggle_mute(self) -> None:
+        muted = self.sound.toggle_mute()
+        self.show_message("Alert sound muted" if muted else "Alert sound on")
+
+    def open_history(self) -> None:
+        if self.session is None:
+            return
+        from console.qt.history_view import HistoryDialog
+
+        self.history = HistoryDialog(self.session.store.store, self.deployment.reference, self)
+        self.history.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if not self.closed.done():

@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 import cv2
 import numpy as np
 
-from console.domain.alerts import Adjudication, Alert, Correction, Decision, Outcome, OutcomeReport
+from console.domain.alerts import (
+    Adjudication,
+    Alert,
+    Correction,
+    Decision,
+    Evidence,
+    Outcome,
+    OutcomeReport,
+)
 from console.storage.audit import AuditTrail
 from console.storage.database import AlreadyDecided, Database, StorageError
 
@@ -28,6 +36,28 @@ class StoredAlert:
     distance: float
     raised_at: datetime
     decision: Decision | None
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """An alert with everything decided about it so far, as the record holds it."""
+
+    alert: Alert
+    adjudication: Adjudication | None
+    outcome: OutcomeReport | None
+    correction: Correction | None  # the latest, if the decision was corrected
+    watchlist_photo_rgb: np.ndarray | None
+
+    @property
+    def decision(self) -> Decision | None:
+        """The decision in force: a correction supersedes the original."""
+        if self.correction is not None:
+            return self.correction.decision
+        return self.adjudication.decision if self.adjudication else None
+
+    @property
+    def awaiting_outcome(self) -> bool:
+        return self.decision == Decision.ENGAGE and self.outcome is None
 
 
 class AlertRecords:
@@ -164,6 +194,29 @@ class AlertRecords:
             for r in rows
         ]
 
+    def history(self, deployment: str) -> list[AlertRecord]:
+        """Every alert of a deployment with its decision, outcome and last correction."""
+        rows = self.db.query(
+            """SELECT a.alert_id, a.camera, a.subject_id, a.subject_name, a.category,
+                      a.distance, a.threshold, a.video_t, a.frame, a.bbox, a.evidence,
+                      a.raised_at, a.crop_jpeg, a.watchlist_photo_jpeg,
+                      d.decision, d.officer, d.decided_at, d.note,
+                      o.outcome, o.officer, o.recorded_at, o.note,
+                      c.decision, c.officer, c.corrected_at, c.reason
+               FROM alerts a
+               LEFT JOIN decisions d USING (alert_id)
+               LEFT JOIN outcomes o USING (alert_id)
+               LEFT JOIN corrections c ON c.seq = (
+                   SELECT MAX(seq) FROM corrections WHERE alert_id = a.alert_id)
+               WHERE a.deployment=? ORDER BY a.raised_at""",
+            (deployment,),
+        )
+        return [_record(r) for r in rows]
+
+    def open_alerts(self, deployment: str) -> list[AlertRecord]:
+        """What an officer still has to act on: pending, or engaged awaiting an outcome."""
+        return [r for r in self.history(deployment) if r.adjudication is None or r.awaiting_outcome]
+
     def purge_expired(self, now: datetime, actor: str = "console") -> int:
         """Delete alerts (crops, decisions) whose retention has ended; audit the count."""
         cutoff = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
@@ -194,3 +247,44 @@ def jpeg(rgb: np.ndarray | None) -> bytes | None:
         ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]
     )
     return buf.tobytes() if ok else None
+
+
+def rgb_from_jpeg(data: bytes | None) -> np.ndarray | None:
+    if not data:
+        return None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _record(r: tuple) -> AlertRecord:
+    alert = Alert(
+        alert_id=r[0],
+        camera=r[1],
+        subject_id=r[2],
+        subject_name=r[3],
+        category=r[4],
+        distance=r[5],
+        threshold=r[6],
+        t=r[7],
+        frame=r[8],
+        bbox=tuple(json.loads(r[9])),
+        raised_at=datetime.fromisoformat(r[11]),
+        crop_rgb=rgb_from_jpeg(r[12]),
+        evidence=[Evidence(*e) for e in json.loads(r[10])],
+    )
+    adjudication = (
+        Adjudication(r[0], Decision(r[14]), r[15], datetime.fromisoformat(r[16]), r[17])
+        if r[14]
+        else None
+    )
+    outcome = (
+        OutcomeReport(r[0], Outcome(r[18]), r[19], datetime.fromisoformat(r[20]), r[21])
+        if r[18]
+        else None
+    )
+    correction = (
+        Correction(r[0], Decision(r[22]), r[23], datetime.fromisoformat(r[24]), r[25])
+        if r[22]
+        else None
+    )
+    return AlertRecord(alert, adjudication, outcome, correction, rgb_from_jpeg(r[13]))

@@ -124,3 +124,10 @@ def crop_face(frame_bgr: np.ndarray, bbox: BBox, margin: float = 0.35) -> np.nda
     mx, my = int((right - left) * margin), int((bottom - top) * margin)
     crop = frame_bgr[max(0, top - my) : min(h, bottom + my), max(0, left - mx) : min(w, right + mx)]
     return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+
+
+def scene(frame_bgr: np.ndarray, width: int = 960) -> np.ndarray:
+    """The whole frame, downscaled, as RGB: context for the officer (kept in memory only)."""
+    scale = min(1.0, width / frame_bgr.shape[1])
+    small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)

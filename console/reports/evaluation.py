@@ -1,0 +1,95 @@
+"""A pilot's evaluation: the deployment records of a period and site, side by side and summed.
+
+Built from the same ``deployment_record`` as each record (so from the live database, with
+kept counts standing in for purged alerts), never from a stored report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from console.reports.figures import AlertLine, Figures, total
+from console.reports.record import DEFAULT_ACTOR, DeploymentRecord, deployment_record, references
+
+if TYPE_CHECKING:
+    from console.storage import Store
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The pilot's headline numbers."""
+
+    deployments: int
+    arrests: int
+    arrests_per_deployment: float | None
+    minutes_per_arrest: float | None
+    false_alert_rate: float | None  # false and confirmed false alerts per 1,000 faces seen
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    since: date | None
+    until: date | None
+    site: str | None
+    records: tuple[DeploymentRecord, ...]
+    total: Figures
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def headline(self) -> Headline:
+        t, n = self.total, len(self.records)
+        return Headline(
+            deployments=n,
+            arrests=t.arrests,
+            arrests_per_deployment=t.arrests / n if n else None,
+            minutes_per_arrest=t.minutes_per_arrest,
+            false_alert_rate=t.false_alert_rate,
+        )
+
+    @property
+    def complete(self) -> bool:
+        return all(r.complete for r in self.records)
+
+    def scope(self) -> str:
+        """The selection in words, for headings."""
+        since = self.since.isoformat() if self.since else "the first deployment"
+        until = self.until.isoformat() if self.until else "today"
+        site = f"sites matching '{self.site}'" if self.site else "all sites"
+        return f"Deployments started from {since} to {until}, {site}"
+
+
+def evaluate(
+    store: Store,
+    since: date | None = None,
+    until: date | None = None,
+    site: str | None = None,
+    *,
+    keep: bool = True,
+    by: str = DEFAULT_ACTOR,
+) -> Evaluation:
+    """Every deployment that started within [since, until] (local dates, inclusive) at a
+    site containing *site* (any case). Deployments never started have no figures."""
+    site = site.strip() if site else None
+    chosen = []
+    for d in references(store):
+        if d.started_at is None:
+            continue
+        day = d.started_at.astimezone().date()
+        if (since and day < since) or (until and day > until):
+            continue
+        if site and site.casefold() not in d.site.casefold():
+            continue
+        chosen.append(deployment_record(store, d.reference, keep=keep, by=by))
+    # Medians can only be pooled over alerts; once any were purged they are unknown.
+    pooled: list[AlertLine] | None = None
+    if all(r.complete for r in chosen):
+        pooled = [line for r in chosen for line in r.alerts]
+    summed = total([r.figures for r in chosen], pooled)
+    return Evaluation(since, until, site, tuple(chosen), summed)
+
+
+def sites(store: Store) -> list[str]:
+    """The sites in the record, for the evaluation's site filter."""
+    return sorted({d.site for d in references(store)})

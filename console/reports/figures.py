@@ -1,0 +1,432 @@
+"""The figures a force publishes about a deployment, computed from its alerts and counts.
+
+Plain Python, no Qt and no database: ``compute`` takes the deployment's alert lines and
+camera counts (read by ``console.reports.record``) and returns counts and durations only.
+
+The definitions are in ``DEFINITIONS`` below: every report prints them. In short (UK
+vocabulary), each alert falls in exactly one class, so the classes add up to the alerts:
+engaged, dismissed (the two *true* classes), false (rejected at the desk as a false
+match), confirmed false (engaged, not the subject on the ground) and undecided; the
+latest correction of a decision supersedes the original in every figure.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from console.domain.alerts import Decision, Outcome
+
+
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    (
+        "Decision in force",
+        "The officer's adjudication of an alert, unless a supervisor corrected it: the latest "
+        "correction supersedes the original decision in every figure.",
+    ),
+    ("Alerts", "Every alert raised in the deployment and still counted (see retention)."),
+    (
+        "True alerts",
+        "Decision in force Engage or Dismiss, less the confirmed false alerts.",
+    ),
+    (
+        "False alerts",
+        "Decision in force False match: the officer rejected the alert at the desk because "
+        "the face and the watchlist photo were of different people.",
+    ),
+    (
+        "Confirmed false alerts",
+        "Decision in force Engage, and officers on the ground reported that the person "
+        "stopped was not the subject (outcome Confirmed false).",
+    ),
+    ("Engagements", "Decision in force Engage (including the confirmed false)."),
+    (
+        "Outcomes",
+        "Arrests, conditions checked / advice, not located, confirmed false: counted only for "
+        "alerts whose decision in force is Engage. An outcome recorded before a correction "
+        "took its alert away from Engage is set aside, not counted.",
+    ),
+    (
+        "Minutes live",
+        "How long the cameras were analysing faces. Every camera is credited with the "
+        "session's live time, so this is the largest camera's time; the sum over cameras is "
+        "given as camera-minutes.",
+    ),
+    (
+        "Watchlist size",
+        "Subjects on the watchlist when it was imported (from the audit trail: the list "
+        "itself is deleted when the deployment concludes).",
+    ),
+    (
+        "Faces seen",
+        "Faces detected in the frames analysed, summed over cameras. A person in view for "
+        "several frames counts several times. Only the count is kept, never the faces.",
+    ),
+    (
+        "Time to adjudication",
+        "From the alert being raised to the officer's decision (a later correction does "
+        "not reset it). Median and worst.",
+    ),
+    (
+        "Time to outcome",
+        "From the alert being raised to the outcome being recorded, for counted outcomes.",
+    ),
+    ("Minutes of use per arrest", "Minutes live divided by arrests."),
+    (
+        "False alert rate",
+        "False and confirmed false alerts per 1,000 faces seen: every alert that flagged the "
+        "wrong person, whoever found it out.",
+    ),
+)
+
+
+class AlertClass(StrEnum):
+    """Where an alert ends up in the figures: one class each, so the classes sum up."""
+
+    ENGAGED = "engaged"  # true alert, engaged, not confirmed false
+    DISMISSED = "dismissed"  # true alert, not engaged
+    FALSE = "false"  # rejected at the desk as a false match
+    CONFIRMED_FALSE = "confirmed_false"  # engaged, and not the subject on the ground
+    UNDECIDED = "undecided"
+
+    @property
+    def label(self) -> str:
+        return {
+            "engaged": "Engaged",
+            "dismissed": "Dismissed",
+            "false": "False alert",
+            "confirmed_false": "Confirmed false",
+            "undecided": "Undecided",
+        }[self]
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as reports show it: no name, no subject id, no image."""
+
+    alert_id: str
+    camera: str
+    category: str
+    raised_at: datetime
+    original: Decision | None
+    decided_at: datetime | None
+    correction: Decision | None  # the latest correction, if any
+    outcome: Outcome | None  # as recorded, even if set aside (see ``counted_outcome``)
+    outcome_at: datetime | None
+
+    @property
+    def decision(self) -> Decision | None:
+        """The decision in force: the latest correction supersedes the original."""
+        return self.correction or self.original
+
+    @property
+    def counted_outcome(self) -> Outcome | None:
+        return self.outcome if self.decision == Decision.ENGAGE else None
+
+    @property
+    def outcome_set_aside(self) -> bool:
+        return self.outcome is not None and self.counted_outcome is None
+
+    @property
+    def alert_class(self) -> AlertClass:
+        if self.decision is None:
+            return AlertClass.UNDECIDED
+        if self.decision == Decision.FALSE_MATCH:
+            return AlertClass.FALSE
+        if self.decision == Decision.DISMISS:
+            return AlertClass.DISMISSED
+        if self.counted_outcome == Outcome.CONFIRMED_FALSE:
+            return AlertClass.CONFIRMED_FALSE
+        return AlertClass.ENGAGED
+
+    @property
+    def seconds_to_adjudication(self) -> float | None:
+        if self.decided_at is None:
+            return None
+        return (self.decided_at - self.raised_at).total_seconds()
+
+    @property
+    def seconds_to_outcome(self) -> float | None:
+        if self.counted_outcome is None or self.outcome_at is None:
+            return None
+        return (self.outcome_at - self.raised_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class CameraFigures:
+    camera: str
+    live_seconds: float = 0.0
+    faces_seen: int = 0
+    alerts: int = 0
+    engaged: int = 0
+    dismissed: int = 0
+    false_alerts: int = 0
+    confirmed_false: int = 0
+    undecided: int = 0
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Counts and durations only: what may be kept after the alerts themselves are purged."""
+
+    live_minutes: float = 0.0
+    camera_minutes: float = 0.0
+    watchlist_size: int | None = None  # None: no import in the audit trail
+    faces_seen: int = 0
+    alerts: int = 0
+    true_alerts: int = 0
+    false_alerts: int = 0
+    confirmed_false_alerts: int = 0
+    undecided: int = 0
+    engagements: int = 0
+    dismissals: int = 0
+    arrests: int = 0
+    advice: int = 0
+    not_located: int = 0
+    awaiting_outcome: int = 0
+    outcomes_set_aside: int = 0
+    corrected: int = 0
+    adjudication_median_s: float | None = None
+    adjudication_worst_s: float | None = None
+    outcome_median_s: float | None = None
+    outcome_worst_s: float | None = None
+    cameras: tuple[CameraFigures, ...] = field(default_factory=tuple)
+
+    @property
+    def minutes_per_arrest(self) -> float | None:
+        return self.live_minutes / self.arrests if self.arrests else None
+
+    @property
+    def false_alert_rate(self) -> float | None:
+        """False and confirmed false alerts per 1,000 faces seen."""
+        if not self.faces_seen:
+            return None
+        return (self.false_alerts + self.confirmed_false_alerts) * 1000 / self.faces_seen
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Figures:
+        """Read kept counts; keys written by an older console are ignored, missing ones
+        take their defaults."""
+        known = {f.name for f in fields(cls)} - {"cameras"}
+        cam_known = {f.name for f in fields(CameraFigures)}
+        cameras = tuple(
+            CameraFigures(**{k: v for k, v in c.items() if k in cam_known})
+            for c in data.get("cameras", [])
+        )
+        return cls(**{k: v for k, v in data.items() if k in known}, cameras=cameras)
+
+
+@dataclass(frozen=True)
+class CameraCounts:
+    """One camera's row of ``camera_counts``."""
+
+    faces_seen: int
+    frames_analysed: int
+    live_seconds: float
+
+
+def compute(
+    lines: Sequence[AlertLine],
+    counts: dict[str, CameraCounts],
+    watchlist_size: int | None,
+    cameras: Iterable[str] = (),
+) -> Figures:
+    """Every figure of one deployment from its alerts, camera counts and watchlist size."""
+    classes = [line.alert_class for line in lines]
+    outcomes = [line.counted_outcome for line in lines]
+    to_adjudication = [s for line in lines if (s := line.seconds_to_adjudication) is not None]
+    to_outcome = [s for line in lines if (s := line.seconds_to_outcome) is not None]
+    live = [c.live_seconds for c in counts.values()]
+    engaged = classes.count(AlertClass.ENGAGED)
+    confirmed_false = classes.count(AlertClass.CONFIRMED_FALSE)
+    dismissed = classes.count(AlertClass.DISMISSED)
+    return Figures(
+        live_minutes=max(live, default=0.0) / 60,
+        camera_minutes=sum(live) / 60,
+        watchlist_size=watchlist_size,
+        faces_seen=sum(c.faces_seen for c in counts.values()),
+        alerts=len(lines),
+        true_alerts=engaged + dismissed,
+        false_alerts=classes.count(AlertClass.FALSE),
+        confirmed_false_alerts=confirmed_false,
+        undecided=classes.count(AlertClass.UNDECIDED),
+        engagements=engaged + confirmed_false,
+        dismissals=dismissed,
+        arrests=outcomes.count(Outcome.ARRESTED),
+        advice=outcomes.count(Outcome.ADVICE),
+        not_located=outcomes.count(Outcome.NOT_LOCATED),
+        awaiting_outcome=sum(
+            1 for line in lines if line.decision == Decision.ENGAGE and line.outcome is None
+        ),
+        outcomes_set_aside=sum(1 for line in lines if line.outcome_set_aside),
+        corrected=sum(1 for line in lines if line.correction is not None),
+        adjudication_median_s=_median(to_adjudication),
+        adjudication_worst_s=max(to_adjudication, default=None),
+        outcome_median_s=_median(to_outcome),
+        outcome_worst_s=max(to_outcome, default=None),
+        cameras=_per_camera(lines, counts, cameras),
+    )
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _per_camera(
+    lines: Sequence[AlertLine], counts: dict[str, CameraCounts], cameras: Iterable[str]
+) -> tuple[CameraFigures, ...]:
+    # The planned cameras first, in their order; then any camera added on the command
+    # line that left counts or alerts.
+    names = list(dict.fromkeys(cameras))
+    names += sorted(({line.camera for line in lines} | set(counts)) - set(names))
+    result = []
+    for name in names:
+        classes = [line.alert_class for line in lines if line.camera == name]
+        c = counts.get(name, CameraCounts(0, 0, 0.0))
+        result.append(
+            CameraFigures(
+                camera=name,
+                live_seconds=c.live_seconds,
+                faces_seen=c.faces_seen,
+                alerts=len(classes),
+                engaged=classes.count(AlertClass.ENGAGED),
+                dismissed=classes.count(AlertClass.DISMISSED),
+                false_alerts=classes.count(AlertClass.FALSE),
+                confirmed_false=classes.count(AlertClass.CONFIRMED_FALSE),
+                undecided=classes.count(AlertClass.UNDECIDED),
+            )
+        )
+    return tuple(result)
+
+
+def total(parts: Sequence[Figures], pooled: Sequence[AlertLine] | None) -> Figures:
+    """The figures of several deployments together.
+
+    Counts add up. A median does not: it is taken over the *pooled* alerts when every
+    deployment still holds all of them, else it is unknown (None). The worst is the
+    worst of the worsts. Cameras are not summed across sites.
+    """
+    # The plain int and float fields are the counts (optional ones are sizes and times).
+    count_fields = [f.name for f in fields(Figures) if f.type in ("int", "float")]
+    summed: dict[str, Any] = {name: sum(getattr(p, name) for p in parts) for name in count_fields}
+    sizes = [p.watchlist_size for p in parts if p.watchlist_size is not None]
+    to_adjudication = [s for line in pooled or () if (s := line.seconds_to_adjudication) is not None]
+    to_outcome = [s for line in pooled or () if (s := line.seconds_to_outcome) is not None]
+    return Figures(
+        **summed,
+        watchlist_size=sum(sizes) if sizes else None,
+        adjudication_median_s=_median(to_adjudication) if pooled is not None else None,
+        adjudication_worst_s=_worst(p.adjudication_worst_s for p in parts),
+        outcome_median_s=_median(to_outcome) if pooled is not None else None,
+        outcome_worst_s=_worst(p.outcome_worst_s for p in parts),
+    )
+
+
+def _worst(values: Iterable[float | None]) -> float | None:
+    return max((v for v in values if v is not None), default=None)
+
+
+# -- presentation shared by the view, CSV and PDF -------------------------------------
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    key: str
+    label: str
+    value: float | int | None
+    text: str
+    unit: str  # count, minutes, seconds, per 1,000 faces
+
+
+def figure_rows(f: Figures) -> list[FigureRow]:
+    """The figures in reading order, each with its raw value and its display text."""
+    rows = [
+        ("live_minutes", "Minutes live", f.live_minutes, _minutes),
+        ("camera_minutes", "Camera-minutes (all cameras)", f.camera_minutes, _minutes),
+        ("watchlist_size", "Watchlist size (subjects at import)", f.watchlist_size, _count),
+        ("faces_seen", "Faces seen", f.faces_seen, _count),
+        ("alerts", "Alerts", f.alerts, _count),
+        ("true_alerts", "True alerts", f.true_alerts, _count),
+        ("false_alerts", "False alerts (rejected as false match)", f.false_alerts, _count),
+        (
+            "confirmed_false_alerts",
+            "Confirmed false alerts (engaged, not the subject)",
+            f.confirmed_false_alerts,
+            _count,
+        ),
+        ("undecided", "Alerts not adjudicated", f.undecided, _count),
+        ("engagements", "Engagements", f.engagements, _count),
+        ("dismissals", "Dismissed (true alert, not engaged)", f.dismissals, _count),
+        ("arrests", "Arrests", f.arrests, _count),
+        ("advice", "Conditions checked / advice", f.advice, _count),
+        ("not_located", "Not located", f.not_located, _count),
+        ("awaiting_outcome", "Engagements awaiting an outcome", f.awaiting_outcome, _count),
+        ("outcomes_set_aside", "Outcomes set aside by a correction", f.outcomes_set_aside, _count),
+        ("corrected", "Decisions corrected", f.corrected, _count),
+        ("minutes_per_arrest", "Minutes of use per arrest", f.minutes_per_arrest, _minutes),
+        (
+            "adjudication_median_s",
+            "Time to adjudication, median",
+            f.adjudication_median_s,
+            duration,
+        ),
+        ("adjudication_worst_s", "Time to adjudication, worst", f.adjudication_worst_s, duration),
+        ("outcome_median_s", "Time to outcome, median", f.outcome_median_s, duration),
+        ("outcome_worst_s", "Time to outcome, worst", f.outcome_worst_s, duration),
+        (
+            "false_alert_rate",
+            "False alert rate per 1,000 faces seen",
+            f.false_alert_rate,
+            _rate,
+        ),
+    ]
+    return [
+        FigureRow(key, label, value, fmt(value), UNITS[fmt]) for key, label, value, fmt in rows
+    ]
+
+
+NONE = "—"
+
+
+def _count(value: float | int | None) -> str:
+    return NONE if value is None else f"{value:,}"
+
+
+def _minutes(value: float | int | None) -> str:
+    if value is None:
+        return NONE
+    return f"{value:,.0f}" if abs(value - round(value)) < 0.05 else f"{value:,.1f}"
+
+
+def _rate(value: float | int | None) -> str:
+    if value is None:
+        return NONE
+    if value == 0:
+        return "0"
+    # Forces also publish the rate as "1 in N faces": easier to read than 0.03 per 1,000.
+    return f"{value:.3g} (1 in {1000 / value:,.0f} faces)"
+
+
+def duration(seconds: float | int | None) -> str:
+    if seconds is None:
+        return NONE
+    s = round(seconds)
+    if abs(s) < 60:
+        return f"{s} s"
+    if abs(s) < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+UNITS = {_count: "count", _minutes: "minutes", duration: "seconds", _rate: "per 1,000 faces"}
+
+
+def local_time(t: datetime | None) -> str:
+    return t.astimezone().strftime("%Y-%m-%d %H:%M") if t else NONE

@@ -1,0 +1,236 @@
+"""One deployment's record, read from the live database.
+
+Retention and privacy: a record is *recomputed* from the database every time it is
+produced, never stored as a document. Alerts purged by the retention rules are gone from
+it: from the alert list, the charts over time and any export made after the purge.
+What survives are deployment-level counts, which identify nobody:
+
+- camera counts (faces seen, minutes live) and the watchlist size (the audit trail's
+  "watchlist imported" entry) are never purged;
+- each time a record is produced while its alerts are all still held, its figures
+  (counts and median/worst durations, no alert ids, times or subjects) are kept as an
+  audit entry "deployment figures kept" if they changed. The audit trail is append-only
+  and hash-chained, so the published figures are tamper-evident too;
+- once the database holds fewer alerts than the kept figures count, alerts have been
+  purged: the record then shows the kept figures, says so, and lists only the alerts
+  still held. Kept figures are frozen from then on.
+
+Call ``keep_counts`` before ``purge_expired`` (and at conclusion) so that a deployment
+nobody looked at still leaves its counts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from console.domain.alerts import Decision, Outcome
+from console.domain.deployments import Deployment, DeploymentState
+from console.reports.figures import AlertLine, CameraCounts, Figures, compute, local_time
+from console.storage.audit import canonical
+from console.storage.database import StorageError
+
+if TYPE_CHECKING:
+    from console.storage import Store
+
+KEPT = "deployment figures kept"
+DEFAULT_ACTOR = "console (deployment record)"
+
+
+class ReportError(Exception):
+    """The report cannot be produced; the message says why."""
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    deployment: Deployment
+    figures: Figures
+    alerts: tuple[AlertLine, ...]  # the alerts still held: purged ones are gone
+    purged_alerts: int = 0  # counted in the figures, no longer in the record
+    kept_at: str | None = None  # when the figures shown were kept, if from kept counts
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def reference(self) -> str:
+        return self.deployment.reference
+
+    @property
+    def complete(self) -> bool:
+        """Every alert in the figures is still in the record."""
+        return self.purged_alerts == 0
+
+    @property
+    def start(self) -> datetime:
+        return self.deployment.started_at or self.deployment.planned_start
+
+    @property
+    def end(self) -> datetime:
+        return self.deployment.concluded_at or self.deployment.planned_end
+
+    def facts(self) -> list[tuple[str, str]]:
+        """The deployment's particulars, as the record's heading shows them."""
+        d = self.deployment
+        start = local_time(d.started_at) if d.started_at else f"{local_time(d.planned_start)} (planned)"
+        end = local_time(d.concluded_at) if d.concluded_at else f"{local_time(d.planned_end)} (planned)"
+        return [
+            ("Reference", d.reference),
+            ("Site", d.site),
+            ("Cameras", ", ".join(d.cameras)),
+            ("Authorising officer", f"{d.authorised_rank} {d.authorised_by}"),
+            ("Start", start),
+            ("End", end),
+            ("State", d.state.value),
+            ("Match threshold", f"{d.threshold:.3f}"),
+        ]
+
+
+def references(store: Store) -> list[Deployment]:
+    """Every deployment in the record, oldest first."""
+    rows = store.db.query("SELECT reference FROM deployments")
+    found = [d for (ref,) in rows if (d := store.deployments.get(ref)) is not None]
+    return sorted(found, key=lambda d: d.started_at or d.planned_start)
+
+
+def alert_lines(store: Store, reference: str) -> list[AlertLine]:
+    """The deployment's alerts with their decisions: only what the figures need, never the
+    subject's name or id, the crops, the officers or their notes."""
+    rows = store.db.query(
+        """SELECT a.alert_id, a.camera, a.category, a.raised_at, d.decision, d.decided_at,
+                  c.decision, o.outcome, o.recorded_at
+           FROM alerts a
+           LEFT JOIN decisions d USING (alert_id)
+           LEFT JOIN outcomes o USING (alert_id)
+           LEFT JOIN corrections c ON c.seq = (
+               SELECT MAX(seq) FROM corrections WHERE alert_id = a.alert_id)
+           WHERE a.deployment = ? ORDER BY a.raised_at, a.alert_id""",
+        (reference,),
+    )
+    return [
+        AlertLine(
+            alert_id=r[0],
+            camera=r[1],
+            category=r[2],
+            raised_at=datetime.fromisoformat(r[3]),
+            original=Decision(r[4]) if r[4] else None,
+            decided_at=datetime.fromisoformat(r[5]) if r[5] else None,
+            correction=Decision(r[6]) if r[6] else None,
+            outcome=Outcome(r[7]) if r[7] else None,
+            outcome_at=datetime.fromisoformat(r[8]) if r[8] else None,
+        )
+        for r in rows
+    ]
+
+
+def camera_counts(store: Store, reference: str) -> dict[str, CameraCounts]:
+    return {c: CameraCounts(*v) for c, v in store.deployments.counts(reference).items()}
+
+
+def watchlist_size(store: Store, reference: str) -> int | None:
+    """The watchlist's size as imported, from the audit trail.
+
+    ``deployments.watchlist_size`` is 0 once the watchlist is deleted at conclusion, so
+    the last "watchlist imported" entry is used (a deployment's watchlist can be replaced
+    only before it starts, so the last import is the one it ran with), then the
+    "watchlist deleted" entry's count.
+    """
+    imported = _audit_details(store, "watchlist imported", reference)
+    if imported and "subjects" in imported[-1]:
+        return int(imported[-1]["subjects"])
+    deleted = _audit_details(store, "watchlist deleted", reference)
+    if deleted and "subjects_deleted" in deleted[-1]:
+        return int(deleted[-1]["subjects_deleted"])
+    return None
+
+
+def kept_figures(store: Store, reference: str) -> tuple[Figures, str] | None:
+    """The figures last kept for the deployment, and when."""
+    rows = store.db.query(
+        "SELECT at, details FROM audit WHERE action = ? "
+        "AND json_extract(details, '$.reference') = ? ORDER BY seq DESC LIMIT 1",
+        (KEPT, reference),
+    )
+    if not rows:
+        return None
+    return Figures.from_dict(json.loads(rows[0][1])["figures"]), rows[0][0]
+
+
+def _audit_details(store: Store, action: str, reference: str) -> list[dict]:
+    rows = store.db.query(
+        "SELECT details FROM audit WHERE action = ? "
+        "AND json_extract(details, '$.reference') = ? ORDER BY seq",
+        (action, reference),
+    )
+    return [json.loads(d) for (d,) in rows]
+
+
+def deployment_record(
+    store: Store, reference: str, *, keep: bool = True, by: str = DEFAULT_ACTOR
+) -> DeploymentRecord:
+    """The deployment's record as the database holds it now (see the module docstring).
+
+    With *keep*, figures computed from a complete set of alerts are kept in the audit
+    trail when they changed; a database that cannot be written is noted, not fatal.
+    """
+    d = store.deployments.get(reference)
+    if d is None:
+        raise ReportError(f"no deployment {reference!r} in the record")
+    lines = alert_lines(store, reference)
+    live = compute(lines, camera_counts(store, reference), watchlist_size(store, reference), d.cameras)
+    kept = kept_figures(store, reference)
+    notes: list[str] = []
+    figures, purged, kept_at = live, 0, None
+    if kept is not None and live.alerts < kept[0].alerts:
+        figures, kept_at = kept
+        purged = figures.alerts - live.alerts
+        notes.append(
+            f"{purged} of {figures.alerts} alerts have been deleted under the retention rules: "
+            f"the figures are the counts kept at {local_time(datetime.fromisoformat(kept_at))}; "
+            f"the alert list and the chart over time show the {live.alerts} still held."
+        )
+    elif keep and d.started_at is not None and (kept is None or _differ(kept[0], live)):
+        try:
+            _keep(store, reference, live, by)
+        except StorageError as exc:
+            notes.append(f"The figures could not be kept in the audit trail: {exc}")
+    notes += _notes(d, figures)
+    return DeploymentRecord(d, figures, tuple(lines), purged, kept_at, tuple(notes))
+
+
+def _differ(a: Figures, b: Figures) -> bool:
+    return canonical(a.to_dict()) != canonical(b.to_dict())
+
+
+def _keep(store: Store, reference: str, figures: Figures, by: str) -> None:
+    with store.db.transaction() as conn:
+        store.audit.append(conn, by, KEPT, {"reference": reference, "figures": figures.to_dict()})
+
+
+def _notes(d: Deployment, f: Figures) -> list[str]:
+    notes = []
+    if d.state != DeploymentState.CONCLUDED:
+        notes.append(f"The deployment is {d.state.value}: these are the figures so far.")
+    if f.watchlist_size is None:
+        notes.append("No watchlist import for this deployment is in the audit trail.")
+    if f.outcomes_set_aside:
+        notes.append(
+            f"{f.outcomes_set_aside} outcome(s) were recorded for alerts whose decision was "
+            "later corrected away from Engage; they are not counted as outcomes."
+        )
+    return notes
+
+
+def keep_counts(store: Store, by: str = DEFAULT_ACTOR) -> int:
+    """Keep the figures of every started deployment whose alerts are all held and whose
+    figures changed; return how many were kept. Run it before a retention purge."""
+    kept = 0
+    for d in references(store):
+        if d.started_at is None:
+            continue
+        before = kept_figures(store, d.reference)
+        deployment_record(store, d.reference, keep=True, by=by)
+        after = kept_figures(store, d.reference)
+        kept += before != after
+    return kept
