@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from PySide6.QtCore import Qt
 
 from console.config import DEFAULT_THRESHOLD, SAMPLE_DEPLOYMENT, load_plan
@@ -98,15 +99,41 @@ def test_a_broken_camera_shows_why_while_the_other_keeps_playing(qtbot, open_sam
     assert "LIVE" in tiles["north"].state_text
 
 
-def test_a_decision_that_cannot_be_written_is_reported_and_stays_pending(qtbot, open_sample):
+def fill_the_disk(db) -> None:
+    """SQLite's own limit on the file's size: writes then fail with SQLITE_FULL, exactly
+    as on a full disk."""
+    import sqlite3
+
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={pages + 2}")
+    db.execute("CREATE TABLE IF NOT EXISTS filler (junk BLOB)")
+    try:
+        for _ in range(10_000):  # use up every free byte, as a full disk would have
+            db.execute("INSERT INTO filler VALUES (randomblob(512))")
+    except sqlite3.OperationalError:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (lambda db: db.execute("PRAGMA query_only=ON"), "readonly"),
+        (fill_the_disk, "full"),
+    ],
+    ids=["read-only", "disk-full"],
+)
+def test_a_decision_that_cannot_be_written_is_reported_and_stays_pending(
+    qtbot, open_sample, failure, reason
+):
     console = open_sample()
     panel = console.window.alerts
     qtbot.waitUntil(lambda: len(panel.cards) >= 1, timeout=30_000)
     qtbot.wait(500)  # let the alert's own save land first
-    console.store.store.db.conn.execute("PRAGMA query_only=ON")  # the disk turns read-only
+    failure(console.store.store.db.conn)
     card = panel.cards[0]
     click(qtbot, card, Decision.ENGAGE)
     qtbot.waitUntil(lambda: "NOT recorded" in panel.banner.text(), timeout=5_000)
+    assert reason in panel.banner.text()
     assert panel.banner.isVisible()
     assert pending(panel, card)
     assert card.buttons[Decision.ENGAGE].isEnabled()

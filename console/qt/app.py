@@ -49,7 +49,12 @@ class Console:
     pool: AnalysisPool
     store: AsyncStore
 
+    closed: bool = False
+
     async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         await self.session.close()
         self.store.close()
 

@@ -95,9 +95,9 @@ def paint_bar_chart(painter: QPainter, rect: QRectF, chart: BarChart, font_px: i
     axis_w = max(fm.horizontalAdvance(_label(t, chart.decimals)) for t in ticks) + pad
     plot = QRectF(
         rect.left() + pad + axis_w,
-        y + line * 0.5,  # room for the value above the tallest bar
+        y + line,  # room for the value above the tallest bar
         rect.width() - 2 * pad - axis_w,
-        rect.bottom() - y - line * 0.5 - line * 1.6,
+        rect.bottom() - y - line - line * 1.6,
     )
     if plot.height() < line or plot.width() < line:
         painter.restore()
@@ -117,7 +117,7 @@ def paint_bar_chart(painter: QPainter, rect: QRectF, chart: BarChart, font_px: i
 
     n = len(chart.categories)
     slot = plot.width() / n
-    bar_w = slot * 0.7
+    bar_w = min(slot * 0.7, line * 5)  # two deployments should not look like two walls
     # Label every k-th bar so the labels never overlap.
     widest = max(fm.horizontalAdvance(c) for c in chart.categories) + pad
     every = max(1, math.ceil(widest / slot))

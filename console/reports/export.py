@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from console.reports.evaluation import Evaluation
-from console.reports.figures import DEFINITIONS, AlertLine, Figures, duration, figure_rows, local_time
+from console.reports.figures import (
+    DEFINITIONS,
+    AlertLine,
+    Figures,
+    duration,
+    figure_rows,
+    short_time,
+)
 from console.reports.record import DeploymentRecord
 
 CAMERA_COLUMNS = (
@@ -148,7 +155,7 @@ def alert_table(record: DeploymentRecord) -> list[tuple[str, ...]]:
             outcome += " (set aside)"
         rows.append(
             (
-                local_time(line.raised_at),
+                short_time(line.raised_at),
                 line.camera,
                 line.category,
                 decision,

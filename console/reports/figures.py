@@ -343,53 +343,25 @@ class FigureRow:
     value: float | int | None
     text: str
     unit: str  # count, minutes, seconds, per 1,000 faces
+    term: str | None  # the entry of DEFINITIONS that defines it
+
+    @property
+    def definition(self) -> str:
+        return dict(DEFINITIONS).get(self.term or "", "")
 
 
 def figure_rows(f: Figures) -> list[FigureRow]:
     """The figures in reading order, each with its raw value and its display text."""
-    rows = [
-        ("live_minutes", "Minutes live", f.live_minutes, _minutes),
-        ("camera_minutes", "Camera-minutes (all cameras)", f.camera_minutes, _minutes),
-        ("watchlist_size", "Watchlist size (subjects at import)", f.watchlist_size, _count),
-        ("faces_seen", "Faces seen", f.faces_seen, _count),
-        ("alerts", "Alerts", f.alerts, _count),
-        ("true_alerts", "True alerts", f.true_alerts, _count),
-        ("false_alerts", "False alerts (rejected as false match)", f.false_alerts, _count),
-        (
-            "confirmed_false_alerts",
-            "Confirmed false alerts (engaged, not the subject)",
-            f.confirmed_false_alerts,
-            _count,
-        ),
-        ("undecided", "Alerts not adjudicated", f.undecided, _count),
-        ("engagements", "Engagements", f.engagements, _count),
-        ("dismissals", "Dismissed (true alert, not engaged)", f.dismissals, _count),
-        ("arrests", "Arrests", f.arrests, _count),
-        ("advice", "Conditions checked / advice", f.advice, _count),
-        ("not_located", "Not located", f.not_located, _count),
-        ("awaiting_outcome", "Engagements awaiting an outcome", f.awaiting_outcome, _count),
-        ("outcomes_set_aside", "Outcomes set aside by a correction", f.outcomes_set_aside, _count),
-        ("corrected", "Decisions corrected", f.corrected, _count),
-        ("minutes_per_arrest", "Minutes of use per arrest", f.minutes_per_arrest, _minutes),
-        (
-            "adjudication_median_s",
-            "Time to adjudication, median",
-            f.adjudication_median_s,
-            duration,
-        ),
-        ("adjudication_worst_s", "Time to adjudication, worst", f.adjudication_worst_s, duration),
-        ("outcome_median_s", "Time to outcome, median", f.outcome_median_s, duration),
-        ("outcome_worst_s", "Time to outcome, worst", f.outcome_worst_s, duration),
-        (
-            "false_alert_rate",
-            "False alert rate per 1,000 faces seen",
-            f.false_alert_rate,
-            _rate,
-        ),
-    ]
     return [
-        FigureRow(key, label, value, fmt(value), UNITS[fmt]) for key, label, value, fmt in rows
+        FigureRow(key, label, value := getattr(f, key), fmt(value), UNITS[fmt], term)
+        for key, label, fmt, term in _FIGURES
     ]
+
+
+def figure_groups(f: Figures) -> list[tuple[str, list[FigureRow]]]:
+    """The figures in the four groups a printed record lays out side by side."""
+    rows = {row.key: row for row in figure_rows(f)}
+    return [(title, [rows[k] for k in keys]) for title, keys in GROUPS]
 
 
 NONE = "—"
@@ -411,7 +383,7 @@ def _rate(value: float | int | None) -> str:
     if value == 0:
         return "0"
     # Forces also publish the rate as "1 in N faces": easier to read than 0.03 per 1,000.
-    return f"{value:.3g} (1 in {1000 / value:,.0f} faces)"
+    return f"{value:.3g} (1 in {1000 / value:,.0f})"
 
 
 def duration(seconds: float | int | None) -> str:
@@ -427,6 +399,67 @@ def duration(seconds: float | int | None) -> str:
 
 UNITS = {_count: "count", _minutes: "minutes", duration: "seconds", _rate: "per 1,000 faces"}
 
+# key (a field or property of Figures), label, format, defining term
+_FIGURES = (
+    ("live_minutes", "Minutes live", _minutes, "Minutes live"),
+    ("camera_minutes", "Camera-minutes", _minutes, "Minutes live"),
+    ("watchlist_size", "Watchlist size", _count, "Watchlist size"),
+    ("faces_seen", "Faces seen", _count, "Faces seen"),
+    ("alerts", "Alerts", _count, "Alerts"),
+    ("true_alerts", "True alerts", _count, "True alerts"),
+    ("false_alerts", "False alerts", _count, "False alerts"),
+    ("confirmed_false_alerts", "Confirmed false alerts", _count, "Confirmed false alerts"),
+    ("undecided", "Not adjudicated", _count, None),
+    ("engagements", "Engagements", _count, "Engagements"),
+    ("dismissals", "Dismissed", _count, "True alerts"),
+    ("arrests", "Arrests", _count, "Outcomes"),
+    ("advice", "Conditions checked / advice", _count, "Outcomes"),
+    ("not_located", "Not located", _count, "Outcomes"),
+    ("awaiting_outcome", "Awaiting an outcome", _count, "Outcomes"),
+    ("outcomes_set_aside", "Outcomes set aside", _count, "Outcomes"),
+    ("corrected", "Decisions corrected", _count, "Decision in force"),
+    ("minutes_per_arrest", "Minutes of use per arrest", _minutes, "Minutes of use per arrest"),
+    ("adjudication_median_s", "Time to adjudication, median", duration, "Time to adjudication"),
+    ("adjudication_worst_s", "Time to adjudication, worst", duration, "Time to adjudication"),
+    ("outcome_median_s", "Time to outcome, median", duration, "Time to outcome"),
+    ("outcome_worst_s", "Time to outcome, worst", duration, "Time to outcome"),
+    ("false_alert_rate", "False alerts per 1,000 faces", _rate, "False alert rate"),
+)
+GROUPS = (
+    ("Use", ("live_minutes", "camera_minutes", "watchlist_size", "faces_seen")),
+    (
+        "Rates and times",
+        (
+            "minutes_per_arrest",
+            "false_alert_rate",
+            "adjudication_median_s",
+            "adjudication_worst_s",
+            "outcome_median_s",
+            "outcome_worst_s",
+        ),
+    ),
+    (
+        "Alerts",
+        ("alerts", "true_alerts", "false_alerts", "confirmed_false_alerts", "undecided", "corrected"),
+    ),
+    (
+        "Engagements and outcomes",
+        (
+            "engagements",
+            "dismissals",
+            "arrests",
+            "advice",
+            "not_located",
+            "awaiting_outcome",
+            "outcomes_set_aside",
+        ),
+    ),
+)
+
 
 def local_time(t: datetime | None) -> str:
     return t.astimezone().strftime("%Y-%m-%d %H:%M") if t else NONE
+
+
+def short_time(t: datetime | None) -> str:
+    return t.astimezone().strftime("%d %b %H:%M") if t else NONE

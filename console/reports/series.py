@@ -6,6 +6,7 @@ single series.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -79,7 +80,7 @@ def alerts_over_time(record: DeploymentRecord) -> BarChart:
     end = max(record.deployment.concluded_at or start, lines[-1].raised_at)
     width = bucket_width(start, end)
     first = _floor(start, width)
-    count = int((end - first) / width) + 1
+    count = max(1, math.ceil((end - first) / width))
     bars: list[list[AlertClass]] = [[] for _ in range(count)]
     for line in lines:
         bars[min(int((line.raised_at - first) / width), count - 1)].append(line.alert_class)

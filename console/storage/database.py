@@ -183,7 +183,10 @@ class Database:
                 yield self.conn
                 self.conn.execute("COMMIT")
             except BaseException as exc:
-                self.conn.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk, SQLITE_FULL):
+                # a second ROLLBACK would raise and hide the real error.
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.IntegrityError):
                     raise
                 if isinstance(exc, sqlite3.Error):

@@ -1,0 +1,195 @@
+"""Records and evaluations as the HTML that ``console.reports.pdf`` prints (Qt's rich text
+subset: tables, headings, images by resource name). Plain Python, no Qt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from console.reports.evaluation import Evaluation
+from console.reports.export import ALERT_HEADINGS, CAMERA_COLUMNS, alert_table, camera_rows
+from console.reports.figures import (
+    DEFINITIONS,
+    FigureRow,
+    figure_groups,
+    figure_rows,
+    local_time,
+)
+from console.reports.record import DeploymentRecord
+
+STYLE = """
+h1 { font-size: 15pt; margin-bottom: 2px; }
+h2 { font-size: 11pt; margin-top: 10px; margin-bottom: 4px; }
+.muted { color: #555555; }
+.small { font-size: 7pt; }
+th { background-color: #eeeeee; text-align: left; }
+td.n { text-align: right; white-space: nowrap; }
+table.list { font-size: 7.5pt; }
+"""
+BORDERED = 'cellspacing="0" cellpadding="3" border="0.5" style="border-color:#bbbbbb;"'
+# Deployments per table of the evaluation, beside the total: more would not fit A4.
+DEPLOYMENTS_PER_TABLE = 5
+
+PRIVACY = (
+    "Produced from the console's live record. Faces that did not match a watchlist subject "
+    "are counted, never kept. Alerts deleted under the retention rules appear only in the "
+    "counts; names and images of watchlist subjects are not part of this report."
+)
+
+
+def _table(
+    headings: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric_from: int = 1,
+    width: int = 100,
+    css: str = "",
+) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
+    head = f"<tr>{head}</tr>" if any(headings) else ""
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{escape(c)}</td>' if i >= numeric_from else f"<td>{escape(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table class="{css}" width="{width}%" {BORDERED}>{head}{body}</table>'
+
+
+def _img(name: str, size: tuple[int, int]) -> str:
+    return f'<img src="chart:{name}" width="{size[0]}" height="{size[1]}">'
+
+
+def _group(title: str, rows: list[FigureRow]) -> str:
+    body = "".join(
+        f'<tr><td width="58%">{escape(r.label)}</td>'
+        f'<td width="42%" align="right"><b>{escape(r.text)}</b></td></tr>'
+        for r in rows
+    )
+    return f'<table width="100%" {BORDERED}><tr><th colspan="2">{escape(title)}</th></tr>{body}</table>'
+
+
+def _grid(cells: list[str], columns: int = 2) -> str:
+    """Side by side, *columns* to a row, each cell aligned to the top."""
+    width = 100 // columns
+    rows = []
+    for i in range(0, len(cells), columns):
+        tds = "".join(
+            f'<td width="{width}%" valign="top" style="padding: 0 4px 6px 0;">{c}</td>'
+            for c in cells[i : i + columns]
+        )
+        rows.append(f"<tr>{tds}</tr>")
+    return f'<table width="100%" cellspacing="0" cellpadding="0">{"".join(rows)}</table>'
+
+
+def _notes(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return f"<h2>Notes</h2><ul>{items}</ul>"
+
+
+def _definitions() -> str:
+    items = [f"<p class='small'><b>{escape(t)}</b>: {escape(d)}</p>" for t, d in DEFINITIONS]
+    half = (len(items) + 1) // 2
+    return "<h2>Definitions</h2>" + _grid(["".join(items[:half]), "".join(items[half:])])
+
+
+def _footer(generated: str) -> str:
+    return f'<p class="small muted">Generated {escape(generated)}. {escape(PRIVACY)}</p>'
+
+
+def record_html(record: DeploymentRecord, chart_size: tuple[int, int]) -> str:
+    """The record: particulars, figures, the two charts, cameras, alerts held, notes."""
+    facts = record.facts()
+    half = (len(facts) + 1) // 2
+    fact_rows = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="muted">{escape(k)}</td><td><b>{escape(v)}</b></td>'
+            for k, v in facts[i::half]
+        )
+        + "</tr>"
+        for i in range(half)
+    )
+    groups = [_group(title, rows) for title, rows in figure_groups(record.figures)]
+    cams = [
+        [str(c["camera"]), *(f"{c[k]:,.0f}" for k, _ in CAMERA_COLUMNS)]
+        for c in camera_rows(record.figures)
+    ]
+    held = f"Alerts held ({len(record.alerts)} of {record.figures.alerts})"
+    alerts = (
+        _table(ALERT_HEADINGS, alert_table(record), numeric_from=5, css="list")
+        if record.alerts
+        else '<p class="muted">None held.</p>'
+    )
+    return f"""<html><head><style>{STYLE}</style></head><body>
+<h1>Deployment record {escape(record.reference)}</h1>
+<p class="muted">{escape(record.deployment.site)}</p>
+<table width="100%" cellspacing="0" cellpadding="2">{fact_rows}</table>
+<h2>Figures</h2>
+{_grid(groups)}
+{_notes(record.notes)}
+<p>{_img("time", chart_size)}</p>
+<p>{_img("camera", (chart_size[0], chart_size[1] * 4 // 5))}</p>
+<h2>Per camera</h2>
+{_table(("Camera", *(label for _, label in CAMERA_COLUMNS)), cams, css="list")}
+<h2>{escape(held)}</h2>
+{alerts}
+{_definitions()}
+{_footer(local_time(record.generated_at))}
+</body></html>"""
+
+
+def evaluation_html(
+    evaluation: Evaluation, chart_size: tuple[int, int], half_size: tuple[int, int]
+) -> str:
+    """The evaluation: headline numbers, the trends, figures summed and per deployment."""
+    head = evaluation.headline
+    headline = [
+        ("Deployments", f"{head.deployments}"),
+        ("Arrests", f"{head.arrests}"),
+        ("Arrests per deployment", _fixed(head.arrests_per_deployment, 2)),
+        ("Minutes of use per arrest", _fixed(head.minutes_per_arrest, 0)),
+        ("False alerts per 1,000 faces seen", _fixed(head.false_alert_rate, 4)),
+    ]
+    notes = [f"{r.reference}: {n}" for r in evaluation.records for n in r.notes]
+    if not evaluation.complete:
+        notes.insert(
+            0,
+            "Alerts of some deployments have been deleted under the retention rules: the "
+            "medians over all deployments cannot be computed from counts and are left out.",
+        )
+    return f"""<html><head><style>{STYLE}</style></head><body>
+<h1>Evaluation</h1>
+<p class="muted">{escape(evaluation.scope())}</p>
+<h2>Headline</h2>
+{_table(("", ""), headline, width=60)}
+<p>{_img("alerts", chart_size)}</p>
+{_grid([_img("arrests", half_size), _img("rate", half_size)])}
+<h2>Figures summed and per deployment</h2>
+{_per_deployment(evaluation)}
+{_notes(notes)}
+{_definitions()}
+{_footer(local_time(evaluation.generated_at))}
+</body></html>"""
+
+
+def _per_deployment(evaluation: Evaluation) -> str:
+    """Figures down the side, the total then the deployments across, a few per table (the
+    way published evaluations read, and it fits the page)."""
+    total = figure_rows(evaluation.total)
+    columns = [("Total", total)] + [(r.reference, figure_rows(r.figures)) for r in evaluation.records]
+    tables = []
+    for i in range(0, len(columns), DEPLOYMENTS_PER_TABLE + 1):
+        chunk = columns[i : i + DEPLOYMENTS_PER_TABLE + 1]
+        rows = [[row.label, *(c[1][j].text for c in chunk)] for j, row in enumerate(total)]
+        tables.append(_table(("Figure", *(c[0] for c in chunk)), rows, css="list"))
+    return "<p></p>".join(tables)
+
+
+def _fixed(value: float | None, places: int) -> str:
+    return "—" if value is None else f"{value:,.{places}f}"
