@@ -85,9 +85,9 @@ def open_sample(qtbot, qloop, process_pool, tmp_path):
     """Open the console on the sample plan, logged in, and start the deployment."""
     opened = []
 
-    def _open(plan=None, start=True, role=Role.SUPERVISOR):
+    def _open(plan=None, start=True, role=Role.SUPERVISOR, data_dir=None):
         plan = plan or load_plan(SAMPLE_DEPLOYMENT)
-        store = Store.in_dir(tmp_path)
+        store = Store.in_dir(data_dir or tmp_path)
         if not store.officers.count():
             store.officers.add("ward", "PC 4821 Ward", role, "correct horse", "test")
         officer = store.officers.authenticate("ward", "correct horse")
@@ -106,3 +106,31 @@ def open_sample(qtbot, qloop, process_pool, tmp_path):
     for console in opened:
         run_on_loop(qtbot, console.close())
         console.window.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 16 MiB filesystem (tmpfs) that a test can fill up; skipped where the test
+    may not mount one."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def fill_up(folder: Path) -> None:
+    """Write zeros until the filesystem says it is full."""
+    with (folder / "filler").open("wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from PySide6.QtCore import Qt
 
 from console.config import DEFAULT_THRESHOLD, SAMPLE_DEPLOYMENT, load_plan
 from console.domain.alerts import Decision
 from console.storage.database import Database
 from console.vision.sources import SourceSpec
-from tests.conftest import OFFICER, SAMPLES, pause_like_a_person
+from tests.conftest import OFFICER, SAMPLES, fill_up, pause_like_a_person
 
 
 def decisions(tmp_path) -> dict[str, tuple[str, str]]:
@@ -99,37 +98,9 @@ def test_a_broken_camera_shows_why_while_the_other_keeps_playing(qtbot, open_sam
     assert "LIVE" in tiles["north"].state_text
 
 
-def fill_the_disk(db) -> None:
-    """SQLite's own limit on the file's size: writes then fail with SQLITE_FULL, exactly
-    as on a full disk."""
-    import sqlite3
-
-    pages = db.execute("PRAGMA page_count").fetchone()[0]
-    db.execute(f"PRAGMA max_page_count={pages + 2}")
-    db.execute("CREATE TABLE IF NOT EXISTS filler (junk BLOB)")
-    try:
-        for _ in range(10_000):  # use up every free byte, as a full disk would have
-            db.execute("INSERT INTO filler VALUES (randomblob(512))")
-    except sqlite3.OperationalError:
-        pass
-
-
-@pytest.mark.parametrize(
-    ("failure", "reason"),
-    [
-        (lambda db: db.execute("PRAGMA query_only=ON"), "readonly"),
-        (fill_the_disk, "full"),
-    ],
-    ids=["read-only", "disk-full"],
-)
-def test_a_decision_that_cannot_be_written_is_reported_and_stays_pending(
-    qtbot, open_sample, failure, reason
-):
-    console = open_sample()
+def check_refused_decision(qtbot, console, reason: str) -> None:
+    """The officer clicks Engage; the write fails: the banner says so, nothing is lost."""
     panel = console.window.alerts
-    qtbot.waitUntil(lambda: len(panel.cards) >= 1, timeout=30_000)
-    qtbot.wait(500)  # let the alert's own save land first
-    failure(console.store.store.db.conn)
     card = panel.cards[0]
     click(qtbot, card, Decision.ENGAGE)
     qtbot.waitUntil(lambda: "NOT recorded" in panel.banner.text(), timeout=5_000)
@@ -138,3 +109,19 @@ def test_a_decision_that_cannot_be_written_is_reported_and_stays_pending(
     assert pending(panel, card)
     assert card.buttons[Decision.ENGAGE].isEnabled()
     assert card.alert_id in console.session.pending
+
+
+def test_a_read_only_database_is_reported_and_the_alert_stays_pending(qtbot, open_sample):
+    console = open_sample()
+    qtbot.waitUntil(lambda: len(console.window.alerts.cards) >= 1, timeout=30_000)
+    qtbot.wait(500)  # let the alert's own save land first
+    console.store.store.db.conn.execute("PRAGMA query_only=ON")  # as a read-only mount would
+    check_refused_decision(qtbot, console, "readonly")
+
+
+def test_a_full_disk_is_reported_and_the_alert_stays_pending(qtbot, open_sample, small_disk):
+    console = open_sample(data_dir=small_disk)
+    qtbot.waitUntil(lambda: len(console.window.alerts.cards) >= 1, timeout=30_000)
+    qtbot.wait(500)
+    fill_up(small_disk)
+    check_refused_decision(qtbot, console, "full")

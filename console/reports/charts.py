@@ -62,7 +62,9 @@ def paint_bar_chart(painter: QPainter, rect: QRectF, chart: BarChart, font_px: i
     y = rect.top() + pad
     painter.setFont(title_font)
     painter.setPen(TEXT)
-    painter.drawText(QPointF(rect.left() + pad, y + QFontMetricsF(title_font).ascent()), chart.title)
+    painter.drawText(
+        QPointF(rect.left() + pad, y + QFontMetricsF(title_font).ascent()), chart.title
+    )
     y += QFontMetricsF(title_font).height() + pad * 0.5
     painter.setFont(font)
     if chart.note:
@@ -91,13 +93,15 @@ def paint_bar_chart(painter: QPainter, rect: QRectF, chart: BarChart, font_px: i
         painter.restore()
         return
 
+    # Category labels may have two lines (a deployment's date, then its reference).
+    label_lines = max(c.count("\n") + 1 for c in chart.categories)
     ticks = _ticks(max(chart.totals))
     axis_w = max(fm.horizontalAdvance(_label(t, chart.decimals)) for t in ticks) + pad
     plot = QRectF(
         rect.left() + pad + axis_w,
         y + line,  # room for the value above the tallest bar
         rect.width() - 2 * pad - axis_w,
-        rect.bottom() - y - line - line * 1.6,
+        rect.bottom() - y - line - line * (label_lines + 0.6),
     )
     if plot.height() < line or plot.width() < line:
         painter.restore()
@@ -111,17 +115,25 @@ def paint_bar_chart(painter: QPainter, rect: QRectF, chart: BarChart, font_px: i
         painter.setPen(QPen(GRID, 1))
         painter.drawLine(QPointF(plot.left(), y_of(t)), QPointF(plot.right(), y_of(t)))
         painter.setPen(MUTED)
-        label_rect = QRectF(rect.left(), y_of(t) - line / 2, plot.left() - pad * 0.5 - rect.left(), line)
-        painter.drawText(label_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                         _label(t, chart.decimals))
+        label_rect = QRectF(
+            rect.left(), y_of(t) - line / 2, plot.left() - pad * 0.5 - rect.left(), line
+        )
+        painter.drawText(
+            label_rect,
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            _label(t, chart.decimals),
+        )
 
     n = len(chart.categories)
     slot = plot.width() / n
     bar_w = min(slot * 0.7, line * 5)  # two deployments should not look like two walls
     # Label every k-th bar so the labels never overlap.
-    widest = max(fm.horizontalAdvance(c) for c in chart.categories) + pad
+    widest = max(fm.horizontalAdvance(part) for c in chart.categories for part in c.split("\n"))
+    widest += pad
     every = max(1, math.ceil(widest / slot))
+    totals_fit = max(fm.horizontalAdvance(_label(t, chart.decimals)) for t in chart.totals) < slot
     totals = chart.totals
+    last_right = -math.inf
     for i, category in enumerate(chart.categories):
         left = plot.left() + i * slot + (slot - bar_w) / 2
         base = 0.0
@@ -129,18 +141,25 @@ def paint_bar_chart(painter: QPainter, rect: QRectF, chart: BarChart, font_px: i
             v = s.values[i]
             if v <= 0:
                 continue
-            painter.fillRect(QRectF(left, y_of(base + v), bar_w, y_of(base) - y_of(base + v)),
-                             _colour(s.key))
+            painter.fillRect(
+                QRectF(left, y_of(base + v), bar_w, y_of(base) - y_of(base + v)), _colour(s.key)
+            )
             base += v
         painter.setPen(TEXT)
-        if totals[i] > 0:
-            painter.drawText(QRectF(left - slot, y_of(totals[i]) - line, bar_w + 2 * slot, line),
-                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                             _label(totals[i], chart.decimals))
-        if i % every == 0:
+        if totals[i] > 0 and totals_fit:
+            painter.drawText(
+                QRectF(left - slot, y_of(totals[i]) - line, bar_w + 2 * slot, line),
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                _label(totals[i], chart.decimals),
+            )
+        # Centred under the bar, but kept inside the chart at either end (and then left out
+        # if it would run into its neighbour).
+        x = min(max(left + bar_w / 2 - widest / 2, rect.left()), rect.right() - widest)
+        if i % every == 0 and x >= last_right:
+            last_right = x + widest
             painter.setPen(MUTED)
             painter.drawText(
-                QRectF(left + bar_w / 2 - widest, plot.bottom() + pad * 0.4, 2 * widest, line),
+                QRectF(x, plot.bottom() + pad * 0.4, widest, line * label_lines),
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                 category,
             )

@@ -116,8 +116,16 @@ def record_csv(record: DeploymentRecord) -> str:
         for key, label in CAMERA_COLUMNS:
             unit = "minutes" if key == "live_minutes" else "count"
             w.writerow([ref, f"camera {cam['camera']}", key, label, unit, cam[key]])
-    w.writerow([ref, "deployment", "alerts_purged", "Alerts deleted under retention", "count",
-                record.purged_alerts])
+    w.writerow(
+        [
+            ref,
+            "deployment",
+            "alerts_purged",
+            "Alerts deleted under retention",
+            "count",
+            record.purged_alerts,
+        ]
+    )
     return out.getvalue()
 
 
@@ -136,9 +144,7 @@ def record_text(record: DeploymentRecord) -> str:
     head = f"{'Camera':<12}" + "".join(f"{label:>16}" for _, label in CAMERA_COLUMNS)
     lines.append(head)
     for cam in camera_rows(record.figures):
-        lines.append(
-            f"{cam['camera']:<12}" + "".join(f"{cam[k]!s:>16}" for k, _ in CAMERA_COLUMNS)
-        )
+        lines.append(f"{cam['camera']:<12}" + "".join(f"{cam[k]!s:>16}" for k, _ in CAMERA_COLUMNS))
     lines += [""] + [f"Note: {n}" for n in record.notes]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -247,19 +253,28 @@ def evaluation_csv(evaluation: Evaluation) -> str:
 def evaluation_text(evaluation: Evaluation) -> str:
     h = evaluation.headline
     lines = [evaluation.scope(), ""]
-    lines.append(f"Deployments:                 {h.deployments}")
-    lines.append(f"Arrests per deployment:      {_fixed(h.arrests_per_deployment, 2)}")
-    lines.append(f"Minutes of use per arrest:   {_fixed(h.minutes_per_arrest, 1)}")
-    lines.append(f"False alerts per 1,000 faces: {_fixed(h.false_alert_rate, 4)}")
+    headline = [
+        ("Deployments", str(h.deployments)),
+        ("Arrests", str(h.arrests)),
+        ("Arrests per deployment", _fixed(h.arrests_per_deployment, 2)),
+        ("Minutes of use per arrest", _fixed(h.minutes_per_arrest, 1)),
+        ("False alerts per 1,000 faces seen", _fixed(h.false_alert_rate, 4)),
+    ]
+    lines += [f"{name + ':':<36}{value}" for name, value in headline]
     lines.append("")
-    rows = figure_rows(evaluation.total)
-    width = max(len(r.label) for r in rows) + 2
-    refs = [r.reference for r in evaluation.records]
-    lines.append(f"{'':<{width}}{'Total':>14}" + "".join(f"{ref:>18}" for ref in refs))
-    per = [figure_rows(r.figures) for r in evaluation.records]
-    for i, row in enumerate(rows):
-        cells = "".join(f"{p[i].text:>18}" for p in per)
-        lines.append(f"{row.label:<{width}}{row.text:>14}" + cells)
+    columns = [("Total", figure_rows(evaluation.total))]
+    columns += [(r.reference, figure_rows(r.figures)) for r in evaluation.records]
+    width = max(len(r.label) for r in columns[0][1]) + 2
+    # Each column as wide as its widest cell, so a long rate never runs into the next.
+    widths = [max(len(name), *(len(r.text) for r in rows)) + 2 for name, rows in columns]
+    lines.append(
+        " " * width + "".join(f"{n:>{w}}" for (n, _), w in zip(columns, widths, strict=True))
+    )
+    for i, row in enumerate(columns[0][1]):
+        cells = "".join(
+            f"{rows[i].text:>{w}}" for (_, rows), w in zip(columns, widths, strict=True)
+        )
+        lines.append(f"{row.label:<{width}}{cells}")
     return "\n".join(lines) + "\n"
 
 

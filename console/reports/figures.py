@@ -21,7 +21,6 @@ from typing import Any
 
 from console.domain.alerts import Decision, Outcome
 
-
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "Decision in force",
@@ -317,7 +316,9 @@ def total(parts: Sequence[Figures], pooled: Sequence[AlertLine] | None) -> Figur
     count_fields = [f.name for f in fields(Figures) if f.type in ("int", "float")]
     summed: dict[str, Any] = {name: sum(getattr(p, name) for p in parts) for name in count_fields}
     sizes = [p.watchlist_size for p in parts if p.watchlist_size is not None]
-    to_adjudication = [s for line in pooled or () if (s := line.seconds_to_adjudication) is not None]
+    to_adjudication = [
+        s for line in pooled or () if (s := line.seconds_to_adjudication) is not None
+    ]
     to_outcome = [s for line in pooled or () if (s := line.seconds_to_outcome) is not None]
     return Figures(
         **summed,
@@ -440,7 +441,14 @@ GROUPS = (
     ),
     (
         "Alerts",
-        ("alerts", "true_alerts", "false_alerts", "confirmed_false_alerts", "undecided", "corrected"),
+        (
+            "alerts",
+            "true_alerts",
+            "false_alerts",
+            "confirmed_false_alerts",
+            "undecided",
+            "corrected",
+        ),
     ),
     (
         "Engagements and outcomes",

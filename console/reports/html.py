@@ -24,7 +24,7 @@ h2 { font-size: 11pt; margin-top: 10px; margin-bottom: 4px; }
 .muted { color: #555555; }
 .small { font-size: 7pt; }
 th { background-color: #eeeeee; text-align: left; }
-td.n { text-align: right; white-space: nowrap; }
+td.n { text-align: right; }
 table.list { font-size: 7.5pt; }
 """
 BORDERED = 'cellspacing="0" cellpadding="3" border="0.5" style="border-color:#bbbbbb;"'
@@ -44,13 +44,22 @@ def _table(
     numeric_from: int = 1,
     width: int = 100,
     css: str = "",
+    first_width: int | None = None,
 ) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
+    """A bordered table; *first_width* (percent) fixes the first column and shares the rest
+    equally, so long labels do not squeeze the figures (or the reverse)."""
+    widths = [""] * len(headings)
+    if first_width and len(headings) > 1:
+        rest = (100 - first_width) // (len(headings) - 1)
+        widths = [f' width="{first_width}%"'] + [f' width="{rest}%"'] * (len(headings) - 1)
+    head = "".join(f"<th{w}>{escape(h)}</th>" for w, h in zip(widths, headings, strict=True))
     head = f"<tr>{head}</tr>" if any(headings) else ""
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="n">{escape(c)}</td>' if i >= numeric_from else f"<td>{escape(c)}</td>"
+            f'<td class="n"{widths[i] if i < len(widths) else ""}>{escape(c)}</td>'
+            if i >= numeric_from
+            else f"<td{widths[i] if i < len(widths) else ''}>{escape(c)}</td>"
             for i, c in enumerate(row)
         )
         + "</tr>"
@@ -69,7 +78,8 @@ def _group(title: str, rows: list[FigureRow]) -> str:
         f'<td width="42%" align="right"><b>{escape(r.text)}</b></td></tr>'
         for r in rows
     )
-    return f'<table width="100%" {BORDERED}><tr><th colspan="2">{escape(title)}</th></tr>{body}</table>'
+    head = f'<tr><th colspan="2">{escape(title)}</th></tr>'
+    return f'<table width="100%" {BORDERED}>{head}{body}</table>'
 
 
 def _grid(cells: list[str], columns: int = 2) -> str:
@@ -129,6 +139,7 @@ def record_html(record: DeploymentRecord, chart_size: tuple[int, int]) -> str:
     return f"""<html><head><style>{STYLE}</style></head><body>
 <h1>Deployment record {escape(record.reference)}</h1>
 <p class="muted">{escape(record.deployment.site)}</p>
+{_footer(local_time(record.generated_at))}
 <table width="100%" cellspacing="0" cellpadding="2">{fact_rows}</table>
 <h2>Figures</h2>
 {_grid(groups)}
@@ -140,7 +151,6 @@ def record_html(record: DeploymentRecord, chart_size: tuple[int, int]) -> str:
 <h2>{escape(held)}</h2>
 {alerts}
 {_definitions()}
-{_footer(local_time(record.generated_at))}
 </body></html>"""
 
 
@@ -166,6 +176,7 @@ def evaluation_html(
     return f"""<html><head><style>{STYLE}</style></head><body>
 <h1>Evaluation</h1>
 <p class="muted">{escape(evaluation.scope())}</p>
+{_footer(local_time(evaluation.generated_at))}
 <h2>Headline</h2>
 {_table(("", ""), headline, width=60)}
 <p>{_img("alerts", chart_size)}</p>
@@ -174,7 +185,6 @@ def evaluation_html(
 {_per_deployment(evaluation)}
 {_notes(notes)}
 {_definitions()}
-{_footer(local_time(evaluation.generated_at))}
 </body></html>"""
 
 
@@ -182,12 +192,15 @@ def _per_deployment(evaluation: Evaluation) -> str:
     """Figures down the side, the total then the deployments across, a few per table (the
     way published evaluations read, and it fits the page)."""
     total = figure_rows(evaluation.total)
-    columns = [("Total", total)] + [(r.reference, figure_rows(r.figures)) for r in evaluation.records]
+    columns = [("Total", total)] + [
+        (r.reference, figure_rows(r.figures)) for r in evaluation.records
+    ]
     tables = []
     for i in range(0, len(columns), DEPLOYMENTS_PER_TABLE + 1):
         chunk = columns[i : i + DEPLOYMENTS_PER_TABLE + 1]
         rows = [[row.label, *(c[1][j].text for c in chunk)] for j, row in enumerate(total)]
-        tables.append(_table(("Figure", *(c[0] for c in chunk)), rows, css="list"))
+        headings = ("Figure", *(c[0] for c in chunk))
+        tables.append(_table(headings, rows, css="list", first_width=22))
     return "<p></p>".join(tables)
 
 

@@ -73,8 +73,14 @@ class DeploymentRecord:
     def facts(self) -> list[tuple[str, str]]:
         """The deployment's particulars, as the record's heading shows them."""
         d = self.deployment
-        start = local_time(d.started_at) if d.started_at else f"{local_time(d.planned_start)} (planned)"
-        end = local_time(d.concluded_at) if d.concluded_at else f"{local_time(d.planned_end)} (planned)"
+        start = (
+            local_time(d.started_at) if d.started_at else f"{local_time(d.planned_start)} (planned)"
+        )
+        end = (
+            local_time(d.concluded_at)
+            if d.concluded_at
+            else f"{local_time(d.planned_end)} (planned)"
+        )
         return [
             ("Reference", d.reference),
             ("Site", d.site),
@@ -178,7 +184,9 @@ def deployment_record(
     if d is None:
         raise ReportError(f"no deployment {reference!r} in the record")
     lines = alert_lines(store, reference)
-    live = compute(lines, camera_counts(store, reference), watchlist_size(store, reference), d.cameras)
+    live = compute(
+        lines, camera_counts(store, reference), watchlist_size(store, reference), d.cameras
+    )
     kept = kept_figures(store, reference)
     notes: list[str] = []
     figures, purged, kept_at = live, 0, None

@@ -111,7 +111,7 @@ def _camera_count(cam: CameraFigures, alert_class: AlertClass) -> int:
 
 
 def _deployment_label(record: DeploymentRecord) -> str:
-    return f"{record.start.astimezone():%d %b} {record.reference}"
+    return f"{record.start.astimezone():%d %b %Y}\n{record.reference}"
 
 
 def alerts_per_deployment(evaluation: Evaluation) -> BarChart:
@@ -125,9 +125,7 @@ def alerts_per_deployment(evaluation: Evaluation) -> BarChart:
         AlertClass.CONFIRMED_FALSE: [x.confirmed_false_alerts for x in f],
         AlertClass.UNDECIDED: [x.undecided for x in f],
     }
-    series = tuple(
-        Series(c.value, c.label, tuple(float(v) for v in values[c])) for c in AlertClass
-    )
+    series = tuple(Series(c.value, c.label, tuple(float(v) for v in values[c])) for c in AlertClass)
     labels = tuple(_deployment_label(r) for r in records)
     return BarChart("Alerts per deployment", labels, series, empty_text="No deployments")
 

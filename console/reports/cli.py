@@ -1,0 +1,105 @@
+"""Command line: ``python -m console report REFERENCE`` and ``python -m console evaluate``.
+
+``add_arguments`` adds both commands to the console's sub-command parser; ``run`` runs
+the one chosen. Without an output file the figures are printed; ``--pdf``, ``--csv`` and
+``--json`` write the files (and the figures are still printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from console.config import data_dir
+from console.reports import export
+from console.reports.evaluation import evaluate
+from console.reports.record import ReportError, deployment_record
+from console.storage import StorageError, Store
+
+COMMANDS = ("report", "evaluate")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
+    parser.add_argument("--pdf", type=Path, metavar="FILE", help="write the report as PDF")
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="write the figures as CSV")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
+
+
+def add_arguments(commands: argparse._SubParsersAction) -> None:
+    """Add ``report`` and ``evaluate`` to the console's sub-commands."""
+    report = commands.add_parser(
+        "report", help="a deployment's record: the figures, as text, PDF, CSV or JSON"
+    )
+    report.add_argument("reference", help="the deployment's reference")
+    _outputs(report)
+    evaluation = commands.add_parser(
+        "evaluate", help="the figures of the deployments of a period and site, summed"
+    )
+    evaluation.add_argument("--since", type=_date, metavar="DATE", help="first day (YYYY-MM-DD)")
+    evaluation.add_argument("--until", type=_date, metavar="DATE", help="last day (YYYY-MM-DD)")
+    evaluation.add_argument("--site", metavar="TEXT", help="only sites containing TEXT (any case)")
+    _outputs(evaluation)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``report`` or ``evaluate``; return the exit code (2: the report cannot be made)."""
+    by = f"{getpass.getuser()} (command line)"
+    try:
+        store = Store.in_dir(data_dir(args.data_dir))
+        try:
+            if args.command == "report":
+                return _report(store, args, by)
+            return _evaluate(store, args, by)
+        finally:
+            store.close()
+    except (ReportError, StorageError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _report(store: Store, args: argparse.Namespace, by: str) -> int:
+    record = deployment_record(store, args.reference, keep=True, by=by)
+    print(export.record_text(record), end="")
+
+    def pdf(path: Path) -> None:
+        from console.reports.pdf import write_record_pdf  # Qt only when a PDF is asked for
+
+        write_record_pdf(record, path)
+
+    _write(args.pdf, pdf)
+    _write(args.csv, lambda p: export.write_text(p, export.record_csv(record)))
+    _write(args.json, lambda p: export.write_text(p, export.record_json(record)))
+    return 0
+
+
+def _evaluate(store: Store, args: argparse.Namespace, by: str) -> int:
+    ev = evaluate(store, args.since, args.until, args.site, keep=True, by=by)
+    print(export.evaluation_text(ev), end="")
+
+    def pdf(path: Path) -> None:
+        from console.reports.pdf import write_evaluation_pdf
+
+        write_evaluation_pdf(ev, path)
+
+    _write(args.pdf, pdf)
+    _write(args.csv, lambda p: export.write_text(p, export.evaluation_csv(ev)))
+    _write(args.json, lambda p: export.write_text(p, export.evaluation_json(ev)))
+    return 0
+
+
+def _write(path: Path | None, write: Callable[[Path], None]) -> None:
+    if path is not None:
+        write(path)
+        print(f"wrote {path}")
