@@ -8,9 +8,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +26,27 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_streams"
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# An alert for the right person up to this long before start_s still belongs to the walk:
+# the console sees faces from 60 px and while they enter the frame, before the ground
+# truth's "whole face, >= 80 px". Shorter than the 2 s gap between two walks on a camera.
+EARLY_SLACK_S = 1.0
+EARLY_HELP = (
+    "count an alert for the right subject up to this many seconds before start_s for its "
+    "sighting (negative latency); 0 = the issue's literal window [start_s, end_s + 1]"
+)
 # An alert still counts for an appearance this long after the face left the frame:
 # the last analysed frames of a walk arrive a little after the walk in wall time.
 LATE_SLACK_S = 1.0
+
+
+def quiet_pkg_resources_warning() -> None:
+    """face_recognition_models warns on import (pkg_resources); keep the output readable.
+
+    Set in the environment too, so spawned worker processes inherit it.
+    """
+    message = "pkg_resources is deprecated"
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{message}:UserWarning")
+    warnings.filterwarnings("ignore", message=message, category=UserWarning)
 
 
 # -- ground truth ---------------------------------------------------------------------
@@ -125,8 +145,16 @@ def score_alerts(
     alerts: Iterable[RaisedAlert],
     truth: Sequence[Appearance],
     wall_origins: dict[str, float],
+    early_slack_s: float = 0.0,
 ) -> Score:
-    """Match alerts to watchlisted appearances (same camera and subject, in the window)."""
+    """Match alerts to watchlisted appearances (same camera and subject, in the window).
+
+    The window is [start_s - early_slack_s, end_s + LATE_SLACK_S] of video time. With no
+    early slack (the issue's wording) an alert for the right person raised while the face
+    is still entering the frame, or just under 80 px, counts as false and the sighting
+    as missed; a slack shorter than the gap between two walks keeps such alerts with the
+    walk they belong to, with a negative latency.
+    """
     wanted = [a for a in truth if a.watchlisted]
     hits: dict[int, list[RaisedAlert]] = {i: [] for i in range(len(wanted))}
     false_alerts: list[tuple[RaisedAlert, str]] = []
@@ -137,7 +165,7 @@ def score_alerts(
                 for i, a in enumerate(wanted)
                 if a.camera == alert.camera
                 and a.subject_id == alert.subject_id
-                and a.start_s <= alert.t <= a.end_s + LATE_SLACK_S
+                and a.start_s - early_slack_s <= alert.t <= a.end_s + LATE_SLACK_S
             ),
             None,
         )
@@ -159,6 +187,9 @@ def score_alerts(
             latencies.append(latency)
             row["latency_s"] = round(latency, 3)
             row["alert_video_t"] = round(found[0].t, 3)
+            # Raised on a frame before the face was whole and 80 px wide: only counted
+            # thanks to the early slack.
+            row["early"] = found[0].t < appearance.start_s
         per_sighting.append(row)
     return Score(
         sightings=len(wanted),
@@ -191,9 +222,10 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
-def score_row(score: Score) -> dict[str, Any]:
-    """The figures every row of the comparison table has."""
-    return {
+def score_row(score: Score, strict: Score | None = None) -> dict[str, Any]:
+    """The figures every row of the comparison table has (strict: scored with no slack)."""
+    early = sum(1 for row in score.per_sighting if row.get("early"))
+    row = {
         "latency_p50_s": _round(percentile(score.latencies_s, 50), 3),
         "latency_p95_s": _round(percentile(score.latencies_s, 95), 3),
         "sightings": score.sightings,
@@ -202,14 +234,27 @@ def score_row(score: Score) -> dict[str, Any]:
         "false_alerts": len(score.false_alerts),
         "duplicate_alerts": score.duplicates,
         "alerts_per_alerted_sighting": _round(score.alerts_per_alerted_sighting, 2),
+        "sightings_alerted_early": early,
     }
+    if strict is not None:
+        row |= {
+            "strict_recall": _round(strict.recall, 3),
+            "strict_false_alerts": len(strict.false_alerts),
+            "strict_latency_p50_s": _round(percentile(strict.latencies_s, 50), 3),
+        }
+    return row
 
 
 def print_score(score: Score, title: str) -> None:
     print(f"\n{title}: {score.alerted}/{score.sightings} watchlisted sightings alerted")
     for row in score.per_sighting:
-        latency = "missed" if row["latency_s"] is None else f"{row['latency_s']:6.3f} s"
-        print(f"  {row['sighting']:<32} alerts {row['alerts']:>3}  first after {latency}")
+        if row["latency_s"] is None:
+            first = "missed"
+        else:
+            first = f"at t={row['alert_video_t']:6.2f} s, {row['latency_s']:+6.3f} s from start_s"
+            if row.get("early"):
+                first += " (frame before start_s)"
+        print(f"  {row['sighting']:<32} alerts {row['alerts']:>3}  first {first}")
     if score.false_alerts:
         print(f"  false alerts: {len(score.false_alerts)}")
         reasons: dict[str, int] = {}

@@ -32,6 +32,8 @@ from typing import Any
 import cv2
 import psutil
 from benchlib import (
+    EARLY_HELP,
+    EARLY_SLACK_S,
     SAMPLES,
     RaisedAlert,
     TreeMonitor,
@@ -39,6 +41,7 @@ from benchlib import (
     fmt,
     print_score,
     print_table,
+    quiet_pkg_resources_warning,
     read_ground_truth,
     score_alerts,
     score_row,
@@ -179,9 +182,7 @@ def run_camera(job: CameraJob, ready: Any, go: Any, results: Any) -> None:
     )
 
 
-def run_baseline(
-    cameras: dict[str, Path], watchlist_dir: Path, timeout_s: float
-) -> dict[str, Any]:
+def run_baseline(cameras: dict[str, Path], watchlist_dir: Path, timeout_s: float) -> dict[str, Any]:
     """Run both cameras side by side; returns per-camera results and resource figures."""
     ctx = multiprocessing.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
@@ -229,7 +230,7 @@ def run_baseline(
 
 
 def baseline_row(
-    run: dict[str, Any], ground_truth: Path, video_s: float
+    run: dict[str, Any], ground_truth: Path, video_s: float, early_slack_s: float
 ) -> tuple[dict[str, Any], Any]:
     truth = read_ground_truth(ground_truth)
     alerts = [
@@ -238,8 +239,8 @@ def baseline_row(
         for camera, subject, t, wall in result["alerts"]
     ]
     origins = {c: r["wall_origin"] for c, r in run["cameras"].items() if r["wall_origin"]}
-    score = score_alerts(alerts, truth, origins)
-    row = score_row(score)
+    score = score_alerts(alerts, truth, origins, early_slack_s)
+    row = score_row(score, score_alerts(alerts, truth, origins))
     row.update(
         {
             "alerts": len(alerts),
@@ -258,17 +259,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--south", type=Path, default=SAMPLES / "south.mp4")
     parser.add_argument("--ground-truth", type=Path, default=SAMPLES / "ground_truth.csv")
     parser.add_argument("--watchlist", type=Path, default=SAMPLES / "watchlist")
+    parser.add_argument("--early-slack", type=float, default=EARLY_SLACK_S, help=EARLY_HELP)
     parser.add_argument("--timeout", type=float, default=None, help="seconds (default: video+60)")
     args = parser.parse_args(argv)
+    quiet_pkg_resources_warning()
 
     cameras = {"north": args.north, "south": args.south}
     infos = {name: video_info(path) for name, path in cameras.items()}
     video_s = max(i.duration_s for i in infos.values())
     print(f"classic baseline: {', '.join(f'{n}={i.path}' for n, i in infos.items())}")
-    print(f"  {video_s:.1f} s of video per camera; 1/{int(1 / SCALE)} scale, every other frame, "
-          f"HOG upsample 1, tolerance {TOLERANCE}")
+    print(
+        f"  {video_s:.1f} s of video per camera; 1/{int(1 / SCALE)} scale, every other frame, "
+        f"HOG upsample 1, tolerance {TOLERANCE}"
+    )
     run = run_baseline(cameras, args.watchlist, args.timeout or video_s + 60)
-    row, score = baseline_row(run, args.ground_truth, video_s)
+    row, score = baseline_row(run, args.ground_truth, video_s, args.early_slack)
 
     print(f"  known faces encoded per copy: {run['known_faces']}")
     for name, c in run["cameras"].items():
