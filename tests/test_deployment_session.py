@@ -132,6 +132,7 @@ def test_conclusion_stops_the_cameras_and_leaves_no_watchlist_bytes(tmp_path, pr
         await asyncio.sleep(1.0)
         assert decoded(session) == frames, "cameras stopped at conclusion"
         assert all("concluded" in f.detail for f in session.feeds)
+        assert len(session.matcher.watchlist) == 0, "encodings gone from memory too"
         await session.close()
         return store, summary, needles
 

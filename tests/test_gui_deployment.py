@@ -55,3 +55,53 @@ def test_a_supervisor_starts_then_concludes_and_the_watchlist_goes(qtbot, open_s
     assert "watchlist of 2 subjects deleted" in bar.message.text()
     assert "watchlist 0 subjects" in bar.summary.text()
     assert all("concluded: cameras are off" in t.state_text for t in tiles.values())
+
+
+def bad_watchlist(folder):
+    """One row of each kind the import refuses, and one good row."""
+    import shutil
+
+    import cv2
+    import numpy as np
+
+    from tests.conftest import SOURCE_IMAGES
+
+    folder.mkdir()
+    obama = cv2.imread(str(SOURCE_IMAGES / "obama.jpg"))
+    cv2.imwrite(str(folder / "good.jpg"), obama)
+    cv2.imwrite(str(folder / "two.jpg"), np.hstack([obama, obama[:, ::-1]]))
+    cv2.imwrite(str(folder / "blank.jpg"), np.full((300, 300, 3), 120, np.uint8))
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    shutil.copy(folder / "good.jpg", folder / "minor.jpg")
+    (folder / "watchlist.csv").write_text(
+        "subject_id,name,category,image,source,date_of_birth\n"
+        "G1,Good,wanted by the courts,good.jpg,custody,\n"
+        "T2,Two,wanted by the courts,two.jpg,custody,\n"
+        "B3,Blank,wanted by the courts,blank.jpg,custody,\n"
+        "X4,Broken,wanted by the courts,broken.jpg,custody,\n"
+        "C5,Category,looks dodgy,good.jpg,custody,\n"
+        "P6,Provenance,wanted by the courts,good.jpg,,\n"
+        "G1,Duplicate,wanted by the courts,good.jpg,custody,\n"
+        "M8,Minor,missing person at risk,minor.jpg,custody,2015-01-01\n"
+    )
+    return folder
+
+
+def test_a_bad_watchlist_is_refused_whole_with_every_row_and_reason(qtbot, open_sample, tmp_path):
+    from tests.conftest import run_on_loop
+
+    console = open_sample(start=False, role=Role.OPERATOR)
+    before = len(console.session.watchlist)
+    run_on_loop(qtbot, console.window.import_watchlist(bad_watchlist(tmp_path / "bad")), 60_000)
+    bar = console.window.bar
+    assert "Watchlist refused: 7 row(s) rejected" in bar.message.text()
+    reasons = {r.row: r.reason for r in console.window.rejections.rejections}
+    assert "2 faces found" in reasons[2]
+    assert "no face found" in reasons[3]
+    assert "cannot be read" in reasons[4]
+    assert "not allowed" in reasons[5]
+    assert "provenance is missing" in reasons[6]
+    assert "earlier row" in reasons[7]
+    assert "under 18" in reasons[8]
+    assert "row 8 (M8)" in console.window.rejections_box.detailedText()
+    assert len(console.session.watchlist) == before, "nothing half-imported"

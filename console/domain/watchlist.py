@@ -139,6 +139,15 @@ def read_watchlist_csv(folder: Path) -> list[WatchlistEntry]:
     Raises :class:`WatchlistError` listing every faulty row, so the person fixing the
     file sees all problems at once rather than one per attempt.
     """
+    entries, rejections = parse_watchlist_csv(folder)
+    if rejections:
+        raise WatchlistError(Path(folder), rejections)
+    return entries
+
+
+def parse_watchlist_csv(folder: Path) -> tuple[list[WatchlistEntry], list[RowRejection]]:
+    """The good rows and the rejected ones; raises WatchlistError only if the file as a
+    whole is unusable (missing, no such columns, no rows)."""
     folder = Path(folder)
     csv_path = folder / CSV_NAME
     if not csv_path.is_file():
@@ -186,11 +195,9 @@ def read_watchlist_csv(folder: Path) -> list[WatchlistEntry]:
         entries.append(
             WatchlistEntry(number, subject_id, row["name"], row["category"], image_path, extra)
         )
-    if rejections:
-        raise WatchlistError(folder, rejections)
-    if not entries:
+    if not rows:
         raise WatchlistError(folder, [], f"watchlist refused: {csv_path} has no subjects")
-    return entries
+    return entries, rejections
 
 
 def age_on(born: date, day: date) -> int:

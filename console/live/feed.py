@@ -245,6 +245,7 @@ class CameraFeed:
         self._stopping = False
         self._reader = self._new_reader()
         self.attempt = 0
+        self._lost_at = None
         if self._clock_origin is None:
             self._clock_origin = time.monotonic()
         while not self._stopping:

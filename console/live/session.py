@@ -199,11 +199,18 @@ class MonitoringSession:
             self.store.store.deployments.purge_watchlist, updated.reference, by
         )
         self.watchlist = Watchlist(self.watchlist.folder, [])
-        self.matcher = Matcher(self.watchlist, updated.threshold)
+        self.matcher.use(self.watchlist)  # the encodings leave memory as well as disk
         self.deployment = updated
         self._show_cameras_off()
         self.listener.deployment_changed(updated)
         return summary
+
+    def use_watchlist(self, deployment: Deployment, watchlist: Watchlist) -> None:
+        """A freshly imported watchlist (before the start): match against it from now on."""
+        self.deployment = deployment
+        self.watchlist = watchlist
+        self.matcher.use(watchlist)
+        self.listener.deployment_changed(deployment)
 
     async def change_threshold(self, value: float) -> None:
         self.officer.require(Permission.CHANGE_THRESHOLD)

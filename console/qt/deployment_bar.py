@@ -32,6 +32,7 @@ class DeploymentBar(QFrame):
     start_requested = Signal()
     conclude_requested = Signal()
     threshold_requested = Signal(float)
+    import_requested = Signal()
 
     def __init__(self, officer: Officer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +47,9 @@ class DeploymentBar(QFrame):
         self.confirm_button = QPushButton("Confirm officers on the ground")
         self.start_button = QPushButton("Start deployment")
         self.conclude_button = QPushButton("Conclude deployment")
+        self.import_button = QPushButton("Import watchlist…")
+        self.import_button.clicked.connect(self.import_requested)
+        self.import_button.setEnabled(officer.may(Permission.IMPORT_WATCHLIST))
         self.threshold = QDoubleSpinBox()
         self.threshold.setDecimals(3)
         self.threshold.setSingleStep(0.01)
@@ -73,6 +77,7 @@ class DeploymentBar(QFrame):
         actions.addWidget(self.threshold)
         actions.addWidget(self.threshold_button)
         actions.addSpacing(16)
+        actions.addWidget(self.import_button)
         actions.addWidget(self.confirm_button)
         actions.addWidget(self.start_button)
         actions.addWidget(self.conclude_button)
@@ -98,6 +103,7 @@ class DeploymentBar(QFrame):
             d.state != DeploymentState.CONCLUDED and d.officers_present_confirmed_by is None
         )
         self.start_button.setVisible(planned)
+        self.import_button.setVisible(planned)
         self.conclude_button.setVisible(d.state == DeploymentState.ACTIVE)
         if d.state == DeploymentState.CONCLUDED:
             for w in (self.threshold, self.threshold_button):

@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QFileDialog,
     QGridLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QSplitter,
     QVBoxLayout,
@@ -22,10 +27,11 @@ from PySide6.QtWidgets import (
 from console.config import DeploymentPlan
 from console.domain.alerts import Adjudication, AdjudicationError, Alert, Decision, Outcome
 from console.domain.deployments import Deployment, SafeguardError
-from console.domain.officers import Officer, PermissionDenied
-from console.domain.watchlist import Watchlist, WatchlistSubject
+from console.domain.officers import Officer, Permission, PermissionDenied
+from console.domain.watchlist import Watchlist, WatchlistError, WatchlistSubject
 from console.live.feed import FacesInView, FeedStatus
 from console.live.session import MonitoringSession
+from console.live.setup import import_watchlist
 from console.qt.alert_panel import DECISION_KEYS, OUTCOME_KEYS, AlertPanel
 from console.qt.camera_tile import CameraTile
 from console.qt.deployment_bar import DeploymentBar
@@ -56,6 +62,7 @@ class MainWindow(QMainWindow):
         self.bar.start_requested.connect(lambda: self._act("start"))
         self.bar.conclude_requested.connect(lambda: self._act("conclude"))
         self.bar.threshold_requested.connect(lambda v: self._act("change_threshold", v))
+        self.bar.import_requested.connect(self._choose_watchlist)
         self.bar.show_deployment(deployment, 0)
 
         self.tiles: dict[str, CameraTile] = {}
@@ -244,6 +251,85 @@ class MainWindow(QMainWindow):
             return
         self.alerts.remove(alert_id)
         self.show_message(f"Outcome '{outcome.label}' recorded for {name} by {self.officer}")
+
+    # -- watchlist import -----------------------------------------------------------------
+    def _choose_watchlist(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Watchlist folder", str(self.plan.watchlist)
+        )
+        if folder:
+            self._spawn(self.import_watchlist(Path(folder)))
+
+    async def import_watchlist(self, folder: Path, minors_allowed: dict[str, str] | None = None):
+        """Enrol a watchlist folder into the planned deployment, with progress; a refusal
+        lists every rejected row. A supervisor may then override the under-18 rule."""
+        if self.session is None:
+            return
+        session = self.session
+        store = session.store.store
+        plan = replace(self.plan, watchlist=folder)
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(self.show_progress, "Enrolling watchlist", done, total)
+
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="import") as waiter:
+                deployment = await loop.run_in_executor(
+                    waiter,
+                    lambda: import_watchlist(
+                        store,
+                        plan,
+                        session.deployment,
+                        self.officer,
+                        session.pool,
+                        progress,
+                        minors_allowed,
+                    ),
+                )
+        except WatchlistError as exc:
+            self.bar.show_refusal(f"Watchlist refused: {len(exc.rejections)} row(s) rejected")
+            self.rejections = exc
+            minors = [r for r in exc.rejections if "under 18" in r.reason]
+            if (
+                minors
+                and len(minors) == len(exc.rejections)
+                and self.officer.may(Permission.OVERRIDE)
+            ):
+                if self._confirm_minors(minors):
+                    allowed = {r.subject_id: str(self.officer) for r in minors}
+                    await self.import_watchlist(folder, allowed)
+                return
+            self._show_rejections(exc)
+            return
+        except (StorageError, PermissionDenied) as exc:
+            self.bar.show_refusal(f"Refused: {exc}")
+            return
+        session.use_watchlist(deployment, store.deployments.load_watchlist(deployment.reference))
+        self.bar.show_note(f"Watchlist imported: {len(session.watchlist)} subjects.")
+
+    def _show_rejections(self, exc: WatchlistError) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Watchlist refused",
+            str(exc).splitlines()[0],
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setDetailedText("\n".join(str(r) for r in exc.rejections))
+        box.setInformativeText("Nothing was imported. Fix the rows listed, then import again.")
+        box.open()  # not exec(): the event loop (and the feeds) keep running
+        self.rejections_box = box
+
+    def _confirm_minors(self, minors: list) -> bool:
+        names = ", ".join(r.subject_id for r in minors)
+        answer = QMessageBox.question(
+            self,
+            "Under-18 subjects",
+            f"{len(minors)} subject(s) are under 18 ({names}). As supervisor, override the "
+            "rule for them? The override is recorded in the audit trail.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- keyboard -------------------------------------------------------------------------
     def _install_keys(self) -> None:

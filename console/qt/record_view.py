@@ -86,6 +86,8 @@ def _table() -> QTableWidget:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.verticalHeader().setVisible(False)
+    # Compact rows: the figures should fit without scrolling on a desk monitor.
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
     table.setWordWrap(False)
     return table
 
@@ -188,6 +190,7 @@ class RecordView(_Exports, QDialog):
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([440, 840])
 
         self.status = QLabel()
         layout = QVBoxLayout(self)

@@ -24,7 +24,7 @@ from console.domain.watchlist import (
     WatchlistError,
     WatchlistSubject,
     check_policy,
-    read_watchlist_csv,
+    parse_watchlist_csv,
 )
 from console.vision.analysis import (
     AnalysisSettings,
@@ -112,8 +112,10 @@ def enrol_watchlist(
     With a pool, images are enrolled in parallel on its workers; *progress* is called
     with (done, total) from the calling thread as each image finishes.
     """
-    entries = read_watchlist_csv(folder)
-    policy = check_policy(entries, deployment_day or date.today(), minors_allowed, max_subjects)
+    entries, rejected_rows = parse_watchlist_csv(folder)
+    policy = rejected_rows + check_policy(
+        entries, deployment_day or date.today(), minors_allowed, max_subjects
+    )
     if any(r.row == 0 for r in policy):  # over the size cap: not worth encoding anything
         raise WatchlistError(Path(folder), policy)
     if pool is None:

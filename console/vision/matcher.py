@@ -23,8 +23,13 @@ class Matcher:
     """
 
     def __init__(self, watchlist: Watchlist, threshold: float) -> None:
-        self.watchlist = watchlist
         self.threshold = threshold
+        self.use(watchlist)
+
+    def use(self, watchlist: Watchlist) -> None:
+        """Match against another watchlist from now on (a fresh import, or none at all
+        once the deployment concludes: the old encodings must not linger in memory)."""
+        self.watchlist = watchlist
         self._encodings = watchlist.encodings
         self._squared_norms = np.einsum("ij,ij->i", self._encodings, self._encodings)
 

@@ -25,7 +25,7 @@ STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp:
 DEFAULT_TIMEOUT_S = 8.0  # open and read timeout of a network source
 DEFAULT_STALL_S = 5.0  # no new frame for this long: the feed's watchdog reconnects
 DEFAULT_RETRY_S = 1.0  # first reconnection delay; doubles on each failed attempt
-DEFAULT_RETRY_MAX_S = 10.0  # a camera that comes back is picked up within this long
+DEFAULT_RETRY_MAX_S = 5.0  # a camera that comes back is picked up within this long
 # Failed reads in a row a live source survives (undecodable parts: bit errors, a
 # half-written frame buffer) before the stream counts as lost. A dropped connection
 # fails every read in under a millisecond, so tolerating a few costs no time.
