@@ -1,4 +1,4 @@
-"""Command line: ``python -m console run|replay``."""
+"""Command line: ``python -m console run|replay|uat|train|watchlist|officer|audit``."""
 
 from __future__ import annotations
 
@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.add_argument("--data-dir", type=Path)
 
+    from console import train, uat
+
+    uat.add_arguments(commands.add_parser("uat", help=uat.HELP, description=uat.__doc__))
+    train.add_arguments(commands.add_parser("train", help=train.HELP, description=train.__doc__))
+
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser("verify", help="check the hash chain of the audit trail")
@@ -106,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             return _add_officer(args)
         if args.command == "audit":
             return _audit(args)
+        if args.command == "uat":
+            from console import uat
+
+            return uat.run(args)
+        if args.command == "train":
+            from console import train
+
+            return train.run(args)
         return _run(args)
     except (ConfigError, WatchlistError, SourceError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -92,7 +92,14 @@ def load_plan(path: Path) -> DeploymentPlan:
     base = path.parent
     try:
         cameras = [
-            SourceSpec.of(str(c["name"]), str(c["source"]), base, bool(c.get("loop", False)))
+            SourceSpec.of(
+                str(c["name"]),
+                str(c["source"]),
+                base,
+                bool(c.get("loop", False)),
+                # per-camera timeouts: timeout_s, stall_s, retry_s, retry_max_s
+                **{k: float(c[k]) for k in SourceSpec.TIMING_FIELDS if k in c},
+            )
             for c in data.get("camera", [])
         ]
         start = data.get("planned_start")

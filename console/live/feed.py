@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HEALTH_WINDOW_S = 3600.0  # reconnects and stalls are counted over the last hour
+# Analyses a second per camera at most. Beyond this, extra analyses buy little latency
+# (a sighting needs two frames a few hundred ms apart anyway) but cost a worker core:
+# on a 2-core desk machine two cameras at 3/s keep the console under the CPU of the
+# classic every-other-frame recipe (bench/live_pipeline.py).
+MAX_ANALYSES_PER_SECOND = 3.0
 
 
 class FeedState(StrEnum):
@@ -174,6 +179,7 @@ class CameraFeed:
         *,
         preview_width: int = 640,
         backoff: Backoff | None = None,
+        max_analyses_per_second: float = MAX_ANALYSES_PER_SECOND,
     ) -> None:
         self.spec = spec
         self.pipeline = pipeline
@@ -181,6 +187,8 @@ class CameraFeed:
         self.listener = listener
         self.on_alert = on_alert
         self.preview_width = preview_width
+        self._min_analysis_gap = 1.0 / max_analyses_per_second
+        self._last_analysis = 0.0
         self.backoff = backoff or Backoff(spec.retry_s, 2.0, spec.retry_max_s)
         self.state = FeedState.WAITING
         self.detail = ""
@@ -380,7 +388,10 @@ class CameraFeed:
         self._decoded.tick()
         self.pipeline.counters.frames_decoded += 1
         self.listener.feed_frame(self.spec.camera, preview, scale)
-        if self._analysis is None or self._analysis.done():
+        idle = self._analysis is None or self._analysis.done()
+        due = time.monotonic() - self._last_analysis >= self._min_analysis_gap
+        if idle and due:
+            self._last_analysis = time.monotonic()
             self._analysis = asyncio.create_task(self._analyse(frame))
         else:
             self.pipeline.counters.frames_skipped += 1

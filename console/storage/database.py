@@ -114,6 +114,24 @@ CREATE TABLE IF NOT EXISTS camera_counts (
     live_seconds    REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (deployment, camera)
 );
+CREATE TABLE IF NOT EXISTS training_runs (
+    run_id      TEXT PRIMARY KEY,
+    trainee     TEXT NOT NULL,
+    scenario    TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    score       TEXT                            -- JSON summary and details
+);
+CREATE TABLE IF NOT EXISTS training_decisions (
+    run_id      TEXT NOT NULL REFERENCES training_runs(run_id),
+    alert_id    TEXT NOT NULL,
+    camera      TEXT NOT NULL,
+    subject_id  TEXT NOT NULL,
+    t           REAL NOT NULL,
+    decision    TEXT NOT NULL,
+    seconds_to_decide REAL NOT NULL,
+    PRIMARY KEY (run_id, alert_id)
+);
 CREATE TABLE IF NOT EXISTS audit (
     seq       INTEGER PRIMARY KEY,
     at        TEXT NOT NULL,

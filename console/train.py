@@ -1,0 +1,102 @@
+"""``python -m console train SCENARIO_DIR --trainee NAME``: trainer mode.
+
+The scenario's alerts are worked out first by the same headless replay the acceptance
+runner uses (deterministic, on the videos' clock); then every camera plays in sync with
+one set of controls and the trainee adjudicates. The score sheet is saved in the
+separate training record (``training.db``), never in a deployment's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from console.domain.alerts import Decision
+from console.domain.training import Expectation
+from console.scenarios import Expect, Scenario
+
+HELP = "play a scenario in sync on every camera for a trainee to adjudicate, then score it"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", type=Path, help="scenario folder (or its scenario.toml)")
+    parser.add_argument("--trainee", required=True, help="who is being trained")
+    parser.add_argument("--speed", type=float, default=1.0, choices=[0.5, 1.0, 2.0, 4.0])
+    parser.add_argument("--data-dir", type=Path, help="where the training record is kept")
+
+
+def expectations(scenario: Scenario) -> list[Expectation]:
+    """What a trainee should decide: engage the watchlisted, call out the lookalikes."""
+    out = []
+    for a in scenario.appearances:
+        if a.expect == Expect.ALERT and a.decision == Decision.ENGAGE:
+            out.append(Expectation(a.person, a.camera, a.visible_from, a.visible_to, a.decision))
+        elif a.lookalike_of:
+            out.append(
+                Expectation(
+                    a.lookalike_of, a.camera, a.visible_from, a.visible_to, Decision.FALSE_MATCH
+                )
+            )
+    return out
+
+
+async def open_trainer(scenario: Scenario, pool, records, trainee: str, speed: float = 1.0):
+    """Work out the alerts, then show the trainer window with the scenario ready to play."""
+    from console.live.scenario_player import ScenarioPlayer
+    from console.qt.trainer_window import TrainerWindow
+    from console.uat import replay_scenario
+    from console.vision.enrolment import enrol_watchlist
+    from console.vision.sources import SourceSpec
+
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1, thread_name_prefix="prepare") as waiter:
+        alerts, _ = await loop.run_in_executor(waiter, replay_scenario, scenario, pool)
+        watchlist = await loop.run_in_executor(
+            waiter, lambda: enrol_watchlist(scenario.watchlist, pool=pool)
+        )
+    specs = [SourceSpec(c.name, str(c.video)) for c in scenario.cameras]
+    player = ScenarioPlayer(specs, alerts, listener=None, on_alert=None)  # type: ignore[arg-type]
+    window = TrainerWindow(
+        scenario.name, player, watchlist, expectations(scenario), records, trainee
+    )
+    player.listener, player.on_alert = window, window.alert_revealed
+    player.set_speed(speed)
+    window.show()
+    player.start()
+    return window
+
+
+def run(args: argparse.Namespace) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from console.config import data_dir
+    from console.scenarios import ScenarioError, load_scenario
+    from console.storage.training import TrainingRecords
+    from console.vision.pool import AnalysisPool
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = QApplication.instance() or QApplication(sys.argv)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    records = TrainingRecords(data_dir(args.data_dir))
+
+    async def main() -> int:
+        closed = loop.create_future()
+        with AnalysisPool() as pool:
+            print(f"preparing {scenario.name} (working out its alerts)...", file=sys.stderr)
+            window = await open_trainer(scenario, pool, records, args.trainee, args.speed)
+            app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
+            await closed
+            await window.player.close()
+        return 0
+
+    with loop:
+        return loop.run_until_complete(main())
