@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import cv2
@@ -17,11 +17,11 @@ from console.config import SAMPLE_DEPLOYMENT, load_plan
 from console.domain.deployments import DeploymentState, SafeguardError
 from console.domain.officers import PermissionDenied, Role
 from console.live.feed import FeedState
-from console.live.session import MonitoringSession
-from console.live.setup import prepare
-from console.storage import AsyncStore, Store
+from console.storage import Store
 from console.vision.sources import SourceSpec
+from tests import sessions
 from tests.conftest import SAMPLES
+from tests.sessions import Clock
 
 
 class Recorder:
@@ -48,34 +48,9 @@ class Recorder:
         self.restored.append((alert, adjudication))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
 def open_session(tmp_path, pool, plan=None, role=Role.SUPERVISOR, clock=None):
-    plan = plan or load_plan(SAMPLE_DEPLOYMENT)
-    store = Store.in_dir(tmp_path)
-    store.officers.add("ward", "PC 4821 Ward", role, "correct horse", "test")
-    officer = store.officers.authenticate("ward", "correct horse")
-    clock = clock or Clock()
-    deployment, watchlist = prepare(store, plan, officer, pool, clock())
     recorder = Recorder()
-    session = MonitoringSession(
-        deployment,
-        plan.cameras,
-        watchlist,
-        pool,
-        AsyncStore(store),
-        officer,
-        recorder,
-        loosest_threshold=plan.safeguards.loosest_threshold,
-        clock=clock,
-    )
-    session.open()
+    session, store = sessions.open_session(tmp_path, pool, recorder, plan, role, clock)
     return session, store, recorder
 
 

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -23,15 +22,12 @@ from PySide6.QtCore import Qt
 
 from console.config import SAMPLE_DEPLOYMENT, load_plan
 from console.domain.alerts import Decision
-from console.domain.officers import Role
 from console.domain.watchlist import Watchlist
 from console.live.feed import CameraFeed, FeedState, FeedStatus
-from console.live.session import MonitoringSession
-from console.live.setup import prepare
 from console.pipeline import CameraPipeline
-from console.storage import AsyncStore, Store
 from console.vision.matcher import Matcher
 from console.vision.sources import SourceError, SourceSpec, StreamTimeout, VideoSource
+from tests import sessions
 from tests.conftest import SAMPLES, pause_like_a_person
 from tests.streamserver import MjpegServer
 
@@ -378,23 +374,9 @@ def test_stopping_during_a_hung_read_returns_at_once_and_releases_the_capture(nu
 
 
 def open_session(tmp_path: Path, pool, cameras: list[SourceSpec]):
-    plan = replace(load_plan(SAMPLE_DEPLOYMENT), cameras=cameras)
-    store = Store.in_dir(tmp_path)
-    store.officers.add("ward", "PC 4821 Ward", Role.SUPERVISOR, "correct horse", "test")
-    officer = store.officers.authenticate("ward", "correct horse")
-    deployment, watchlist = prepare(store, plan, officer, pool, datetime.now(UTC))
     recorder = Recorder()
-    session = MonitoringSession(
-        deployment,
-        plan.cameras,
-        watchlist,
-        pool,
-        AsyncStore(store),
-        officer,
-        recorder,
-        loosest_threshold=plan.safeguards.loosest_threshold,
-    )
-    session.open()
+    plan = replace(load_plan(SAMPLE_DEPLOYMENT), cameras=cameras)
+    session, _ = sessions.open_session(tmp_path, pool, recorder, plan)
     return session, recorder
 
 

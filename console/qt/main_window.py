@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -35,6 +35,7 @@ from console.live.setup import import_watchlist
 from console.qt.alert_panel import DECISION_KEYS, OUTCOME_KEYS, AlertPanel
 from console.qt.camera_tile import CameraTile
 from console.qt.deployment_bar import DeploymentBar
+from console.qt.keys import install_shortcuts
 from console.qt.sound import AlertSound
 from console.storage import AlreadyDecided, StorageError
 
@@ -345,11 +346,7 @@ class MainWindow(QMainWindow):
             bindings[key] = lambda d=decision: self._decide_selected(d)
         for outcome, key in OUTCOME_KEYS.items():
             bindings[key] = lambda o=outcome: self._outcome_selected(o)
-        self.shortcuts = []
-        for key, action in bindings.items():
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.activated.connect(action)
-            self.shortcuts.append(shortcut)
+        self.shortcuts = install_shortcuts(self, bindings)
 
     def _decide_selected(self, decision: Decision) -> None:
         card = self.alerts.selected

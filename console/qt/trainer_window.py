@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,6 +33,7 @@ from console.live.feed import FacesInView, FeedStatus
 from console.live.scenario_player import SPEEDS, ScenarioPlayer
 from console.qt.alert_panel import DECISION_KEYS, AlertPanel
 from console.qt.camera_tile import CameraTile
+from console.qt.keys import install_shortcuts
 from console.storage.training import TrainingRecords
 
 
@@ -114,11 +115,7 @@ class TrainerWindow(QMainWindow):
         }
         for decision, key in DECISION_KEYS.items():
             bindings[key] = lambda d=decision: self._decide_selected(d)
-        self.shortcuts = []
-        for key, action in bindings.items():
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.activated.connect(action)
-            self.shortcuts.append(shortcut)
+        self.shortcuts = install_shortcuts(self, bindings)
 
     # -- the player's listener ---------------------------------------------------------------
     def feed_frame(self, camera: str, preview_rgb, scale: float) -> None:

@@ -100,22 +100,26 @@ class AlertRecords:
                 ),
             )
 
+    def _insert_audited(
+        self, sql: str, row: tuple, actor: str, action: str, details: dict, at: datetime
+    ) -> None:
+        """Insert one row and its audit entry in one transaction: both or neither."""
+        with self.db.transaction() as conn:
+            conn.execute(sql, row)
+            self.audit.append(conn, actor, action, details, at=at)
+
     def record_decision(self, adjudication: Adjudication) -> None:
         """Write a decision durably, with its audit entry; AlreadyDecided if one exists."""
         a = adjudication
         try:
-            with self.db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO decisions VALUES (?,?,?,?,?)",
-                    (a.alert_id, a.decision.value, a.officer, a.decided_at.isoformat(), a.note),
-                )
-                self.audit.append(
-                    conn,
-                    a.officer,
-                    "alert adjudicated",
-                    {"alert_id": a.alert_id, "decision": a.decision.value, "note": a.note},
-                    at=a.decided_at,
-                )
+            self._insert_audited(
+                "INSERT INTO decisions VALUES (?,?,?,?,?)",
+                (a.alert_id, a.decision.value, a.officer, a.decided_at.isoformat(), a.note),
+                a.officer,
+                "alert adjudicated",
+                {"alert_id": a.alert_id, "decision": a.decision.value, "note": a.note},
+                a.decided_at,
+            )
         except sqlite3.IntegrityError as exc:
             if self.decision_for(a.alert_id) is not None:
                 raise AlreadyDecided(f"alert {a.alert_id} has already been adjudicated") from exc
@@ -125,18 +129,14 @@ class AlertRecords:
         """The ground's report on an engaged alert; final, like decisions."""
         r = report
         try:
-            with self.db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO outcomes VALUES (?,?,?,?,?)",
-                    (r.alert_id, r.outcome.value, r.officer, r.recorded_at.isoformat(), r.note),
-                )
-                self.audit.append(
-                    conn,
-                    r.officer,
-                    "outcome recorded",
-                    {"alert_id": r.alert_id, "outcome": r.outcome.value, "note": r.note},
-                    at=r.recorded_at,
-                )
+            self._insert_audited(
+                "INSERT INTO outcomes VALUES (?,?,?,?,?)",
+                (r.alert_id, r.outcome.value, r.officer, r.recorded_at.isoformat(), r.note),
+                r.officer,
+                "outcome recorded",
+                {"alert_id": r.alert_id, "outcome": r.outcome.value, "note": r.note},
+                r.recorded_at,
+            )
         except sqlite3.IntegrityError as exc:
             if "engaged alert" in str(exc):
                 raise StorageError(f"alert {r.alert_id} was not engaged: no outcome") from exc
@@ -147,19 +147,15 @@ class AlertRecords:
         c = correction
         if not c.reason.strip():
             raise StorageError("a correction needs a reason")
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO corrections (alert_id, decision, officer, corrected_at, reason) "
-                "VALUES (?,?,?,?,?)",
-                (c.alert_id, c.decision.value, c.officer, c.corrected_at.isoformat(), c.reason),
-            )
-            self.audit.append(
-                conn,
-                c.officer,
-                "decision corrected",
-                {"alert_id": c.alert_id, "decision": c.decision.value, "reason": c.reason},
-                at=c.corrected_at,
-            )
+        self._insert_audited(
+            "INSERT INTO corrections (alert_id, decision, officer, corrected_at, reason) "
+            "VALUES (?,?,?,?,?)",
+            (c.alert_id, c.decision.value, c.officer, c.corrected_at.isoformat(), c.reason),
+            c.officer,
+            "decision corrected",
+            {"alert_id": c.alert_id, "decision": c.decision.value, "reason": c.reason},
+            c.corrected_at,
+        )
 
     def outcome_for(self, alert_id: str) -> OutcomeReport | None:
         rows = self.db.query(
