@@ -59,11 +59,11 @@ async def open_trainer(scenario: Scenario, pool, records, trainee: str, speed: f
         )
     specs = [SourceSpec(c.name, str(c.video)) for c in scenario.cameras]
     player = ScenarioPlayer(specs, alerts, listener=None, on_alert=None)  # type: ignore[arg-type]
+    player.set_speed(speed)
     window = TrainerWindow(
         scenario.name, player, watchlist, expectations(scenario), records, trainee
     )
     player.listener, player.on_alert = window, window.alert_revealed
-    player.set_speed(speed)
     window.show()
     player.start()
     return window

@@ -223,7 +223,7 @@ class AlertPanel(QWidget):
     def __init__(self, overdue_after_s: float = 60.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.overdue_after_s = overdue_after_s
-        self.setMinimumWidth(PHOTO_SIDE * 2 + 80)
+        self.setMinimumWidth(PHOTO_SIDE * 2 + 110)
         self.title = QLabel()
         self.title.setObjectName("pendingTitle")
         self.banner = QLabel()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -65,7 +67,7 @@ class TrainerWindow(QMainWindow):
         self.play_button.clicked.connect(self.toggle_play)
         self.speed = QComboBox()
         self.speed.addItems([f"{s:g}x" for s in SPEEDS])
-        self.speed.setCurrentText("1x")
+        self.speed.setCurrentText(f"{player.speed:g}x")
         self.speed.currentIndexChanged.connect(lambda i: player.set_speed(SPEEDS[i]))
         self.step_button = QPushButton("Step [.]")
         self.step_button.clicked.connect(player.step)
@@ -93,6 +95,9 @@ class TrainerWindow(QMainWindow):
             grid.addWidget(tile, i // 2, i % 2)
         self.alerts = AlertPanel(overdue_after_s=60)
         self.alerts.decided.connect(self._decide)
+        self.alerts.keys.setText(
+            "Keys: Space play/pause · . step · ↑/↓ select · E engage · D dismiss · F false match"
+        )
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(grid_holder)
         splitter.addWidget(self.alerts)
@@ -128,6 +133,8 @@ class TrainerWindow(QMainWindow):
         self.tiles[status.camera].show_status(status)
 
     def alert_revealed(self, alert: Alert) -> None:
+        # Worked out beforehand: for the trainee it is raised now, as it would be live.
+        alert = replace(alert, raised_at=datetime.now(UTC))
         try:
             subject = self.watchlist.subject(alert.subject_id)
         except KeyError:

@@ -31,7 +31,9 @@ def _date(text: str) -> date:
 
 
 def _outputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
+    parser.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="where the record (SQLite) is kept"
+    )
     parser.add_argument("--pdf", type=Path, metavar="FILE", help="write the report as PDF")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the figures as CSV")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")

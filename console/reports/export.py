@@ -144,7 +144,9 @@ def record_text(record: DeploymentRecord) -> str:
     head = f"{'Camera':<12}" + "".join(f"{label:>16}" for _, label in CAMERA_COLUMNS)
     lines.append(head)
     for cam in camera_rows(record.figures):
-        lines.append(f"{cam['camera']:<12}" + "".join(f"{cam[k]!s:>16}" for k, _ in CAMERA_COLUMNS))
+        lines.append(
+            f"{cam['camera']:<12}" + "".join(f"{cam[k]:>16,.0f}" for k, _ in CAMERA_COLUMNS)
+        )
     lines += [""] + [f"Note: {n}" for n in record.notes]
     return "\n".join(lines).rstrip() + "\n"
 
