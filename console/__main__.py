@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--data-dir", type=Path)
 
     from console import train, uat
+    from console.reports import cli as reports_cli
+
+    reports_cli.add_arguments(commands)
 
     uat.add_arguments(commands.add_parser("uat", help=uat.HELP, description=uat.__doc__))
     train.add_arguments(commands.add_parser("train", help=train.HELP, description=train.__doc__))
@@ -111,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             return _add_officer(args)
         if args.command == "audit":
             return _audit(args)
+        if args.command in _report_commands():
+            from console.reports import cli as reports_cli
+
+            return reports_cli.run(args)
         if args.command == "uat":
             from console import uat
 
@@ -123,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, WatchlistError, SourceError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _report_commands() -> tuple[str, ...]:
+    from console.reports import cli as reports_cli
+
+    return tuple(reports_cli.COMMANDS)
 
 
 def _run(args: argparse.Namespace) -> int:

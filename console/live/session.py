@@ -29,6 +29,7 @@ from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
 from console.live.feed import CameraFeed, FeedListener, FeedState
 from console.pipeline import CameraPipeline
+from console.reports.record import deployment_record
 from console.storage import AsyncStore, StorageError
 from console.vision.matcher import Matcher
 from console.vision.pool import AnalysisPool
@@ -198,6 +199,9 @@ class MonitoringSession:
         summary = await self.store.call(
             self.store.store.deployments.purge_watchlist, updated.reference, by
         )
+        # The deployment record is produced at conclusion (and its counts kept for
+        # publication after the alerts' retention ends).
+        await self.store.call(deployment_record, self.store.store, updated.reference)
         self.watchlist = Watchlist(self.watchlist.folder, [])
         self.matcher.use(self.watchlist)  # the encodings leave memory as well as disk
         self.deployment = updated

@@ -17,6 +17,7 @@ from console.domain.deployments import (
 )
 from console.domain.officers import Officer, Permission, Role
 from console.domain.watchlist import Watchlist
+from console.reports.record import keep_counts
 from console.storage import Store
 from console.vision.enrolment import Progress, enrol_watchlist
 from console.vision.pool import AnalysisPool
@@ -103,6 +104,7 @@ def prepare(
     progress: Progress | None = None,
 ) -> tuple[Deployment, Watchlist]:
     """Everything before monitoring: retention purge, the deployment, its watchlist."""
+    keep_counts(store)  # the published figures survive the purge, as counts only
     store.alerts.purge_expired(now)  # retention is enforced every time the console opens
     deployment = resolve_deployment(store, plan, officer, now)
     if needs_watchlist(store, deployment, now):

@@ -89,6 +89,10 @@ class MainWindow(QMainWindow):
         column.addWidget(self.bar)
         column.addWidget(splitter, 1)
         self.setCentralWidget(central)
+        reports = self.menuBar().addMenu("&Reports")
+        reports.addAction("Alert history… [H]", self.open_history)
+        reports.addAction("Deployment record…", self.open_record)
+        reports.addAction("Evaluation…", self.open_evaluation)
         self.deployment_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -361,6 +365,24 @@ class MainWindow(QMainWindow):
     def _toggle_mute(self) -> None:
         muted = self.sound.toggle_mute()
         self.show_message("Alert sound muted" if muted else "Alert sound on")
+
+    def open_record(self) -> None:
+        if self.session is None:
+            return
+        from console.qt.record_view import open_record_view
+
+        self.record_view = open_record_view(
+            self.session.store.store, self.deployment.reference, self, str(self.officer)
+        )
+
+    def open_evaluation(self) -> None:
+        if self.session is None:
+            return
+        from console.qt.record_view import open_evaluation_view
+
+        self.evaluation_view = open_evaluation_view(
+            self.session.store.store, self, str(self.officer)
+        )
 
     def open_history(self) -> None:
         if self.session is None:

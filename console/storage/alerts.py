@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ class AlertRecords:
                 (a.alert_id, a.decision.value, a.officer, a.decided_at.isoformat(), a.note),
                 a.officer,
                 "alert adjudicated",
-                {"alert_id": a.alert_id, "decision": a.decision.value, "note": a.note},
+                {"alert_id": a.alert_id, "decision": a.decision.value, **_digest(a.note)},
                 a.decided_at,
             )
         except sqlite3.IntegrityError as exc:
@@ -134,7 +135,7 @@ class AlertRecords:
                 (r.alert_id, r.outcome.value, r.officer, r.recorded_at.isoformat(), r.note),
                 r.officer,
                 "outcome recorded",
-                {"alert_id": r.alert_id, "outcome": r.outcome.value, "note": r.note},
+                {"alert_id": r.alert_id, "outcome": r.outcome.value, **_digest(r.note)},
                 r.recorded_at,
             )
         except sqlite3.IntegrityError as exc:
@@ -153,7 +154,7 @@ class AlertRecords:
             (c.alert_id, c.decision.value, c.officer, c.corrected_at.isoformat(), c.reason),
             c.officer,
             "decision corrected",
-            {"alert_id": c.alert_id, "decision": c.decision.value, "reason": c.reason},
+            {"alert_id": c.alert_id, "decision": c.decision.value, **_digest(c.reason)},
             c.corrected_at,
         )
 
@@ -243,6 +244,13 @@ def jpeg(rgb: np.ndarray | None) -> bytes | None:
         ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]
     )
     return buf.tobytes() if ok else None
+
+
+def _digest(text: str) -> dict[str, str]:
+    """Free text may name people who were not subjects, and the audit trail outlives the
+    alerts' retention: it keeps a hash of the note (proof of what was written), not the note.
+    """
+    return {"note_sha256": hashlib.sha256(text.encode()).hexdigest()} if text else {}
 
 
 def rgb_from_jpeg(data: bytes | None) -> np.ndarray | None:
