@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench samples clean
+.PHONY: run test lint bench samples scenarios clean
 
 $(STAMP): pyproject.toml
 	bash scripts/system-deps.sh build
@@ -28,10 +28,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
+	$(PY) bench/live_pipeline.py
 	$(PY) bench/match_watchlist.py
 
 samples: $(STAMP)
 	$(PY) sample_streams/make_samples.py
+
+scenarios: $(STAMP)
+	$(PY) sample_streams/make_scenarios.py
 
 clean:
 	rm -rf $(VENV)

@@ -25,7 +25,6 @@ from console.scenarios import (
     Scenario,
     ScenarioCamera,
     ScenarioError,
-    UatReport,
     evaluate,
     load_scenario,
 )
@@ -58,6 +57,8 @@ def run(args: argparse.Namespace, pool: AnalysisPool | None = None) -> int:
     try:
         scenario = load_scenario(args.scenario)
         if args.threshold is not None:
+            if not 0 < args.threshold <= 1:
+                raise ScenarioError(f"--threshold must be in (0, 1], not {args.threshold}")
             scenario = replace(scenario, threshold=args.threshold)
         started = time.monotonic()
         if pool is None:
@@ -129,10 +130,3 @@ def _replay_camera(
         faces_detected=counters.faces_detected,
         faces_rejected=counters.faces_rejected,
     )
-
-
-def report_for(scenario_dir: Path, pool: AnalysisPool) -> UatReport:
-    """Load, replay and evaluate a scenario: the report, without printing it."""
-    scenario = load_scenario(scenario_dir)
-    alerts, runs = replay_scenario(scenario, pool)
-    return evaluate(scenario, alerts, runs)
