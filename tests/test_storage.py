@@ -151,3 +151,17 @@ def test_outcomes_follow_engagements_only_and_are_final(tmp_path):
         "outcome recorded",
         "decision corrected",
     ]
+
+
+def test_an_alert_corrected_to_engage_can_get_its_outcome(tmp_path):
+    from console.domain.alerts import Correction, Outcome, OutcomeReport
+
+    store = Store.in_dir(tmp_path)
+    store.alerts.save("DEP-1", alert("a-1"))
+    store.alerts.record_decision(decide("a-1", Decision.FALSE_MATCH))
+    at = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)
+    with pytest.raises(StorageError, match="not engaged"):
+        store.alerts.record_outcome(OutcomeReport("a-1", Outcome.ARRESTED, "PC 1", at))
+    store.alerts.record_correction(Correction("a-1", Decision.ENGAGE, "Sgt 2", at, "misread"))
+    store.alerts.record_outcome(OutcomeReport("a-1", Outcome.ARRESTED, "PC 1", at))
+    assert store.alerts.outcome_for("a-1").outcome == Outcome.ARRESTED

@@ -95,8 +95,11 @@ CREATE TRIGGER IF NOT EXISTS outcomes_kept_until_expiry BEFORE DELETE ON outcome
 WHEN (SELECT expires_at FROM alerts WHERE alert_id = OLD.alert_id)
      > strftime('%Y-%m-%dT%H:%M:%S', 'now')
 BEGIN SELECT RAISE(ABORT, 'a recorded outcome cannot be deleted'); END;
+-- the decision in force: the latest correction, else the original decision
 CREATE TRIGGER IF NOT EXISTS outcomes_need_engagement BEFORE INSERT ON outcomes
-WHEN (SELECT decision FROM decisions WHERE alert_id = NEW.alert_id) IS NOT 'engage'
+WHEN COALESCE(
+    (SELECT decision FROM corrections WHERE alert_id = NEW.alert_id ORDER BY seq DESC LIMIT 1),
+    (SELECT decision FROM decisions WHERE alert_id = NEW.alert_id)) IS NOT 'engage'
 BEGIN SELECT RAISE(ABORT, 'an outcome is recorded only for an engaged alert'); END;
 CREATE TABLE IF NOT EXISTS corrections (
     seq          INTEGER PRIMARY KEY,
