@@ -279,6 +279,9 @@ class MonitoringSession:
         # written before its decision.
         await self.store.call(self.store.store.alerts.record_decision, adjudication)
         alert = self.pending.pop(alert_id, None)
+        if alert is not None:
+            # The camera frame shows passers-by: keep it no longer than it is needed.
+            alert.scene_rgb = None
         if decision == Decision.ENGAGE and alert is not None:
             self.engaged[alert_id] = alert
         return adjudication
