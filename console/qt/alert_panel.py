@@ -78,6 +78,7 @@ class AlertCard(QFrame):
         self.badge = QLabel()
         self.heading = QLabel()
         self.heading.setObjectName("alertHeading")
+        self.heading.setWordWrap(True)  # a long name must not widen the card past the panel
         self.waiting = QLabel()
         self.facts = QLabel()
         self.facts.setTextFormat(Qt.TextFormat.RichText)
@@ -223,7 +224,9 @@ class AlertPanel(QWidget):
     def __init__(self, overdue_after_s: float = 60.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.overdue_after_s = overdue_after_s
-        self.setMinimumWidth(PHOTO_SIDE * 2 + 110)
+        # Two photos side by side, the card's margins and the scroll bar: the card must
+        # fit, as the panel never scrolls sideways.
+        self.setMinimumWidth(PHOTO_SIDE * 2 + 150)
         self.title = QLabel()
         self.title.setObjectName("pendingTitle")
         self.banner = QLabel()
