@@ -11,8 +11,7 @@ import json
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TextIO
 
 from console.domain.alerts import Alert
@@ -122,12 +121,3 @@ def _sequential_ids():
 def write_alerts(alerts: list[Alert], out: TextIO) -> None:
     for alert in alerts:
         out.write(json.dumps(alert.to_record()) + "\n")
-
-
-def summary_json(summary: ReplaySummary) -> str:
-    data = asdict(summary)
-    return json.dumps(data)
-
-
-def load_alert_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

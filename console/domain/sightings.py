@@ -165,10 +165,6 @@ class SightingTracker:
         gap = self.rule.gap_seconds
         self._open = {k: s for k, s in self._open.items() if t - s.last_t <= gap}
 
-    @property
-    def open_sightings(self) -> int:
-        return len(self._open)
-
 
 def _closest_per_sighting(matches: list[Match]) -> list[Match]:
     best: dict[tuple[int, str], Match] = {}

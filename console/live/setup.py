@@ -5,7 +5,6 @@ Plain Python (no Qt): the window and the tests call the same steps.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from console.config import DeploymentPlan
@@ -110,6 +109,3 @@ def prepare(
     if needs_watchlist(store, deployment, now):
         deployment = import_watchlist(store, plan, deployment, officer, pool, progress)
     return deployment, store.deployments.load_watchlist(deployment.reference)
-
-
-ProgressCallback = Callable[[int, int], None]

@@ -100,10 +100,6 @@ class DeploymentRecords:
             concluded_at=_dt(r[12]),
         )
 
-    def active(self) -> list[Deployment]:
-        rows = self.db.query("SELECT reference FROM deployments WHERE state='active'")
-        return [d for (ref,) in rows if (d := self.get(ref)) is not None]
-
     def update(self, d: Deployment, by: str, action: str, details: dict | None = None) -> None:
         """Save a state change of a deployment together with its audit entry."""
         with self.db.transaction() as conn:

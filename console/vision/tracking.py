@@ -83,7 +83,3 @@ class FaceTracker:
             track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
         track.bbox, track.last_t = box, t
         track.hits += 1
-
-    @property
-    def active(self) -> int:
-        return len(self._tracks)
