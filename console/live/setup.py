@@ -65,7 +65,7 @@ def needs_watchlist(store: Store, d: Deployment, now: datetime) -> bool:
     if d.state != DeploymentState.PLANNED:
         return False
     created = d.watchlist_created_at
-    empty = not len(store.deployments.load_watchlist(d.reference))
+    empty = store.deployments.watchlist_size(d.reference) == 0
     return empty or created is None or now - created > WATCHLIST_MAX_AGE
 
 

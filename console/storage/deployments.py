@@ -12,7 +12,7 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -188,6 +188,13 @@ class DeploymentRecords:
                 )
         return updated
 
+    def watchlist_size(self, reference: str) -> int:
+        """How many subjects the deployment's watchlist holds, without decoding them."""
+        rows = self.db.query(
+            "SELECT COUNT(*) FROM watchlist_subjects WHERE deployment=?", (reference,)
+        )
+        return rows[0][0]
+
     def load_watchlist(self, reference: str) -> Watchlist:
         rows = self.db.query(
             "SELECT subject_id, row, name, category, extra, encoding, photo_jpeg, image_jpeg "
@@ -202,7 +209,7 @@ class DeploymentRecords:
                 cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
             )
             subjects.append(WatchlistSubject(entry, np.frombuffer(enc, np.float64), rgb, image))
-        created = d.watchlist_created_at if d and d.watchlist_created_at else datetime.now()
+        created = d.watchlist_created_at if d and d.watchlist_created_at else datetime.now(UTC)
         return Watchlist(Path(reference), subjects, created)
 
     def purge_watchlist(self, reference: str, by: str) -> dict[str, object]:
