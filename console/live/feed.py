@@ -82,23 +82,6 @@ class FeedListener(Protocol):
     def feed_status(self, status: FeedStatus) -> None: ...
 
 
-class _Rate:
-    """Events per second over the last few seconds."""
-
-    def __init__(self, window_s: float = 2.0) -> None:
-        self.window_s = window_s
-        self._times: deque[float] = deque()
-
-    def tick(self) -> None:
-        self._times.append(time.monotonic())
-
-    def per_second(self) -> float:
-        now = time.monotonic()
-        while self._times and now - self._times[0] > self.window_s:
-            self._times.popleft()
-        return len(self._times) / self.window_s
-
-
 class RecentEvents:
     """How many times something happened over a sliding window (and in all)."""
 
@@ -116,6 +99,9 @@ class RecentEvents:
         while self._times and now - self._times[0] > self.window_s:
             self._times.popleft()
         return len(self._times)
+
+    def per_second(self) -> float:
+        return self.recent() / self.window_s
 
 
 class FeedHealth:
@@ -199,8 +185,9 @@ class CameraFeed:
         self._reader = self._new_reader()
         self._source: VideoSource | None = None
         self._analysis: asyncio.Task | None = None
-        self._decoded = _Rate()
-        self._analysed = _Rate()
+        # Frame rates on the tile: events over the last two seconds.
+        self._decoded = RecentEvents(2.0)
+        self._analysed = RecentEvents(2.0)
         self._stopping = False
         self._lost_at: float | None = None  # monotonic time the stream was lost
         self._last_frame_at = 0.0  # loop time of the newest frame (the watchdog's reference)
@@ -387,7 +374,7 @@ class CameraFeed:
         self._next_index = frame.index + 1
         if self.state != FeedState.LIVE:
             self._went_live()
-        self._decoded.tick()
+        self._decoded.add()
         self.pipeline.counters.frames_decoded += 1
         self.listener.feed_frame(self.spec.camera, preview, scale)
         idle = self._analysis is None or self._analysis.done()
@@ -432,7 +419,7 @@ class CameraFeed:
             return
         if self._stopping:
             return
-        self._analysed.tick()
+        self._analysed.add()
         events = self.pipeline.process(frame, faces)
         self.listener.feed_faces(self.spec.camera, FacesInView(self.pipeline.last_view))
         for event in events:
