@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from console import train, uat
 from console.config import (
     DEFAULT_THRESHOLD,
     SAMPLE_DEPLOYMENT,
@@ -20,6 +21,7 @@ from console.config import (
 )
 from console.domain.officers import Role
 from console.domain.watchlist import WatchlistError
+from console.reports import cli as reports_cli
 from console.storage import StorageError
 from console.vision.sources import SourceError, SourceSpec
 
@@ -63,9 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.add_argument("--data-dir", type=Path)
-
-    from console import train, uat
-    from console.reports import cli as reports_cli
 
     reports_cli.add_arguments(commands)
 
@@ -114,28 +113,16 @@ def main(argv: list[str] | None = None) -> int:
             return _add_officer(args)
         if args.command == "audit":
             return _audit(args)
-        if args.command in _report_commands():
-            from console.reports import cli as reports_cli
-
+        if args.command in reports_cli.COMMANDS:
             return reports_cli.run(args)
         if args.command == "uat":
-            from console import uat
-
             return uat.run(args)
         if args.command == "train":
-            from console import train
-
             return train.run(args)
         return _run(args)
     except (ConfigError, WatchlistError, SourceError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def _report_commands() -> tuple[str, ...]:
-    from console.reports import cli as reports_cli
-
-    return tuple(reports_cli.COMMANDS)
 
 
 def _run(args: argparse.Namespace) -> int:
