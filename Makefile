@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(PY) -m console run $(ARGS)
 
 test: $(STAMP)
+	bash scripts/system-deps.sh test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

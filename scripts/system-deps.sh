@@ -2,6 +2,8 @@
 # Debian packages the console needs beyond Python itself.
 #   build: what compiling dlib needs (first install only, about 7-9 minutes on 2 cores)
 #   window: what Qt's xcb platform plugin needs to open a real window
+#   test: the RTSP camera the tests serve on loopback (GStreamer's RTSP server, run by
+#         Debian's python3: tests/rtspserver.py)
 # Installs what is missing when run as root (or with sudo); otherwise prints the command.
 set -euo pipefail
 
@@ -9,11 +11,14 @@ build=(cmake g++ make python3-venv python3-dev)
 window=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
         libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libegl1 libgl1
         libfontconfig1 libdbus-1-3)
+test=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
+      gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 
 case "${1:-build}" in
   build) wanted=("${build[@]}") ;;
   window) wanted=("${window[@]}") ;;
-  *) echo "usage: $0 build|window" >&2; exit 2 ;;
+  test) wanted=("${test[@]}") ;;
+  *) echo "usage: $0 build|window|test" >&2; exit 2 ;;
 esac
 
 command -v dpkg-query >/dev/null || exit 0  # not Debian: trust the reader of the README
@@ -25,7 +30,7 @@ done
 # python3-venv/python3-dev are only needed for Debian's own python3; a python with venv is fine.
 if python3 -c "import venv, sysconfig; import os; assert os.path.exists(sysconfig.get_paths()['include'] + '/Python.h')" 2>/dev/null; then
   filtered=()
-  for pkg in "${missing[@]}"; do [[ $pkg == python3-* ]] || filtered+=("$pkg"); done
+  for pkg in "${missing[@]}"; do [[ $pkg == python3-venv || $pkg == python3-dev ]] || filtered+=("$pkg"); done
   missing=("${filtered[@]}")
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -37,4 +42,4 @@ if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sud
 fi
 echo "Installing Debian packages: ${missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

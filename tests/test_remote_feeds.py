@@ -28,7 +28,7 @@ from console.pipeline import CameraPipeline
 from console.vision.matcher import Matcher
 from console.vision.sources import SourceError, SourceSpec, StreamTimeout, VideoSource
 from tests import sessions
-from tests.conftest import SAMPLES, pause_like_a_person
+from tests.conftest import pause_like_a_person
 from tests.streamserver import MjpegServer
 
 # Short timings for tests; the product defaults are 8 s / 5 s / 1 s / 5 s.
@@ -49,26 +49,6 @@ def numbered_clip(tmp_path_factory) -> Path:
         cv2.putText(image, str(i), (10, 120), cv2.FONT_HERSHEY_SIMPLEX, 3, (255, 255, 255), 4)
         writer.write(image)
     writer.release()
-    return path
-
-
-@pytest.fixture(scope="module")
-def street_clip(tmp_path_factory) -> Path:
-    """north.mp4 from 6 s to 12 s at 640 px wide: Alex Marsh (watchlisted) walks past at
-    1-5 s into it, so a camera serving it in a loop alerts every 6 s."""
-    north = SAMPLES / "north.mp4"
-    if not north.is_file():
-        pytest.skip("sample_streams/north.mp4 is missing")
-    path = tmp_path_factory.mktemp("clips") / "street.avi"
-    capture = cv2.VideoCapture(str(north), cv2.CAP_FFMPEG)
-    capture.set(cv2.CAP_PROP_POS_MSEC, 6000)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 25, (640, 360))
-    for _ in range(150):
-        ok, image = capture.read()
-        assert ok
-        writer.write(cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA))
-    writer.release()
-    capture.release()
     return path
 
 
@@ -373,8 +353,8 @@ def test_stopping_during_a_hung_read_returns_at_once_and_releases_the_capture(nu
 # ---------------------------------------------------------------- the session
 
 
-def open_session(tmp_path: Path, pool, cameras: list[SourceSpec]):
-    recorder = Recorder()
+def open_session(tmp_path: Path, pool, cameras: list[SourceSpec], recorder=None):
+    recorder = recorder or Recorder()
     plan = replace(load_plan(SAMPLE_DEPLOYMENT), cameras=cameras)
     session, _ = sessions.open_session(tmp_path, pool, recorder, plan)
     return session, recorder
