@@ -18,8 +18,8 @@ reset, connection refused) and restarted ``--down`` seconds later. Measured:
   matched again afterwards (frames analysed increased);
 - frames lost: frames the cameras produced minus frames the console decoded, and the
   part of it explained by the outages;
-- memory: RSS of the console process and its children (the analysis workers, not the
-  camera process) after warm-up, at the end, and its trend in MB per minute;
+- memory: RSS of the console process and of its children (the analysis workers; not the
+  camera process), each after warm-up, at the end, and its trend in MB per minute;
 - GUI stalls: lateness of a 5 ms precise QTimer on the GUI thread over the whole run
   (p50, p99, max), and its max during outages.
 
@@ -119,12 +119,21 @@ class Cameras:
 
 # -- the GUI thread -----------------------------------------------------------------------
 class GuiTimer:
-    """Lateness of a precise 5 ms QTimer: how long the GUI thread could not run."""
+    """Lateness of a precise 5 ms QTimer: how long the GUI thread could not run.
 
-    def __init__(self) -> None:
+    Ticks go into arrays allocated (and written, so the pages are resident) up front: a
+    list growing by 200 ticks a second would add a megabyte a minute to the very memory
+    the soak is measuring.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        import numpy as np
         from PySide6.QtCore import Qt, QTimer
 
-        self.ticks: list[tuple[float, float]] = []  # (monotonic time, lateness ms)
+        capacity = int(seconds * 1000 / TICK_MS * 1.2) + 1000
+        self._at = np.full(capacity, np.nan)  # monotonic time of each tick
+        self._late = np.full(capacity, np.nan)  # its lateness, ms
+        self._n = 0
         self._last: float | None = None
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -133,8 +142,10 @@ class GuiTimer:
 
     def _tick(self) -> None:
         now = time.monotonic()
-        if self._last is not None:
-            self.ticks.append((now, max(0.0, (now - self._last) * 1000 - TICK_MS)))
+        if self._last is not None and self._n < len(self._at):
+            self._at[self._n] = now
+            self._late[self._n] = max(0.0, (now - self._last) * 1000 - TICK_MS)
+            self._n += 1
         self._last = now
 
     def start(self) -> None:
@@ -144,24 +155,26 @@ class GuiTimer:
         self.timer.stop()
 
     def lateness(self, start: float = 0.0, end: float = float("inf")) -> list[float]:
-        return [late for at, late in self.ticks if start <= at <= end]
+        at, late = self._at[: self._n], self._late[: self._n]
+        return late[(at >= start) & (at <= end)].tolist()
 
 
 # -- memory -------------------------------------------------------------------------------
-def console_rss_mb(exclude_pid: int) -> float:
-    """RSS of this process and its children (the analysis workers), not the cameras."""
+def console_rss_mb(exclude_pid: int) -> tuple[float, float]:
+    """RSS of this process (the console) and of its children (the analysis workers),
+    not the cameras: ``(console, workers)`` in MB."""
     import psutil
 
     me = psutil.Process()
-    total = me.memory_info().rss
+    workers = 0
     for child in me.children(recursive=True):
         if child.pid == exclude_pid:
             continue
         try:
-            total += child.memory_info().rss
+            workers += child.memory_info().rss
         except psutil.Error:
             continue
-    return total / 2**20
+    return me.memory_info().rss / 2**20, workers / 2**20
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -273,7 +286,7 @@ async def soak(args: argparse.Namespace, cameras: Cameras) -> dict[str, Any]:
     from console.live.feed import FeedState
     from console.vision.pool import AnalysisPool
 
-    timer = GuiTimer()
+    timer = GuiTimer(60.0 * args.minutes + 60.0)
     with tempfile.TemporaryDirectory(prefix="lfr-soak-") as data_dir, AnalysisPool() as pool:
         console = await open_console_on(cameras.urls, Path(data_dir), pool)
         window, session = console.window, console.session
@@ -288,7 +301,7 @@ async def soak(args: argparse.Namespace, cameras: Cameras) -> dict[str, Any]:
 
         timer.start()
         started = time.monotonic()
-        memory = [(0.0, console_rss_mb(cameras.process.pid))]
+        memory = [(0.0, *console_rss_mb(cameras.process.pid))]
         produced_before = cameras.stats()
         decoded_before = {n: f.counters.frames_decoded for n, f in feeds.items()}
         drops: list[Drop] = []
@@ -304,7 +317,7 @@ async def soak(args: argparse.Namespace, cameras: Cameras) -> dict[str, Any]:
             for drop in drops:
                 step_drop(drop, now, args, cameras, watcher, feeds)
             if now >= next_memory:
-                memory.append((now - started, console_rss_mb(cameras.process.pid)))
+                memory.append((now - started, *console_rss_mb(cameras.process.pid)))
                 next_memory += MEMORY_SAMPLE_S
             await asyncio.sleep(0.05)
         for drop in drops:  # a drop late in the run may still be coming back
@@ -315,7 +328,7 @@ async def soak(args: argparse.Namespace, cameras: Cameras) -> dict[str, Any]:
         for drop in drops:
             step_drop(drop, time.monotonic(), args, cameras, watcher, feeds)
             drop.analysed_later = feeds[drop.camera].counters.frames_analysed
-        memory.append((time.monotonic() - started, console_rss_mb(cameras.process.pid)))
+        memory.append((time.monotonic() - started, *console_rss_mb(cameras.process.pid)))
         timer.stop()
         ended = time.monotonic()
         produced_after = cameras.stats()
@@ -378,6 +391,17 @@ def rounded(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def memory_series(
+    samples: list[tuple[float, float, float]],
+) -> dict[str, list[tuple[float, float]]]:
+    """(time, MB) series of the console process, its workers, and both together."""
+    return {
+        "console": [(t, c) for t, c, _ in samples],
+        "workers": [(t, w) for t, _, w in samples],
+        "console + workers": [(t, c + w) for t, c, w in samples],
+    }
+
+
 def memory_trend_mb_per_min(samples: list[tuple[float, float]]) -> float | None:
     """Least-squares slope of RSS over time; the first minute (caches filling) is left out
     when the run is long enough to afford it."""
@@ -429,11 +453,14 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
             f"reconnects {s.reconnects_last_hour}, stalls {s.stalls_last_hour}, "
             f"analysed {r['counters'][n]['frames_analysed']}, alerts {len(r['alerts'][n])}"
         )
-    print(
-        f"memory (console + workers): start {memory[0][1]:.0f} MB, end {memory[-1][1]:.0f} MB, "
-        f"max {max(m for _, m in memory):.0f} MB, trend "
-        f"{fmt(memory_trend_mb_per_min(memory), ' MB/min')}"
-    )
+    for name, series in memory_series(memory).items():
+        values = [m for _, m in series]
+        print(
+            f"memory, {name}: start {values[0]:.0f} MB, end {values[-1]:.0f} MB, "
+            f"max {max(values):.0f} MB, trend {fmt(memory_trend_mb_per_min(series), ' MB/min')}"
+        )
+    per_half_minute = [c for t, c, _ in memory if t % 30 < MEMORY_SAMPLE_S] + [memory[-1][1]]
+    print(f"  console, every 30 s: {' '.join(f'{c:.0f}' for c in per_half_minute)} MB")
     print(
         f"GUI timer lateness: p50 {fmt(percentile(late, 50), ' ms', 1)}, p99 "
         f"{fmt(percentile(late, 99), ' ms', 1)}, max {fmt(max(late, default=None), ' ms', 1)}, "
@@ -480,10 +507,13 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
             for n in CAMERAS
         },
         "memory_mb": {
-            "start": rounded(memory[0][1], 1),
-            "end": rounded(memory[-1][1], 1),
-            "max": rounded(max(m for _, m in memory), 1),
-            "trend_mb_per_min": rounded(memory_trend_mb_per_min(memory), 2),
+            name: {
+                "start": rounded(series[0][1], 1),
+                "end": rounded(series[-1][1], 1),
+                "max": rounded(max(m for _, m in series), 1),
+                "trend_mb_per_min": rounded(memory_trend_mb_per_min(series), 2),
+            }
+            for name, series in memory_series(memory).items()
         },
         "gui_lateness_ms": {
             "p50": rounded(percentile(late, 50), 1),
