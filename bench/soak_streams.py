@@ -305,7 +305,8 @@ async def soak(args: argparse.Namespace, cameras: Cameras) -> dict[str, Any]:
         produced_before = cameras.stats()
         decoded_before = {n: f.counters.frames_decoded for n, f in feeds.items()}
         drops: list[Drop] = []
-        schedule = [(60.0 * k + args.drop_at, CAMERAS[k % 2]) for k in range(args.minutes)]
+        drops_wanted = 0 if args.no_drops else args.minutes
+        schedule = [(60.0 * k + args.drop_at, CAMERAS[k % 2]) for k in range(drops_wanted)]
         end = started + 60.0 * args.minutes
         next_memory = started + MEMORY_SAMPLE_S
         while (now := time.monotonic()) < end:
@@ -478,6 +479,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
     return {
         "benchmark": "soak_streams",
         "minutes": args.minutes,
+        "control_no_drops": args.no_drops,
         "down_s": args.down,
         "width": args.width,
         "drops": len(drops),
@@ -557,6 +559,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=2.0,
         help="seconds before the bench decides an alert",
     )
+    parser.add_argument(
+        "--no-drops",
+        action="store_true",
+        help="control run: never drop a camera (memory and GUI figures to compare against)",
+    )
     parser.add_argument("--north", type=Path, default=SAMPLES / "north.mp4")
     parser.add_argument("--south", type=Path, default=SAMPLES / "south.mp4")
     args = parser.parse_args(argv)
@@ -575,10 +582,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from console.qt.app import apply_look
 
+    drops = "no drops (control)" if args.no_drops else f"one killed for {args.down:g} s a minute"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"soak: {args.minutes} min, 2 MJPEG cameras on 127.0.0.1 ({args.width} px wide), one "
-        f"killed for {args.down:g} s every minute; cpu cores {os.cpu_count()}, load "
-        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"soak: {args.minutes} min, 2 MJPEG cameras on 127.0.0.1 ({args.width} px wide), "
+        f"{drops}; cpu cores {os.cpu_count()}, load {load}",
         flush=True,
     )
     cameras = Cameras([args.north, args.south], args.width, args.fps)

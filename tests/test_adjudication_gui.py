@@ -32,7 +32,7 @@ def test_an_officer_works_the_queue_with_the_keyboard_alone(qtbot, open_sample, 
     assert panel.selected is keane and "NEW" in keane.waiting.text()
 
     press(qtbot, window, Qt.Key.Key_V)  # the camera frame at the best match
-    assert keane.scene.isVisible() and not keane.scene.pixmap().isNull()
+    assert keane.scene.isVisible() and not keane.scene.image().isNull()
 
     press(qtbot, window, Qt.Key.Key_E)  # engage
     qtbot.waitUntil(lambda: keane.engaged, timeout=5_000)

@@ -44,7 +44,7 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
         "Alex Marsh",
         "Sam Keane",
     }
-    assert not first.live_photo.pixmap().isNull() and not first.watchlist_photo.pixmap().isNull()
+    assert not first.live_photo.image().isNull() and not first.watchlist_photo.image().isNull()
     assert (
         "Distance" in first.facts.text()
         and f"threshold {DEFAULT_THRESHOLD:.2f}" in first.facts.text()

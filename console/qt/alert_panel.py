@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.alerts import Alert, Decision, Outcome, Urgency
 from console.domain.watchlist import WatchlistSubject
-from console.qt.images import pixmap_from_rgb
+from console.qt.images import FacePhoto
 
 PHOTO_SIDE = 170
 NEW_FOR_S = 15
@@ -67,13 +67,9 @@ class AlertCard(QFrame):
         self.overdue = False
         self.setObjectName("alertCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.live_photo = QLabel()
-        self.watchlist_photo = QLabel()
-        for label in (self.live_photo, self.watchlist_photo):
-            label.setFixedSize(PHOTO_SIDE, PHOTO_SIDE)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        photo = subject.photo_rgb if subject is not None else watchlist_photo
-        self.watchlist_photo.setPixmap(pixmap_from_rgb(photo, PHOTO_SIDE))
+        self.live_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE)
+        self.watchlist_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE)
+        self.watchlist_photo.set_rgb(subject.photo_rgb if subject is not None else watchlist_photo)
         self.notes = subject.entry.notes if subject is not None else ""
         self.badge = QLabel()
         self.heading = QLabel()
@@ -83,8 +79,7 @@ class AlertCard(QFrame):
         self.facts = QLabel()
         self.facts.setTextFormat(Qt.TextFormat.RichText)
         self.facts.setWordWrap(True)
-        self.scene = QLabel()
-        self.scene.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scene = FacePhoto(PHOTO_SIDE * 2, PHOTO_SIDE * 2 * 9 // 16)
         self.scene.hide()
         self.note = QLineEdit()
         self.note.setPlaceholderText("Note (a reason is required to dismiss)")
@@ -146,7 +141,7 @@ class AlertCard(QFrame):
             f"background:{URGENCY_COLOURS[u]}; color:white; font-weight:bold; padding:2px"
         )
         self.heading.setText(f"<b>{alert.subject_name}</b> · {alert.category}")
-        self.live_photo.setPixmap(pixmap_from_rgb(alert.crop_rgb, PHOTO_SIDE))
+        self.live_photo.set_rgb(alert.crop_rgb)
         raised = alert.raised_at.astimezone().strftime("%H:%M:%S")
         notes = f"<br>Notes: {self.notes}" if self.notes else ""
         self.facts.setText(
@@ -166,9 +161,9 @@ class AlertCard(QFrame):
 
     def _show_scene(self) -> None:
         if self.alert.scene_rgb is None:
-            self.scene.setText("The camera frame is kept in memory only: not after a restart.")
+            self.scene.set_text("The camera frame is kept in memory only: not after a restart.")
         else:
-            self.scene.setPixmap(pixmap_from_rgb(self.alert.scene_rgb, PHOTO_SIDE * 2))
+            self.scene.set_rgb(self.alert.scene_rgb)
 
     def _note_entered(self) -> None:
         if self.awaiting_reason and self.note.text().strip():

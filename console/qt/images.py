@@ -1,10 +1,11 @@
-"""numpy images to Qt images."""
+"""numpy images to Qt images, and the widget that shows a face."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
@@ -14,13 +15,55 @@ def qimage_from_rgb(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()
 
 
-def pixmap_from_rgb(rgb: np.ndarray | None, side: int) -> QPixmap:
-    """A pixmap fitted into a side x side square, or an empty one."""
-    if rgb is None or rgb.size == 0:
-        return QPixmap()
-    return QPixmap.fromImage(qimage_from_rgb(rgb)).scaled(
-        side,
-        side,
-        Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
+class FacePhoto(QWidget):
+    """A face (or a camera frame) fitted into a fixed box, or a line of text instead.
+
+    Not a QLabel: since Qt 6.6 a label keeps its pixmap in a QIcon, and painting the icon
+    copies it into Qt's global QPixmapCache, where faces would outlive their alert card,
+    and a deployment's watchlist photos its conclusion (measured: the soak's memory rose
+    by the cache's 10 MB limit). The image here lives exactly as long as the widget.
+    """
+
+    def __init__(self, width: int, height: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedSize(width, height)
+        self._image = QImage()
+        self._text = ""
+
+    def set_rgb(self, rgb: np.ndarray | None) -> None:
+        """Show ``rgb`` scaled to fit (an empty box when there is none)."""
+        self._text = ""
+        if rgb is None or rgb.size == 0:
+            self._image = QImage()
+        else:
+            self._image = qimage_from_rgb(rgb).scaled(
+                self.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        self.update()
+
+    def set_text(self, text: str) -> None:
+        self._image, self._text = QImage(), text
+        self.update()
+
+    def image(self) -> QImage:
+        return self._image
+
+    def text(self) -> str:
+        return self._text
+
+    def sizeHint(self) -> QSize:
+        return self.size()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        if not self._image.isNull():
+            box = QRect(0, 0, self._image.width(), self._image.height())
+            box.moveCenter(self.rect().center())
+            painter.drawImage(box, self._image)
+        elif self._text:
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._text
+            )
+        painter.end()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QPixmapCache
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -159,6 +159,10 @@ class MainWindow(QMainWindow):
 
     def deployment_changed(self, deployment: Deployment) -> None:
         self.deployment = deployment
+        if deployment.concluded_at is not None:
+            # Qt keeps recently painted icons (the history's thumbnails) in a global cache:
+            # nothing of the deployment's faces may stay in memory after it concludes.
+            QPixmapCache.clear()
         if self.session is not None:
             self.watchlist = self.session.watchlist
         self.bar.show_deployment(deployment, len(self.watchlist) if self.watchlist else 0)

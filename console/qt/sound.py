@@ -34,10 +34,20 @@ class AlertSound:
         self.played += 1
         if self._player and CHIME.is_file():
             process = QProcess()
-            process.finished.connect(lambda *_: self._processes.remove(process))
             self._processes.append(process)
+            process.finished.connect(lambda *_: self._forget(process))
+            # A player that cannot start never finishes: without this, every alert of a
+            # long deployment would leave one QProcess behind.
+            process.errorOccurred.connect(
+                lambda error: error == QProcess.ProcessError.FailedToStart and self._forget(process)
+            )
             process.start(
                 self._player, ["-q", str(CHIME)] if "aplay" in self._player else [str(CHIME)]
             )
         else:
             QApplication.beep()
+
+    def _forget(self, process: QProcess) -> None:
+        if process in self._processes:
+            self._processes.remove(process)
+            process.deleteLater()
