@@ -426,6 +426,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
         for x in timer.lateness(d.killed_at, d.live_at or d.killed_at + args.down + 30)
     ]
     memory = r["memory"]
+    series_by_name = memory_series(memory)
     lost = {n: r["produced"][n] - r["decoded"][n] for n in CAMERAS}
     fps = args.fps or 25.0
     outage_frames = {n: round(sum(r["outages"][n]) * fps) for n in CAMERAS}
@@ -454,7 +455,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
             f"reconnects {s.reconnects_last_hour}, stalls {s.stalls_last_hour}, "
             f"analysed {r['counters'][n]['frames_analysed']}, alerts {len(r['alerts'][n])}"
         )
-    for name, series in memory_series(memory).items():
+    for name, series in series_by_name.items():
         values = [m for _, m in series]
         print(
             f"memory, {name}: start {values[0]:.0f} MB, end {values[-1]:.0f} MB, "
@@ -515,7 +516,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, Any]:
                 "max": rounded(max(m for _, m in series), 1),
                 "trend_mb_per_min": rounded(memory_trend_mb_per_min(series), 2),
             }
-            for name, series in memory_series(memory).items()
+            for name, series in series_by_name.items()
         },
         "gui_lateness_ms": {
             "p50": rounded(percentile(late, 50), 1),

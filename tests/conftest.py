@@ -36,26 +36,34 @@ def process_pool():
         yield pool
 
 
-@pytest.fixture(scope="session")
-def street_clip(tmp_path_factory) -> Path:
-    """north.mp4 from 6 s to 12 s at 640 px wide: Alex Marsh (watchlisted) walks past at
-    1-5 s into it, so a camera serving it in a loop alerts every 6 s."""
+def write_street_clip(path: Path, repeats: int = 1) -> Path:
+    """north.mp4 from 6 s to 12 s at 640 px wide, ``repeats`` times over, as MJPEG AVI:
+    Alex Marsh (watchlisted) walks past 1-5 s into each 6 s."""
     import cv2
 
     north = SAMPLES / "north.mp4"
     if not north.is_file():
         pytest.skip("sample_streams/north.mp4 is missing")
-    path = tmp_path_factory.mktemp("clips") / "street.avi"
     capture = cv2.VideoCapture(str(north), cv2.CAP_FFMPEG)
     capture.set(cv2.CAP_PROP_POS_MSEC, 6000)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 25, (640, 360))
+    frames = []
     for _ in range(150):
         ok, image = capture.read()
         assert ok
-        writer.write(cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA))
-    writer.release()
+        frames.append(cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA))
     capture.release()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 25, (640, 360))
+    for _ in range(repeats):
+        for frame in frames:
+            writer.write(frame)
+    writer.release()
     return path
+
+
+@pytest.fixture(scope="session")
+def street_clip(tmp_path_factory) -> Path:
+    """The street clip once (6 s): a camera serving it in a loop alerts every 6 s."""
+    return write_street_clip(tmp_path_factory.mktemp("clips") / "street.avi")
 
 
 @pytest.fixture(scope="session")

@@ -360,6 +360,25 @@ def open_session(tmp_path: Path, pool, cameras: list[SourceSpec], recorder=None)
     return session, recorder
 
 
+async def start_beside_a_file_camera(
+    tmp_path: Path,
+    pool,
+    east_spec: SourceSpec,
+    street_clip: Path,
+    recorder=None,
+    alert_within_s: float = 20.0,
+):
+    """Start a session on ``east_spec`` and a south camera playing the street clip; return
+    once east has raised its first alert (Alex Marsh walked past): (session, recorder,
+    that alert)."""
+    south_spec = SourceSpec("south", str(street_clip), loop=True)
+    session, rec = open_session(tmp_path, pool, [east_spec, south_spec], recorder)
+    await session.confirm_officers_present()
+    await session.start()
+    await until(lambda: any(a.camera == "east" for a in rec.alerts), alert_within_s, "east alert")
+    return session, rec, next(a for a in rec.alerts if a.camera == "east")
+
+
 def test_a_killed_camera_comes_back_and_matches_again_while_the_other_never_stops(
     tmp_path, process_pool, street_clip
 ):
@@ -367,14 +386,11 @@ def test_a_killed_camera_comes_back_and_matches_again_while_the_other_never_stop
 
     async def scenario(server: MjpegServer) -> dict:
         east_spec = SourceSpec("east", server.url, **(FAST | {"stall_s": 2.0}))
-        south_spec = SourceSpec("south", str(street_clip), loop=True)
-        session, rec = open_session(tmp_path, process_pool, [east_spec, south_spec])
-        east, south = session.feed("east"), session.feed("south")
-        await session.confirm_officers_present()
-        await session.start()
         # Alex Marsh walks past the street camera: an alert is raised before it drops.
-        await until(lambda: any(a.camera == "east" for a in rec.alerts), 20, "east alert")
-        alert = next(a for a in rec.alerts if a.camera == "east")
+        session, rec, alert = await start_beside_a_file_camera(
+            tmp_path, process_pool, east_spec, street_clip
+        )
+        east, south = session.feed("east"), session.feed("south")
         analysed = east.counters.frames_analysed
         south_before = south.counters.frames_decoded
         killed_at = time.monotonic()

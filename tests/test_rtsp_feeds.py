@@ -9,14 +9,14 @@ import asyncio
 import time
 from pathlib import Path
 
-import cv2
 import pytest
 
 from console.domain.alerts import Decision
 from console.live.feed import FeedState
 from console.vision.sources import SourceError, SourceSpec, StreamTimeout, VideoSource
+from tests.conftest import write_street_clip
 from tests.rtspserver import RtspServer, rtsp_unavailable
-from tests.test_remote_feeds import FAST, Recorder, open_session, until
+from tests.test_remote_feeds import FAST, Recorder, start_beside_a_file_camera, until
 
 _missing = rtsp_unavailable()
 pytestmark = pytest.mark.skipif(
@@ -25,20 +25,9 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def camera_clip(tmp_path_factory, street_clip) -> Path:
+def camera_clip(tmp_path_factory) -> Path:
     """The street clip four times over (24 s): Alex Marsh walks past every 6 s."""
-    capture = cv2.VideoCapture(str(street_clip), cv2.CAP_FFMPEG)
-    frames = []
-    while (read := capture.read())[0]:
-        frames.append(read[1])
-    capture.release()
-    path = tmp_path_factory.mktemp("rtsp") / "street_x4.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 25, (640, 360))
-    for _ in range(4):
-        for frame in frames:
-            writer.write(frame)
-    writer.release()
-    return path
+    return write_street_clip(tmp_path_factory.mktemp("rtsp") / "street_x4.avi", repeats=4)
 
 
 class AlertRecorder(Recorder):
@@ -105,15 +94,10 @@ def test_an_rtsp_camera_that_crashes_reconnects_and_alerts_again(
 
     async def scenario(server: RtspServer) -> dict:
         east_spec = SourceSpec("east", server.url, **(FAST | {"timeout_s": 3.0, "stall_s": 3.0}))
-        south_spec = SourceSpec("south", str(street_clip), loop=True)
-        session, rec = open_session(
-            tmp_path, process_pool, [east_spec, south_spec], AlertRecorder()
+        session, rec, first = await start_beside_a_file_camera(
+            tmp_path, process_pool, east_spec, street_clip, AlertRecorder(), alert_within_s=25
         )
         east, south = session.feed("east"), session.feed("south")
-        await session.confirm_officers_present()
-        await session.start()
-        await until(lambda: any(a.camera == "east" for a in rec.alerts), 25, "east alert")
-        first = next(a for a in rec.alerts if a.camera == "east")
         south_before = south.counters.frames_decoded
         killed_at = time.monotonic()
         server.kill()

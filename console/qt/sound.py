@@ -36,16 +36,18 @@ class AlertSound:
             process = QProcess()
             self._processes.append(process)
             process.finished.connect(lambda *_: self._forget(process))
-            # A player that cannot start never finishes: without this, every alert of a
-            # long deployment would leave one QProcess behind.
-            process.errorOccurred.connect(
-                lambda error: error == QProcess.ProcessError.FailedToStart and self._forget(process)
-            )
+            process.errorOccurred.connect(lambda error: self._on_error(process, error))
             process.start(
                 self._player, ["-q", str(CHIME)] if "aplay" in self._player else [str(CHIME)]
             )
         else:
             QApplication.beep()
+
+    def _on_error(self, process: QProcess, error: QProcess.ProcessError) -> None:
+        # A player that cannot start never finishes: without this, every alert of a long
+        # deployment would leave one QProcess behind.
+        if error == QProcess.ProcessError.FailedToStart:
+            self._forget(process)
 
     def _forget(self, process: QProcess) -> None:
         if process in self._processes:
