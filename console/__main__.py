@@ -57,13 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threshold", type=float, help="match threshold (overrides the file)")
     run.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
 
-    officer = commands.add_parser("officer", help="manage officer accounts")
+    officer = commands.add_parser(
+        "officer", help="manage officer accounts (an admin signs in first)"
+    )
     officer_commands = officer.add_subparsers(dest="officer_command", required=True)
-    add = officer_commands.add_parser("add", help="add an account (asks for the password)")
+    add = officer_commands.add_parser(
+        "add",
+        help="add an account: an admin signs in with --admin (the record's first admin "
+        "is created without one, once)",
+    )
     add.add_argument("username")
     add.add_argument("--name", required=True, help="display name, e.g. 'PC 4821 Ward'")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--admin", metavar="USERNAME", help="the admin who signs in to add it")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the passwords from stdin, one a line: the admin's (when --admin), then "
+        "the new account's",
+    )
     add.add_argument("--data-dir", type=Path)
 
     reports_cli.add_arguments(commands)
@@ -73,8 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="check the hash chain of the audit trail")
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check the record: the keyed chain, its head, the safeguard triggers, and "
+        "every alert, decision, officer and deployment against its audit entry",
+    )
     verify.add_argument("--data-dir", type=Path)
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SEQ:MAC",
+        help="an audit head kept outside (e.g. printed on a deployment record); repeatable",
+    )
     show = audit_commands.add_parser("show", help="print the audit trail")
     show.add_argument("--data-dir", type=Path)
 
@@ -135,44 +158,121 @@ def _run(args: argparse.Namespace) -> int:
         plan = replace(plan, threshold=args.threshold)
     if not plan.cameras:
         raise ConfigError("no cameras: give --camera NAME=SOURCE or a deployment file with cameras")
-    return run_console(plan, data_dir(args.data_dir, sample=plan.sample))
+    return run_console(plan, record_folder(plan, args.deployment, args.data_dir))
+
+
+def record_folder(plan: DeploymentPlan, plan_file: Path, override: Path | None) -> Path:
+    """Where a run keeps its record. The bundled sample (and only the bundled file, whatever
+    another plan says of itself) keeps its own record in a ``sample`` folder of the data
+    directory, ``--data-dir`` included: its published sample accounts are seeded there and
+    never into the data directory itself."""
+    if plan.sample and Path(plan_file).resolve() != SAMPLE_DEPLOYMENT.resolve():
+        raise ConfigError(
+            f"{plan_file} says it is the sample deployment; only the bundled sample is"
+        )
+    if plan.sample and override is not None:
+        return Path(override) / "sample"
+    return data_dir(override, sample=plan.sample)
+
+
+class _Passwords:
+    """Passwords from the terminal (getpass, typed twice when new), or from stdin one a
+    line (--password-stdin: scripts and tests)."""
+
+    def __init__(self, from_stdin: bool) -> None:
+        self.from_stdin = from_stdin
+
+    def existing(self, prompt: str) -> str:
+        if self.from_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        return getpass.getpass(prompt)
+
+    def new(self, prompt: str) -> str:
+        if self.from_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        password = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != password:
+            raise StorageError("the passwords differ")
+        return password
 
 
 def _add_officer(args: argparse.Namespace) -> int:
+    """Accounts are managed by an admin who signs in (throttled and audited like the
+    window's sign-in). A record with no admin yet gets its first one here, once: the
+    first admin is created by whoever sets the record up, at the terminal."""
+    from console.domain.officers import Permission, PermissionDenied
     from console.storage import Store
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass(f"password for {args.username}: ")
-        if getpass.getpass("again: ") != password:
-            print("error: the passwords differ", file=sys.stderr)
-            return 2
+    passwords = _Passwords(args.password_stdin)
     store = Store.in_dir(data_dir(args.data_dir))
-    officer = store.officers.add(
-        args.username,
-        args.name,
-        Role(args.role),
-        password,
-        by=f"{getpass.getuser()} (command line)",
-    )
+    try:
+        if store.officers.admins() == 0:
+            if args.role != Role.ADMIN.value:
+                raise StorageError(
+                    f"{store.path} has no admin yet: create the first admin first "
+                    f"(`python -m console officer add USERNAME --name NAME --role admin`)"
+                )
+            by = f"{getpass.getuser()} (command line, first admin)"
+        else:
+            if not args.admin:
+                raise StorageError(
+                    "an admin signs in to manage accounts: give --admin USERNAME"
+                )
+            admin = store.officers.authenticate(
+                args.admin, passwords.existing(f"password for admin {args.admin}: ")
+            )
+            admin.require(Permission.MANAGE_ACCOUNTS)
+            by = f"{admin} (command line)"
+        officer = store.officers.add(
+            args.username,
+            args.name,
+            Role(args.role),
+            passwords.new(f"password for {args.username}: "),
+            by=by,
+        )
+    except PermissionDenied as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
     print(f"added {officer} to {store.path}")
     return 0
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from console.storage import Store
+    """Read the record as it is: never create one, never repair one."""
+    from console.storage.audit import Head, NoRecord, verify_folder
+    from console.storage.database import Database, open_existing
 
-    store = Store.in_dir(data_dir(args.data_dir))
-    if args.audit_command == "show":
-        for e in store.audit.entries():
-            print(f"{e.seq:6d} {e.at} {e.actor}: {e.action} {json.dumps(e.details)}")
-        return 0
-    report = store.audit.verify()
+    folder = data_dir(args.data_dir)
+    db_path = Database.path_in(folder)
+    try:
+        if args.audit_command == "show":
+            conn = open_existing(db_path)
+            try:
+                rows = conn.execute(
+                    "SELECT seq, at, actor, action, details FROM audit ORDER BY seq"
+                ).fetchall()
+            finally:
+                conn.close()
+            for seq, at, actor, action, details in rows:
+                print(f"{seq:6d} {at} {actor}: {action} {details}")
+            return 0
+        try:
+            anchors = [Head.parse(a) for a in args.anchor]
+        except ValueError as exc:
+            raise StorageError(str(exc)) from exc
+        report = verify_folder(folder, anchors)
+    except NoRecord as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if report.intact:
-        print(f"audit trail intact: {report.entries} entries ({store.path})")
+        last = f", head {report.head}" if report.head else ""
+        print(f"audit trail intact: {report.entries} entries{last} ({db_path})")
         return 0
-    print(f"audit trail BROKEN: {report.first_problem} ({store.path})")
+    print(f"audit trail BROKEN: {report.first_problem} ({db_path})")
+    for problem in report.problems[1:10]:
+        print(f"  also: {problem}")
     return 1
 
 

@@ -62,8 +62,8 @@ def test_accounts_log_in_and_every_attempt_is_audited(tmp_path):
 
 def test_short_passwords_and_duplicate_accounts_are_refused(tmp_path):
     store = Store.in_dir(tmp_path)
-    with pytest.raises(StorageError, match="8 characters"):
+    with pytest.raises(StorageError, match="12 characters"):
         store.officers.add("a", "A", Role.ADMIN, "short", by="x")
-    store.officers.add("a", "A", Role.ADMIN, "long enough", by="x")
+    store.officers.add("a", "A", Role.ADMIN, "long enough now", by="x")
     with pytest.raises(StorageError, match="already exists"):
-        store.officers.add("a", "A", Role.ADMIN, "long enough", by="x")
+        store.officers.add("a", "A", Role.ADMIN, "long enough now", by="x")

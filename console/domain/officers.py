@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 
 
 class Role(StrEnum):
@@ -105,3 +108,50 @@ def verify_password(password: str, stored: str) -> bool:
         maxmem=64 * 2**20,
     )
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+# -- password policy ----------------------------------------------------------------------
+# NCSC and NIST SP 800-63B: length and a check against known-common passwords, not
+# composition rules. 12 characters: three random words, or a phrase an officer remembers.
+MIN_PASSWORD_LENGTH = 12
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
+
+
+class WeakPassword(ValueError):
+    """A password the policy refuses; the message says why."""
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of passwords attackers try first (lower case, one a line)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def check_password(password: str, username: str = "") -> None:
+    """Refuse a password that is short, repetitive, the username, or a common password
+    (also with digits or symbols added before or after, e.g. "Password1234!")."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(set(password)) < 5 or not password.strip():
+        raise WeakPassword("a password needs more than a few different characters")
+    lowered = password.lower()
+    padding = string.digits + string.punctuation + string.whitespace
+    core = lowered.strip(padding)
+    if username and username.lower() in (lowered, core):
+        raise WeakPassword("a password may not be the username")
+    if not core or lowered in common_passwords() or core in common_passwords():
+        raise WeakPassword("that password is on the list of common passwords")
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password, made once per process."""
+    return hash_password(secrets.token_hex(16))
+
+
+def verify_against_dummy(password: str) -> bool:
+    """The same scrypt work as a real check, for a username that does not exist: the
+    time taken must not tell an attacker which usernames are real. Always False."""
+    verify_password(password, dummy_hash())
+    return False

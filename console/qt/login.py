@@ -62,7 +62,10 @@ class LoginDialog(QDialog):
         try:
             self.officer = self._authenticate(self.username.text().strip(), self.password.text())
         except LoginFailed as exc:
-            self.error.setText(str(exc).capitalize())
+            # Throttled or locked (LoginThrottled) says how long to wait; the text is kept
+            # as written (capitalize() would lower-case "UTC").
+            message = str(exc)
+            self.error.setText(message[:1].upper() + message[1:])
             self.password.clear()
             return
         self.accept()

@@ -52,6 +52,9 @@ class DeploymentRecord:
     kept_at: str | None = None  # when the figures shown were kept, if from kept counts
     notes: tuple[str, ...] = field(default_factory=tuple)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The audit trail's head when the deployment concluded (sequence number, MAC): an
+    # anchor outside the record, for `audit verify --anchor SEQ:MAC`.
+    audit_head: tuple[int, str] | None = None
 
     @property
     def reference(self) -> str:
@@ -81,7 +84,7 @@ class DeploymentRecord:
             if d.concluded_at
             else f"{local_time(d.planned_end)} (planned)"
         )
-        return [
+        facts = [
             ("Reference", d.reference),
             ("Site", d.site),
             ("Cameras", ", ".join(d.cameras)),
@@ -91,6 +94,25 @@ class DeploymentRecord:
             ("State", d.state.value),
             ("Match threshold", f"{d.threshold:.3f}"),
         ]
+        if self.audit_head is not None:
+            facts.append(("Audit head at conclusion", anchor_text(*self.audit_head)))
+        return facts
+
+
+def anchor_text(seq: int, mac: str) -> str:
+    """SEQ:MAC with the MAC in groups of 8, so it wraps and can be read out and typed."""
+    return f"{seq}:" + " ".join(mac[i : i + 8] for i in range(0, len(mac), 8))
+
+
+def audit_head_at_conclusion(store: Store, reference: str) -> tuple[int, str] | None:
+    """The audit entry that concluded the deployment: everything decided in it lies before
+    it in the keyed chain, so this one entry anchors the deployment's whole record."""
+    rows = store.db.query(
+        "SELECT seq, hash FROM audit WHERE action = 'deployment concluded' "
+        "AND json_extract(details, '$.reference') = ? ORDER BY seq LIMIT 1",
+        (reference,),
+    )
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def references(store: Store) -> list[Deployment]:
@@ -204,7 +226,15 @@ def deployment_record(
         except StorageError as exc:
             notes.append(f"The figures could not be kept in the audit trail: {exc}")
     notes += _notes(d, figures)
-    return DeploymentRecord(d, figures, tuple(lines), purged, kept_at, tuple(notes))
+    return DeploymentRecord(
+        d,
+        figures,
+        tuple(lines),
+        purged,
+        kept_at,
+        tuple(notes),
+        audit_head=audit_head_at_conclusion(store, reference),
+    )
 
 
 def _differ(a: Figures, b: Figures) -> bool:

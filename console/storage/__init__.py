@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from console.storage.alerts import DEFAULT_RETENTION, AlertRecords, StoredAlert
-from console.storage.audit import AuditReport, AuditTrail
+from console.storage.audit import (
+    HEAD_NAME,
+    AuditReport,
+    AuditTrail,
+    create_key,
+    key_path,
+    read_head,
+    read_key,
+)
 from console.storage.database import AlreadyDecided, Database, StorageError
 from console.storage.deployments import DeploymentRecords
 from console.storage.officers import LoginFailed, OfficerRecords
@@ -34,13 +42,52 @@ T = TypeVar("T")
 
 
 class Store:
+    """The record in one data directory: ``console.db``, the audit key (unless kept
+    elsewhere, ``$LFR_CONSOLE_AUDIT_KEY``) and the audit head, all 0600 in a 0700 folder.
+
+    Opening refuses a record that has lost its database, its key or the end of its audit
+    trail, rather than starting a new one over the evidence.
+    """
+
     def __init__(self, path: Path, retention: timedelta = DEFAULT_RETENTION) -> None:
+        path = Path(path)
+        folder = path.parent
+        head_path = folder / HEAD_NAME
+        head = read_head(head_path) if folder.is_dir() else None
+        if head is not None and not path.exists():
+            raise StorageError(
+                f"the record {path} is missing, but its audit head ({head_path}) says it "
+                f"held {head.seq} audit entries: restore it, or report its loss"
+            )
         self.db = Database(path)
         self.path = self.db.path
-        self.audit = AuditTrail(self.db)
+        try:
+            self.audit = AuditTrail(self.db, self._key(folder, head), head_path)
+            self.audit.check_head()
+        except BaseException:
+            self.db.close()
+            raise
         self.officers = OfficerRecords(self.db, self.audit)
         self.deployments = DeploymentRecords(self.db, self.audit)
         self.alerts = AlertRecords(self.db, self.audit, retention)
+
+    def _key(self, folder: Path, head: object) -> bytes:
+        path = key_path(folder)
+        key = read_key(path)
+        if key is not None:
+            return key
+        entries = self.db.query("SELECT COUNT(*) FROM audit")[0][0]
+        if entries or head is not None:
+            raise StorageError(
+                f"the audit key {path} is missing: the record's {entries} audit entries "
+                "cannot be checked or extended"
+            )
+        try:
+            return create_key(path)  # a new record: its key is made once, here
+        except FileExistsError:  # another process opening the same new record made it
+            key = read_key(path)
+            assert key is not None
+            return key
 
     @classmethod
     def in_dir(cls, data_dir: Path, retention: timedelta = DEFAULT_RETENTION) -> Store:

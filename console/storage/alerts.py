@@ -72,42 +72,82 @@ class AlertRecords:
     def save(
         self, deployment: str, alert: Alert, watchlist_photo: np.ndarray | None = None
     ) -> None:
-        """Insert an alert, or update it in place when its sighting improves."""
+        """Insert an alert, or update it in place while it is pending and its sighting
+        improves; audited either way, with the row's digest. Once decided, an alert stays
+        as the officer saw it when deciding (later frames of the sighting change nothing).
+        """
         expires = (alert.raised_at + self.retention).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        bbox = json.dumps(list(alert.bbox))
+        evidence = json.dumps([[e.frame, e.t, e.distance] for e in alert.evidence])
         with self.db.transaction() as conn:
-            conn.execute(
-                """INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                   ON CONFLICT(alert_id) DO UPDATE SET distance=excluded.distance,
-                     bbox=excluded.bbox, frames_seen=excluded.frames_seen,
-                     evidence=excluded.evidence, crop_jpeg=excluded.crop_jpeg""",
-                (
-                    alert.alert_id,
-                    deployment,
-                    alert.camera,
-                    alert.subject_id,
-                    alert.subject_name,
-                    alert.category,
-                    alert.distance,
-                    alert.threshold,
-                    alert.t,
-                    alert.frame,
-                    json.dumps(list(alert.bbox)),
-                    alert.frames_seen,
-                    json.dumps([[e.frame, e.t, e.distance] for e in alert.evidence]),
-                    alert.raised_at.isoformat(),
-                    expires,
-                    jpeg(alert.crop_rgb),
-                    jpeg(watchlist_photo),
-                ),
+            exists, decided = conn.execute(
+                "SELECT EXISTS(SELECT 1 FROM alerts WHERE alert_id = ?), "
+                "EXISTS(SELECT 1 FROM decisions WHERE alert_id = ?)",
+                (alert.alert_id, alert.alert_id),
+            ).fetchone()
+            if decided:
+                return
+            if exists:
+                conn.execute(
+                    "UPDATE alerts SET distance=?, bbox=?, frames_seen=?, evidence=?, "
+                    "crop_jpeg=? WHERE alert_id=?",
+                    (
+                        alert.distance,
+                        bbox,
+                        alert.frames_seen,
+                        evidence,
+                        jpeg(alert.crop_rgb),
+                        alert.alert_id,
+                    ),
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        alert.alert_id,
+                        deployment,
+                        alert.camera,
+                        alert.subject_id,
+                        alert.subject_name,
+                        alert.category,
+                        alert.distance,
+                        alert.threshold,
+                        alert.t,
+                        alert.frame,
+                        bbox,
+                        alert.frames_seen,
+                        evidence,
+                        alert.raised_at.isoformat(),
+                        expires,
+                        jpeg(alert.crop_rgb),
+                        jpeg(watchlist_photo),
+                    ),
+                )
+            # Ids and times only: the trail outlives the alert, and must name nobody.
+            self.audit.append(
+                conn,
+                "console",
+                "alert updated" if exists else "alert raised",
+                {"alert_id": alert.alert_id, "reference": deployment, "expires_at": expires},
+                rows=[("alerts", alert.alert_id)],
             )
 
     def _insert_audited(
-        self, sql: str, row: tuple, actor: str, action: str, details: dict, at: datetime
+        self,
+        sql: str,
+        row: tuple,
+        actor: str,
+        action: str,
+        details: dict,
+        at: datetime,
+        table: str,
     ) -> None:
-        """Insert one row and its audit entry in one transaction: both or neither."""
+        """Insert one row and its audit entry, bound to the row's content, in one
+        transaction: both or neither."""
         with self.db.transaction() as conn:
-            conn.execute(sql, row)
-            self.audit.append(conn, actor, action, details, at=at)
+            cursor = conn.execute(sql, row)
+            key = cursor.lastrowid if table == "corrections" else row[0]
+            self.audit.append(conn, actor, action, details, at=at, rows=[(table, str(key))])
 
     def record_decision(self, adjudication: Adjudication) -> None:
         """Write a decision durably, with its audit entry; AlreadyDecided if one exists."""
@@ -120,6 +160,7 @@ class AlertRecords:
                 "alert adjudicated",
                 {"alert_id": a.alert_id, "decision": a.decision.value, **_digest(a.note)},
                 a.decided_at,
+                "decisions",
             )
         except sqlite3.IntegrityError as exc:
             if self.decision_for(a.alert_id) is not None:
@@ -137,6 +178,7 @@ class AlertRecords:
                 "outcome recorded",
                 {"alert_id": r.alert_id, "outcome": r.outcome.value, **_digest(r.note)},
                 r.recorded_at,
+                "outcomes",
             )
         except sqlite3.IntegrityError as exc:
             if "engaged alert" in str(exc):
@@ -156,6 +198,7 @@ class AlertRecords:
             "decision corrected",
             {"alert_id": c.alert_id, "decision": c.decision.value, **_digest(c.reason)},
             c.corrected_at,
+            "corrections",
         )
 
     def outcome_for(self, alert_id: str) -> OutcomeReport | None:
@@ -227,12 +270,28 @@ class AlertRecords:
             if not expired:
                 return 0
             marks = ",".join("?" * len(expired))
+            # Every row deleted is named in the purge's entry: the verifier then knows
+            # each absence is the retention rule's, not someone's deletion.
+            gone: list[tuple[str, str]] = [("alerts", a) for a in expired]
+            for table, column in (
+                ("decisions", "alert_id"),
+                ("outcomes", "alert_id"),
+                ("corrections", "seq"),
+            ):
+                found = conn.execute(
+                    f"SELECT {column} FROM {table} WHERE alert_id IN ({marks})", expired
+                )
+                gone += [(table, str(k)) for (k,) in found]
             conn.execute(f"DELETE FROM outcomes WHERE alert_id IN ({marks})", expired)
             conn.execute(f"DELETE FROM corrections WHERE alert_id IN ({marks})", expired)
             conn.execute(f"DELETE FROM decisions WHERE alert_id IN ({marks})", expired)
             conn.execute(f"DELETE FROM alerts WHERE alert_id IN ({marks})", expired)
             self.audit.append(
-                conn, actor, "expired alerts purged", {"alerts": len(expired), "before": cutoff}
+                conn,
+                actor,
+                "expired alerts purged",
+                {"alerts": len(expired), "before": cutoff},
+                rows=gone,
             )
         return len(expired)
 

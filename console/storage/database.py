@@ -3,13 +3,19 @@
 Every write is its own committed transaction in WAL mode with ``synchronous=FULL``, so
 once a call returns its data survives a crash or power cut. ``secure_delete`` zeroes
 deleted content, so purged watchlist data does not linger in free pages.
+
+The data directory is created 0700 and every file in it 0600: it holds biometric data
+and password hashes. Triggers refuse changes to what is final (alerts once raised,
+decisions, outcomes, corrections, the audit trail); a file whose triggers were removed is
+not opened for writing (the verifier names the missing one).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,6 +81,24 @@ CREATE TABLE IF NOT EXISTS decisions (
     decided_at TEXT NOT NULL,
     note       TEXT NOT NULL DEFAULT ''
 );
+-- An alert's identity, times and expiry are fixed when it is raised; only its evidence
+-- (distance, box, frames, crop) improves while it is pending, and nothing once decided.
+-- Back-dating the expiry would let its decision be purged before its time.
+CREATE TRIGGER IF NOT EXISTS alerts_identity_fixed BEFORE UPDATE ON alerts
+WHEN NEW.alert_id IS NOT OLD.alert_id OR NEW.deployment IS NOT OLD.deployment
+  OR NEW.camera IS NOT OLD.camera OR NEW.subject_id IS NOT OLD.subject_id
+  OR NEW.subject_name IS NOT OLD.subject_name OR NEW.category IS NOT OLD.category
+  OR NEW.threshold IS NOT OLD.threshold OR NEW.video_t IS NOT OLD.video_t
+  OR NEW.frame IS NOT OLD.frame OR NEW.raised_at IS NOT OLD.raised_at
+  OR NEW.expires_at IS NOT OLD.expires_at
+  OR NEW.watchlist_photo_jpeg IS NOT OLD.watchlist_photo_jpeg
+BEGIN SELECT RAISE(ABORT, 'a recorded alert cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS alerts_final_once_decided BEFORE UPDATE ON alerts
+WHEN EXISTS (SELECT 1 FROM decisions WHERE alert_id = OLD.alert_id)
+BEGIN SELECT RAISE(ABORT, 'a decided alert cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS alerts_kept_until_expiry BEFORE DELETE ON alerts
+WHEN OLD.expires_at > strftime('%Y-%m-%dT%H:%M:%S', 'now')
+BEGIN SELECT RAISE(ABORT, 'a recorded alert cannot be deleted'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_are_final BEFORE UPDATE ON decisions
 BEGIN SELECT RAISE(ABORT, 'a recorded decision cannot be changed'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_kept_until_expiry BEFORE DELETE ON decisions
@@ -109,6 +133,12 @@ CREATE TABLE IF NOT EXISTS corrections (
     corrected_at TEXT NOT NULL,
     reason       TEXT NOT NULL CHECK (length(reason) > 0)
 );
+CREATE TRIGGER IF NOT EXISTS corrections_are_final BEFORE UPDATE ON corrections
+BEGIN SELECT RAISE(ABORT, 'a recorded correction cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS corrections_kept_until_expiry BEFORE DELETE ON corrections
+WHEN (SELECT expires_at FROM alerts WHERE alert_id = OLD.alert_id)
+     > strftime('%Y-%m-%dT%H:%M:%S', 'now')
+BEGIN SELECT RAISE(ABORT, 'a recorded correction cannot be deleted'); END;
 CREATE TABLE IF NOT EXISTS camera_counts (
     deployment      TEXT NOT NULL,
     camera          TEXT NOT NULL,
@@ -141,9 +171,11 @@ CREATE TABLE IF NOT EXISTS audit (
     actor     TEXT NOT NULL,
     action    TEXT NOT NULL,
     details   TEXT NOT NULL,                    -- canonical JSON
-    prev_hash TEXT NOT NULL,
-    hash      TEXT NOT NULL
+    bound     TEXT NOT NULL DEFAULT '{}',       -- JSON {table: {key: row digest or null}}
+    prev_hash TEXT NOT NULL,                    -- the previous entry's MAC
+    hash      TEXT NOT NULL                     -- HMAC-SHA256 of this entry (see audit.py)
 );
+CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action);
 CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
@@ -160,6 +192,76 @@ class AlreadyDecided(StorageError):
 
 
 DB_NAME = "console.db"
+# Bumped when the schema gains a safeguard; an older file is brought up to date once.
+SCHEMA_VERSION = 2
+
+
+def make_private_dir(folder: Path) -> Path:
+    """Create *folder* (and any missing parents) readable by this user only (0700).
+
+    The record holds biometric data and password hashes. A folder that already exists is
+    left as it is (it may be shared, like /tmp); the files the console puts in it are
+    0600 whatever the folder.
+    """
+    folder = Path(folder)
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for part in reversed(missing):
+        part.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(part, 0o700)  # mkdir's mode is masked by the umask
+    return folder
+
+
+def private_file(path: Path) -> None:
+    """Create *path* empty with 0600 if it is missing, else set 0600 on it."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def expected_triggers() -> dict[str, str]:
+    """The safeguard triggers the schema declares, by name, as SQLite stores them."""
+    global _EXPECTED_TRIGGERS
+    if _EXPECTED_TRIGGERS is None:
+        mem = sqlite3.connect(":memory:")
+        mem.executescript(SCHEMA)
+        _EXPECTED_TRIGGERS = triggers_in(mem)
+        mem.close()
+    return dict(_EXPECTED_TRIGGERS)
+
+
+_EXPECTED_TRIGGERS: dict[str, str] | None = None
+
+
+def triggers_in(conn: sqlite3.Connection) -> dict[str, str]:
+    """The triggers in a database, by name, with their SQL (whitespace folded)."""
+    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    return {name: " ".join(sql.split()) for name, sql in rows}
+
+
+def missing_triggers(conn: sqlite3.Connection) -> list[str]:
+    """Safeguard triggers that are absent or not as the schema declares them."""
+    present = triggers_in(conn)
+    return [name for name, sql in expected_triggers().items() if present.get(name) != sql]
+
+
+def open_existing(path: Path) -> sqlite3.Connection:
+    """Open a record that must already exist, for reading it as it is: no file is created
+    and the schema is not touched (a removed trigger stays removed, for the verifier)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StorageError(f"no record at {path.parent}")
+    try:
+        return sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open the database {path}: {exc}") from exc
 
 
 class Database:
@@ -172,8 +274,18 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.lock = threading.RLock()
+        # Run after the current transaction commits (e.g. writing the audit head outside
+        # the database), by name, so a transaction with several entries writes it once.
+        self._after_commit: dict[str, Callable[[], None]] = {}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.path.parent)
+            new = not self.path.exists()
+            # SQLite gives the -wal and -shm files the database file's permissions.
+            private_file(self.path)
+            for suffix in ("-wal", "-shm"):
+                side = Path(f"{self.path}{suffix}")
+                if side.exists():
+                    os.chmod(side, 0o600)
             # A reader elsewhere (the audit verify command) may hold the file briefly.
             self.conn = sqlite3.connect(
                 self.path, timeout=5.0, isolation_level=None, check_same_thread=False
@@ -185,9 +297,30 @@ class Database:
                 "secure_delete=ON",
             ):
                 self.conn.execute(f"PRAGMA {pragma}")
-            self.conn.executescript(SCHEMA)
+            self._schema(new)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
+
+    def _schema(self, new: bool) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if not new and version >= SCHEMA_VERSION and (gone := missing_triggers(self.conn)):
+            # Someone removed a safeguard from the file. Putting it back silently would
+            # hide that from `audit verify`; the record is not used until it is checked.
+            raise StorageError(
+                f"the record's safeguard {gone[0]!r} has been removed or altered: "
+                "run `python -m console audit verify` and report it"
+            )
+        if version < SCHEMA_VERSION and not new:
+            columns = [r[1] for r in self.conn.execute("PRAGMA table_info(audit)")]
+            if columns and "bound" not in columns:
+                self.conn.execute("ALTER TABLE audit ADD COLUMN bound TEXT NOT NULL DEFAULT '{}'")
+        self.conn.executescript(SCHEMA)
+        if version < SCHEMA_VERSION:
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def after_commit(self, name: str, action: Callable[[], None]) -> None:
+        """Run *action* once the current transaction has committed (not if it rolls back)."""
+        self._after_commit[name] = action
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -200,10 +333,12 @@ class Database:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StorageError(f"could not write to {self.path}: {exc}") from exc
+            self._after_commit.clear()
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
             except BaseException as exc:
+                self._after_commit.clear()
                 # SQLite has already rolled back after some errors (a full disk, SQLITE_FULL):
                 # a second ROLLBACK would raise and hide the real error.
                 if self.conn.in_transaction:
@@ -213,6 +348,10 @@ class Database:
                 if isinstance(exc, sqlite3.Error):
                     raise StorageError(f"could not write to {self.path}: {exc}") from exc
                 raise
+            actions = list(self._after_commit.values())
+            self._after_commit.clear()
+            for action in actions:
+                action()
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self.lock:

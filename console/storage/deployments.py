@@ -4,6 +4,9 @@ A watchlist lives only inside its deployment: its subjects (encodings, photos, i
 are rows of ``watchlist_subjects`` and nothing else. At conclusion they are deleted with
 ``secure_delete`` on and the WAL truncated, so no watchlist bytes remain on disk; the
 audit trail keeps only counts and a content hash.
+
+Every write of a deployment row (plan, state, settings, watchlist size) and of its
+watchlist (import, deletion) binds the rows' content digests into its audit entry.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class DeploymentRecords:
                         "planned_end": _iso(d.planned_end),
                         "threshold": d.threshold,
                     },
+                    rows=[("deployments", d.reference)],
                 )
         except sqlite3.IntegrityError as exc:
             raise StorageError(f"a deployment {d.reference!r} already exists") from exc
@@ -116,7 +120,13 @@ class DeploymentRecords:
                     d.reference,
                 ),
             )
-            self.audit.append(conn, by, action, {"reference": d.reference, **(details or {})})
+            self.audit.append(
+                conn,
+                by,
+                action,
+                {"reference": d.reference, **(details or {})},
+                rows=[("deployments", d.reference)],
+            )
 
     @staticmethod
     def _row(d: Deployment) -> tuple:
@@ -178,6 +188,7 @@ class DeploymentRecords:
                     "folder": str(watchlist.folder),
                 },
                 at=watchlist.created_at,
+                rows=[("deployments", d.reference), ("watchlist", d.reference)],
             )
             for subject_id, supervisor in (overrides or {}).items():
                 self.audit.append(
@@ -223,7 +234,13 @@ class DeploymentRecords:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM watchlist_subjects WHERE deployment=?", (reference,))
             conn.execute("UPDATE deployments SET watchlist_size=0 WHERE reference=?", (reference,))
-            self.audit.append(conn, by, "watchlist deleted", summary)
+            self.audit.append(
+                conn,
+                by,
+                "watchlist deleted",
+                summary,
+                rows=[("deployments", reference), ("watchlist", reference)],
+            )
         self.db.checkpoint()  # the WAL held copies of the deleted pages
         return summary
 
