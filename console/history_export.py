@@ -8,13 +8,13 @@ faces that did not match exists to export.
 from __future__ import annotations
 
 import base64
-import csv
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from console.csv_safe import SafeDictWriter
 from console.storage.alerts import AlertRecord
 
 COLUMNS = [
@@ -87,7 +87,7 @@ def export_csv(records: list[AlertRecord], path: Path, images: bool = False) -> 
     path = Path(path)
     folder = path.with_name(path.stem + "_images")
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[*COLUMNS, "live_image", "watchlist_image"])
+        writer = SafeDictWriter(fh, fieldnames=[*COLUMNS, "live_image", "watchlist_image"])
         writer.writeheader()
         for r in records:
             out = row(r) | {"live_image": "", "watchlist_image": ""}

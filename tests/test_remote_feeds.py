@@ -350,6 +350,37 @@ def test_stopping_during_a_hung_read_returns_at_once_and_releases_the_capture(nu
         assert server.wait_for(lambda s: s.clients == 0, timeout=5)
 
 
+def test_a_source_that_cannot_exist_fails_with_its_reason_but_a_down_camera_retries(tmp_path):
+    """No /dev/videoN and no such file: FAILED at once, not retried for ever. A network
+    camera that is down may come back: it keeps reconnecting."""
+    if not Path("/dev").is_dir() or Path("/dev/video57").exists():
+        pytest.skip("needs Linux with no /dev/video57")
+
+    async def scenario() -> tuple[Recorder, dict[str, CameraFeed]]:
+        rec = Recorder()
+        specs = [
+            SourceSpec("usb", "57", **FAST),
+            SourceSpec("file", str(tmp_path / "nope.mp4"), **FAST),
+            SourceSpec("down", "http://127.0.0.1:9/video.mjpg", **FAST),
+        ]
+        feeds = {s.camera: make_feed(s, rec) for s in specs}
+        tasks = {name: asyncio.create_task(feed.run()) for name, feed in feeds.items()}
+        await until(lambda: tasks["usb"].done() and tasks["file"].done(), 10, "both to fail")
+        await until(lambda: feeds["down"].attempt >= 3, 15, "three reconnection attempts")
+        assert not tasks["down"].done()
+        await stop((feeds["down"], tasks["down"]))
+        return rec, feeds
+
+    rec, feeds = asyncio.run(scenario())
+    assert rec.states("usb") == [FeedState.CONNECTING, FeedState.FAILED]
+    assert feeds["usb"].detail == "no such webcam: /dev/video57 does not exist"
+    assert rec.states("file") == [FeedState.CONNECTING, FeedState.FAILED]
+    assert feeds["file"].detail.startswith("video file not found")
+    down = rec.states("down")
+    assert FeedState.FAILED not in down and down[-1] == FeedState.STOPPED
+    assert FeedState.RECONNECTING in down
+
+
 # ---------------------------------------------------------------- the session
 
 

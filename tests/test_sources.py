@@ -78,3 +78,23 @@ def test_looping_file_keeps_its_clock_running(tmp_path):
     assert frames[11].index == 11 and frames[11].t == pytest.approx(1.1)
     with VideoSource(SourceSpec("north", str(clip), loop=False)) as source:
         assert sum(1 for _ in iter(source.read, None)) == 5
+
+
+def test_a_webcam_index_with_no_device_is_missing_not_lost():
+    from console.vision.sources import SourceMissing, webcam_device
+
+    device = webcam_device(57)
+    if device is None or device.exists():
+        pytest.skip("needs Linux with no /dev/video57")
+    with pytest.raises(SourceMissing, match="no such webcam: /dev/video57 does not exist"):
+        VideoSource(SourceSpec("usb", "57")).open()
+
+
+def test_a_missing_file_is_missing_and_a_dead_stream_is_not(tmp_path):
+    from console.vision.sources import SourceMissing
+
+    with pytest.raises(SourceMissing):
+        VideoSource(SourceSpec("north", str(tmp_path / "nope.mp4"))).open()
+    with pytest.raises(SourceError) as down:
+        VideoSource(SourceSpec("east", "http://127.0.0.1:9/video.mjpg"), timeout_s=2).open()
+    assert not isinstance(down.value, SourceMissing), "a camera that is down may come back"

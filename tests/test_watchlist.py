@@ -173,3 +173,107 @@ def test_small_or_blurred_faces_are_refused(tmp_path):
     reasons = {r.row: r.reason for r in caught.value.rejections}
     assert "36 px wide; at least 50 are needed" in reasons[1]
     assert "too blurred" in reasons[2]
+
+
+# -- several photos of one subject ----------------------------------------------------------
+
+
+def several_photos_folder(tmp_path: Path, rows: list[str] | None = None) -> Path:
+    for name in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"):
+        shutil.copy(SOURCE_IMAGES / name, tmp_path / name)
+    return write_watchlist(
+        tmp_path,
+        rows
+        or [
+            "S1,Ann,wanted by the courts,obama.jpg,custody 2024",
+            "S2,Bob,missing person at risk,biden.jpg,custody",
+            "S1,Ann,wanted by the courts,obama2.jpg,custody 2025",
+        ],
+    )
+
+
+def test_a_subject_with_several_photos_gets_one_template_of_them_all(tmp_path):
+    from console.domain.watchlist import WatchlistEntry
+    from console.vision.enrolment import enrol_image
+    from console.vision.templates import combine_encodings
+
+    folder = several_photos_folder(tmp_path)
+    watchlist = enrol_watchlist(folder)
+    assert [s.subject_id for s in watchlist.subjects] == ["S1", "S2"]
+    assert watchlist.encodings.shape == (2, 128)
+    ann, bob = watchlist.subjects
+    assert (ann.photos, bob.photos) == (2, 1)
+
+    def alone(image: str):
+        return enrol_image(WatchlistEntry(1, "S1", "Ann", "c", (folder / image).resolve()))
+
+    first, second = alone("obama.jpg"), alone("obama2.jpg")
+    assert not np.allclose(first.encoding, second.encoding)
+    expected = combine_encodings([first.encoding, second.encoding])
+    np.testing.assert_allclose(ann.encoding, expected)
+    np.testing.assert_allclose(watchlist.encodings[0], expected)
+    # The card shows the first row's face and image; the entry is the first row's.
+    np.testing.assert_array_equal(ann.photo_rgb, first.photo_rgb)
+    assert ann.image_jpeg == first.image_jpeg and ann.entry.row == 1
+    assert ann.entry.provenance == "custody 2024"
+    np.testing.assert_allclose(bob.encoding, alone("biden.jpg").encoding)
+
+
+def test_the_template_is_the_mean_of_the_encodings():
+    from console.vision.templates import combine_encodings
+
+    a, b = np.zeros(128), np.full(128, 0.5)
+    np.testing.assert_allclose(combine_encodings([a, b]), np.full(128, 0.25))
+    np.testing.assert_allclose(combine_encodings([b]), b)
+    with pytest.raises(ValueError):
+        combine_encodings([])
+
+
+def test_rows_of_one_subject_must_agree_and_not_repeat_an_image(tmp_path):
+    folder = several_photos_folder(
+        tmp_path,
+        [
+            "S1,Ann,wanted by the courts,obama.jpg,custody",
+            "S1,Anne,wanted by the courts,obama2.jpg,custody",
+            "S1,Ann,missing person at risk,obama3.jpg,custody",
+            "S1,Ann,wanted by the courts,obama.jpg,custody",
+            "S1,Ann,Wanted by the courts,obama3.jpg,custody",
+        ],
+    )
+    with pytest.raises(WatchlistError) as caught:
+        read_watchlist_csv(folder)
+    reasons = {r.row: r.reason for r in caught.value.rejections}
+    assert set(reasons) == {2, 3, 4}, "a category's other spelling still agrees"
+    assert "earlier row (row 1) with a different name" in reasons[2]
+    assert "with a different category" in reasons[3]
+    assert "listed twice for this subject" in reasons[4]
+
+
+def test_a_bad_photo_of_a_subject_refuses_the_watchlist_naming_its_row(tmp_path):
+    folder = several_photos_folder(
+        tmp_path,
+        [
+            "S1,Ann,wanted by the courts,obama.jpg,custody",
+            "S1,Ann,wanted by the courts,blank.jpg,custody",
+        ],
+    )
+    cv2.imwrite(str(folder / "blank.jpg"), np.full((400, 300, 3), 128, np.uint8))
+    with pytest.raises(WatchlistError) as caught:
+        enrol_watchlist(folder)
+    (rejection,) = caught.value.rejections
+    assert rejection.row == 2 and "no face found" in rejection.reason
+
+
+def test_the_size_cap_counts_subjects_not_photos(tmp_path):
+    folder = several_photos_folder(tmp_path)  # 3 rows, 2 subjects
+    assert len(enrol_watchlist(folder, max_subjects=2)) == 2
+    with pytest.raises(WatchlistError, match="2 subjects exceed the configured cap of 1"):
+        enrol_watchlist(folder, max_subjects=1)
+
+
+def test_several_photos_enrol_the_same_on_the_process_pool(tmp_path, process_pool):
+    folder = several_photos_folder(tmp_path)
+    serial = enrol_watchlist(folder)
+    pooled = enrol_watchlist(folder, pool=process_pool)
+    assert [s.photos for s in pooled.subjects] == [2, 1]
+    np.testing.assert_allclose(pooled.encodings, serial.encodings)

@@ -1,14 +1,18 @@
 """A deployment's watchlist: who the console is looking for.
 
 A watchlist folder holds ``watchlist.csv`` (columns ``subject_id,name,category,image``,
-``image`` relative to the folder, more columns allowed) and the images. This module
-reads and checks the CSV; turning images into face encodings is the vision layer's job
-(:mod:`console.vision.enrolment`). A watchlist is accepted whole or not at all.
+``image`` relative to the folder, more columns allowed) and the images; a subject may
+have one row per photo. This module reads and checks the CSV; turning images into face
+encodings is the vision layer's job (:mod:`console.vision.enrolment`). A watchlist is
+accepted whole or not at all.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +24,17 @@ PROVENANCE_COLUMNS = ("provenance", "source")  # where the image came from: one 
 CSV_NAME = "watchlist.csv"
 ADULT_AGE = 18
 DEFAULT_MAX_SUBJECTS = 10_000
+MAX_CSV_BYTES = 64 * 2**20  # 10,000 subjects with long notes fit in a tenth of this
+# Longest text a cell may hold, by column; any other column: OTHER_FIELD_LIMIT.
+FIELD_LIMITS = {"subject_id": 100, "name": 200, "category": 100, "image": 255, "notes": 1_000}
+OTHER_FIELD_LIMIT = 1_000
+# Unicode's bidirectional embedding, override and isolate controls and the implicit marks.
+BIDI_CONTROLS = frozenset(
+    "\u200e\u200f\u061c"
+    + "".join(chr(c) for c in range(0x202A, 0x202F))
+    + "".join(chr(c) for c in range(0x2066, 0x206A))
+)
+_CONTROL_CATEGORIES = ("Cc", "Zl", "Zp")  # C0/C1 controls, line and paragraph separators
 
 # The College of Policing's categories of people who may be on an LFR watchlist.
 CATEGORIES = {
@@ -95,6 +110,7 @@ class WatchlistSubject:
     encoding: np.ndarray  # 128 floats
     photo_rgb: np.ndarray  # the face from the watchlist image, for the alert card
     image_jpeg: bytes = b""  # the whole watchlist image, for adjudication on request
+    photos: int = 1  # how many watchlist images built the encoding (one row per image)
 
     @property
     def subject_id(self) -> str:
@@ -147,32 +163,35 @@ def read_watchlist_csv(folder: Path) -> list[WatchlistEntry]:
 
 def parse_watchlist_csv(folder: Path) -> tuple[list[WatchlistEntry], list[RowRejection]]:
     """The good rows and the rejected ones; raises WatchlistError only if the file as a
-    whole is unusable (missing, no such columns, no rows)."""
+    whole is unusable (missing, too big, not UTF-8, malformed CSV, no such columns, no rows).
+
+    A subject may have several rows, one per photo: they must agree on name, category and
+    date of birth. Image paths must lead to a file inside *folder* (symlinks resolved).
+    """
     folder = Path(folder)
     csv_path = folder / CSV_NAME
-    if not csv_path.is_file():
-        raise WatchlistError(folder, [], f"watchlist refused: {csv_path} not found")
-    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        columns = [c.strip() for c in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise WatchlistError(
-                folder, [], f"watchlist refused: {csv_path} lacks column(s) {', '.join(missing)}"
-            )
-        rows = [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in reader]
+    rows = _read_rows(folder, csv_path)
+    root = folder.resolve()
 
     entries: list[WatchlistEntry] = []
     rejections: list[RowRejection] = []
-    seen: set[str] = set()
+    first_row: dict[str, WatchlistEntry] = {}  # a subject's first accepted row
+    images: set[tuple[str, Path]] = set()
     for number, row in enumerate(rows, start=1):
+        if isinstance(row, str):  # the row cannot be read as the header's columns
+            rejections.append(RowRejection(number, "", row))
+            continue
         subject_id = row["subject_id"]
+        # Text checks first: the other messages quote cells, which must be safe to show.
+        problems = [p for c, v in row.items() if (p := cell_problem(c, v))]
+        if problems:
+            rejections.append(RowRejection(number, _clean_id(subject_id), "; ".join(problems)))
+            continue
         problems = [f"{c} is empty" for c in REQUIRED_COLUMNS if not row[c]]
-        if subject_id and subject_id in seen:
-            problems.append(f"subject_id {subject_id!r} is used by an earlier row")
         if row["category"] and row["category"].lower() not in _CATEGORY_LOOKUP:
             problems.append(
-                f"category {row['category']!r} is not allowed (allowed: {', '.join(CATEGORIES)})"
+                f"category {_shown(row['category'])} is not allowed "
+                f"(allowed: {', '.join(CATEGORIES)})"
             )
         else:
             row["category"] = _CATEGORY_LOOKUP.get(row["category"].lower(), row["category"])
@@ -183,21 +202,141 @@ def parse_watchlist_csv(folder: Path) -> tuple[list[WatchlistEntry], list[RowRej
             try:
                 date.fromisoformat(dob)
             except ValueError:
-                problems.append(f"date of birth {dob!r} is not YYYY-MM-DD")
-        image_path = folder / row["image"]
-        if row["image"] and not image_path.is_file():
-            problems.append(f"image {row['image']!r} not found")
-        if problems:
+                problems.append(f"date of birth {_shown(dob)} is not YYYY-MM-DD")
+        image_path: Path | None = None
+        if row["image"]:
+            image_path, problem = _image_in(root, row["image"])
+            if problem:
+                problems.append(problem)
+        earlier = first_row.get(subject_id)
+        if earlier is not None:
+            differs = [
+                what
+                for what, theirs, ours in (
+                    ("name", earlier.name, row["name"]),
+                    ("category", earlier.category, row["category"]),
+                    ("date of birth", _dob_text(earlier.extra), dob),
+                )
+                if theirs != ours
+            ]
+            if differs:
+                problems.append(
+                    f"subject_id {_shown(subject_id)} is used by an earlier row "
+                    f"(row {earlier.row}) with a different {' and '.join(differs)}; "
+                    "the rows of one subject (one per photo) must agree"
+                )
+            elif image_path is not None and (subject_id, image_path) in images:
+                problems.append(f"image {_shown(row['image'])} is listed twice for this subject")
+        if problems or image_path is None:
             rejections.append(RowRejection(number, subject_id, "; ".join(problems)))
             continue
-        seen.add(subject_id)
         extra = {k: v for k, v in row.items() if k not in REQUIRED_COLUMNS}
-        entries.append(
-            WatchlistEntry(number, subject_id, row["name"], row["category"], image_path, extra)
-        )
+        entry = WatchlistEntry(number, subject_id, row["name"], row["category"], image_path, extra)
+        first_row.setdefault(subject_id, entry)
+        images.add((subject_id, image_path))
+        entries.append(entry)
     if not rows:
         raise WatchlistError(folder, [], f"watchlist refused: {csv_path} has no subjects")
     return entries, rejections
+
+
+def cell_problem(column: str, value: str) -> str:
+    """Why a cell's text cannot be accepted ("" if it can): too long, or holding control
+    or bidirectional-override characters (which can make a name read differently on
+    screen from what is stored, or break the layout of a card, log or export)."""
+    limit = FIELD_LIMITS.get(column, OTHER_FIELD_LIMIT)
+    if len(value) > limit:
+        return f"{column} is {len(value):,} characters long; at most {limit:,} are allowed"
+    for i, ch in enumerate(value, start=1):
+        if ch in BIDI_CONTROLS:
+            return (
+                f"{column} contains a bidirectional control character (U+{ord(ch):04X}) at "
+                f"character {i}; it can make text show in a misleading order"
+            )
+        if unicodedata.category(ch) in _CONTROL_CATEGORIES:
+            return f"{column} contains a control character (U+{ord(ch):04X}) at character {i}"
+    return ""
+
+
+def _read_rows(folder: Path, csv_path: Path) -> list[dict[str, str] | str]:
+    """The data rows as {column: stripped text}, or, for a row whose fields do not fit the
+    header, why not. Raises WatchlistError for a file that cannot be read as a whole."""
+
+    def refuse(reason: str) -> WatchlistError:
+        return WatchlistError(folder, [], f"watchlist refused: {csv_path} {reason}")
+
+    if not csv_path.is_file():
+        raise refuse("not found")
+    size = csv_path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise refuse(f"is {size / 2**20:,.0f} MiB; at most {MAX_CSV_BYTES // 2**20} MiB")
+    data = csv_path.read_bytes()
+    offset = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[offset:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = offset + exc.start
+        line = data[:at].count(b"\n") + 1
+        raise refuse(
+            f"is not UTF-8 text: byte 0x{data[at]:02X} at line {line} (byte {at:,}) cannot be "
+            "decoded; save the file as CSV UTF-8 (a spreadsheet's 'CSV UTF-8' option)"
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows: list[dict[str, str] | str] = []
+    try:
+        header = [c.strip() for c in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise refuse(f"lacks column(s) {', '.join(missing)}")
+        width = len(header)
+        for record in reader:
+            if None in record:  # more fields than the header has columns
+                extra = len(record[None])  # type: ignore[index]
+                rows.append(
+                    f"has {width + extra} fields but the header has {width} columns "
+                    "(an unquoted comma in a name or note?)"
+                )
+                continue
+            rows.append({(k or "").strip(): (v or "").strip() for k, v in record.items()})
+    except csv.Error as exc:
+        # The DictReader's own line_num is only updated after a good row.
+        line = reader.reader.line_num
+        raise refuse(f"cannot be read as CSV at line {line}: {exc}") from None
+    return rows
+
+
+def _image_in(root: Path, text: str) -> tuple[Path | None, str]:
+    """The image file *text* names inside the watchlist folder *root*, or why not.
+
+    Resolved (symlinks followed) before the check, so neither ``../``, an absolute path
+    nor a link can lead enrolment to read a file outside the folder; the resolved path
+    is what enrolment opens.
+    """
+    shown = _shown(text)
+    if Path(text).is_absolute():
+        return None, f"image {shown} is an absolute path; give it relative to the watchlist folder"
+    try:
+        path = (root / text).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return None, f"image {shown} cannot be resolved"
+    if not path.is_relative_to(root):
+        return None, f"image {shown} is outside the watchlist folder"
+    if not path.is_file():
+        return None, f"image {shown} not found"
+    return path, ""
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A cell quoted for a message: repr escapes control characters; long text is cut."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def _clean_id(subject_id: str) -> str:
+    return subject_id if not cell_problem("subject_id", subject_id) else ""
+
+
+def _dob_text(extra: dict[str, str]) -> str:
+    return extra.get("date_of_birth") or extra.get("dob") or ""
 
 
 def age_on(born: date, day: date) -> int:
@@ -227,10 +366,9 @@ def check_policy(
                     "overrides",
                 )
             )
-    if len(entries) > max_subjects:
+    subjects = len({e.subject_id for e in entries})  # a subject may have several photos
+    if subjects > max_subjects:
         rejections.append(
-            RowRejection(
-                0, "", f"{len(entries)} subjects exceed the configured cap of {max_subjects}"
-            )
+            RowRejection(0, "", f"{subjects} subjects exceed the configured cap of {max_subjects}")
         )
     return rejections

@@ -26,7 +26,14 @@ from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent
 from console.pipeline import CameraCounters, CameraPipeline
 from console.vision.pool import AnalysisPool
-from console.vision.sources import Frame, SourceError, SourceSpec, StreamTimeout, VideoSource
+from console.vision.sources import (
+    Frame,
+    SourceError,
+    SourceMissing,
+    SourceSpec,
+    StreamTimeout,
+    VideoSource,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +197,7 @@ class CameraFeed:
         self._analysed = RecentEvents(2.0)
         self._stopping = False
         self._lost_at: float | None = None  # monotonic time the stream was lost
+        self._has_been_live = False  # frames have flowed at least once
         self._last_frame_at = 0.0  # loop time of the newest frame (the watchdog's reference)
         # A live camera's clock and frame count run on across reconnections: the face and
         # sighting trackers downstream must never see time go backwards.
@@ -300,7 +308,11 @@ class CameraFeed:
         """Show why the source was lost and wait before retrying; False: give up."""
         if self._stopping:
             return False
-        if not self.spec.is_live:  # a broken file will not mend itself
+        # A broken file will not mend itself, nor will a webcam that has no device and
+        # never had one (a wrong index in the plan). A webcam unplugged after frames
+        # flowed is retried: its cable may be plugged back in.
+        missing = isinstance(exc, SourceMissing) and not self._has_been_live
+        if not self.spec.is_live or missing:
             log.warning("camera %s: %s", self.spec.camera, exc)
             self._set_state(FeedState.FAILED, str(exc))
             return False
@@ -400,6 +412,7 @@ class CameraFeed:
                 self.spec.shown_location,
             )
         self.attempt = 0
+        self._has_been_live = True
         self._set_state(FeedState.LIVE)
 
     def _read_with_preview(self, source: VideoSource) -> tuple[Frame, np.ndarray, float] | None:

@@ -7,12 +7,12 @@ the images, the officers or their notes.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
 from typing import Any
 
+from console.csv_safe import SafeWriter
 from console.reports.evaluation import Evaluation
 from console.reports.figures import (
     DEFINITIONS,
@@ -105,7 +105,7 @@ def record_csv(record: DeploymentRecord) -> str:
     """Long format, one figure a line: reference, scope (deployment or camera), figure,
     label, unit, value."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = SafeWriter(out, lineterminator="\n")
     w.writerow(["reference", "scope", "figure", "label", "unit", "value"])
     ref = record.reference
     for label, text in record.facts():
@@ -231,7 +231,7 @@ def evaluation_csv(evaluation: Evaluation) -> str:
     """Wide format: one row per deployment, then the total; one column per figure."""
     keys = [row.key for row in figure_rows(evaluation.total)]
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = SafeWriter(out, lineterminator="\n")
     w.writerow(["reference", "site", "start", "end", "state", "alerts_purged", *keys])
     for r in evaluation.records:
         values = [_blank(_raw(row.value)) for row in figure_rows(r.figures)]

@@ -12,6 +12,7 @@ the next part. So one failed read is not a lost stream, but a few in a row are.
 from __future__ import annotations
 
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,11 @@ _SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|auth|sig|cred|user|usr|lo
 
 class SourceError(Exception):
     """A camera source could not be opened or read; the message is for the officer."""
+
+
+class SourceMissing(SourceError):
+    """The source does not exist: no such file, no such webcam device. Retrying cannot
+    help until someone plugs the camera in or fixes the plan, so a feed fails at once."""
 
 
 class StreamTimeout(SourceError):
@@ -150,6 +156,12 @@ class Frame:
     t: float  # seconds on the camera's clock: video position for files, wall time for live
 
 
+def webcam_device(index: int) -> Path | None:
+    """The device file OpenCV opens for webcam *index* (V4L2 on Linux); None where the
+    platform has no such file to look for."""
+    return Path(f"/dev/video{index}") if sys.platform.startswith("linux") else None
+
+
 def _usable(image: np.ndarray | None) -> bool:
     return image is not None and image.ndim == 3 and image.size > 0
 
@@ -194,9 +206,12 @@ class VideoSource:
         if spec.kind == "file":
             path = Path(spec.location)
             if not path.is_file():
-                raise SourceError(f"video file not found: {path}")
+                raise SourceMissing(f"video file not found: {path}")
             capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         elif spec.kind == "webcam":
+            device = webcam_device(int(spec.location))
+            if device is not None and not device.exists():
+                raise SourceMissing(f"no such webcam: {device} does not exist")
             capture = cv2.VideoCapture(int(spec.location))
         else:
             ms = max(1, round(self.timeout_s * 1000))
