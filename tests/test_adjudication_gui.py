@@ -23,38 +23,38 @@ def test_an_officer_works_the_queue_with_the_keyboard_alone(qtbot, open_sample, 
     console = open_sample()
     window, panel = console.window, console.window.alerts
     window.activateWindow()
-    qtbot.waitUntil(lambda: len(panel.pending_cards) >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: len(panel.pending) >= 2, timeout=30_000)
     # Most urgent first: Sam Keane (missing person at risk) before Alex Marsh (wanted).
-    keane, marsh = panel.pending_cards[:2]
-    assert keane.urgency == Urgency.IMMEDIATE and "Sam Keane" in keane.heading.text()
+    keane, marsh = panel.pending[:2]
+    assert keane.urgency == Urgency.IMMEDIATE and "Sam Keane" in panel.card.heading.text()
     assert marsh.urgency == Urgency.PRIORITY
-    assert "[E]" in keane.buttons[next(iter(keane.buttons))].text()
-    assert panel.selected is keane and "NEW" in keane.waiting.text()
+    assert "[E]" in panel.card.buttons[next(iter(panel.card.buttons))].text()
+    assert panel.selected is keane and "NEW" in panel.card.waiting.text()
+    # Nothing editable has the focus: the keys act on the queue.
+    assert QApplication.focusWidget() is panel.list
 
     press(qtbot, window, Qt.Key.Key_V)  # the camera frame at the best match
-    assert keane.scene.isVisible() and not keane.scene.image().isNull()
+    assert panel.card.scene.isVisible() and not panel.card.scene.image().isNull()
 
     press(qtbot, window, Qt.Key.Key_E)  # engage
     qtbot.waitUntil(lambda: keane.engaged, timeout=5_000)
-    assert keane in panel.engaged_cards and "awaiting outcome: 1" in panel.title.text()
-    panel.select(keane.alert_id)
-    press(qtbot, window, Qt.Key.Key_1)  # arrested
-    qtbot.waitUntil(lambda: panel.card(keane.alert_id) is None, timeout=5_000)
+    assert keane in panel.engaged and "awaiting outcome: 1" in panel.engaged_title.text()
+    assert panel.selected is marsh, "the most urgent remaining is next"
+    press(qtbot, window, Qt.Key.Key_1)  # arrested: the outcome keys act on the engagement
+    qtbot.waitUntil(lambda: panel.incident(keane.incident_id) is None, timeout=5_000)
 
-    assert panel.selected is marsh
     press(qtbot, window, Qt.Key.Key_F)  # false match
-    qtbot.waitUntil(lambda: panel.card(marsh.alert_id) is None, timeout=5_000)
+    qtbot.waitUntil(lambda: panel.incident(marsh.incident_id) is None, timeout=5_000)
 
     # The next pair arrives at 25 s: dismiss one with a reason, engage the other.
-    qtbot.waitUntil(lambda: len(panel.pending_cards) >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: len(panel.pending) >= 2, timeout=30_000)
     first = panel.selected
     press(qtbot, window, Qt.Key.Key_D)
-    assert QApplication.focusWidget() is first.note, "D asks for the reason"
-    qtbot.keyClicks(first.note, "dealt with earlier today")
-    qtbot.keyClick(first.note, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: panel.card(first.alert_id) is None, timeout=5_000)
-    window.activateWindow()
-    window.setFocus()
+    assert QApplication.focusWidget() is panel.card.note, "D asks for the reason"
+    qtbot.keyClicks(panel.card.note, "dealt with earlier today")
+    qtbot.keyClick(panel.card.note, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.incident(first.incident_id) is None, timeout=5_000)
+    assert QApplication.focusWidget() is panel.list, "focus is back on the queue"
     left = panel.selected
     press(qtbot, window, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: left.engaged, timeout=5_000)
@@ -65,9 +65,9 @@ def test_an_officer_works_the_queue_with_the_keyboard_alone(qtbot, open_sample, 
     qtbot.waitUntil(lambda: history.isVisible())
     assert history.table.rowCount() == 4
     rows = {r.alert.alert_id: r for r in history.records}
-    assert rows[keane.alert_id].outcome.outcome.value == "arrested"
-    assert rows[marsh.alert_id].decision.value == "false_match"
-    assert rows[first.alert_id].adjudication.note == "dealt with earlier today"
+    assert rows[keane.alert_ids[0]].outcome.outcome.value == "arrested"
+    assert rows[marsh.alert_ids[0]].decision.value == "false_match"
+    assert rows[first.alert_ids[0]].adjudication.note == "dealt with earlier today"
     history.decision.setCurrentText("engage")
     assert history.table.rowCount() == 2
     history.decision.setCurrentText("(any)")
@@ -81,11 +81,11 @@ def test_an_officer_works_the_queue_with_the_keyboard_alone(qtbot, open_sample, 
     assert len(data["alerts"]) == 4 and data["alerts"][0]["live_image_jpeg_base64"]
     history.close()
 
-    # The console goes away; on restart the engaged card awaiting its outcome comes back.
+    # The console goes away; on restart the engagement awaiting its outcome comes back.
     run_on_loop(qtbot, console.close())
     window.close()
     again = open_sample(start=False)
-    qtbot.waitUntil(lambda: len(again.window.alerts.engaged_cards) == 1, timeout=10_000)
-    (card,) = again.window.alerts.engaged_cards
-    assert card.alert_id == left.alert_id
-    assert "awaiting outcome: 1" in again.window.alerts.title.text()
+    qtbot.waitUntil(lambda: len(again.window.alerts.engaged) == 1, timeout=10_000)
+    (incident,) = again.window.alerts.engaged
+    assert incident.alert_ids == left.alert_ids
+    assert "awaiting outcome: 1" in again.window.alerts.engaged_title.text()

@@ -19,13 +19,22 @@ def decisions(tmp_path) -> dict[str, tuple[str, str]]:
     return {alert_id: (decision, officer) for alert_id, decision, officer in rows}
 
 
-def pending(panel, card) -> bool:
-    return card.alert_id in [c.alert_id for c in panel.pending_cards]
+def pending(panel, incident) -> bool:
+    return incident in panel.pending
 
 
-def click(qtbot, card, decision: Decision) -> None:
+def pick(qtbot, panel, incident) -> None:
+    """Click the incident's row in the queue, as an officer would."""
     pause_like_a_person(qtbot)
-    qtbot.mouseClick(card.buttons[decision], Qt.MouseButton.LeftButton)
+    row = [i.incident_id for i in panel.pending].index(incident.incident_id)
+    rect = panel.list.visualItemRect(panel.list.item(row))
+    qtbot.mouseClick(panel.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert panel.selected is incident and panel.card.incident is incident
+
+
+def click(qtbot, panel, decision: Decision) -> None:
+    pause_like_a_person(qtbot)
+    qtbot.mouseClick(panel.card.buttons[decision], Qt.MouseButton.LeftButton)
 
 
 def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_path):
@@ -37,40 +46,40 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
     assert list(window.tiles) == ["north", "south"]
 
     # Alex Marsh walks past north and Sam Keane past south from about 7 s into the videos.
-    qtbot.waitUntil(lambda: len(panel.pending_cards) >= 2, timeout=30_000)
-    assert "Pending alerts: 2" in panel.title.text()
-    first, second = panel.pending_cards[:2]
-    assert {c.heading.text().split("<b>")[1].split("</b>")[0] for c in (first, second)} == {
-        "Alex Marsh",
-        "Sam Keane",
-    }
-    assert not first.live_photo.image().isNull() and not first.watchlist_photo.image().isNull()
-    assert (
-        "Distance" in first.facts.text()
-        and f"threshold {DEFAULT_THRESHOLD:.2f}" in first.facts.text()
-    )
+    qtbot.waitUntil(lambda: len(panel.pending) >= 2, timeout=30_000)
+    assert "Pending: 2 incidents" in panel.title.text()
+    first, second = panel.pending[:2]
+    assert {first.subject_name, second.subject_name} == {"Alex Marsh", "Sam Keane"}
+    pick(qtbot, panel, first)
+    card = panel.card
+    assert not card.live_photo.image().isNull() and not card.watchlist_photo.image().isNull()
+    assert "Best distance" in card.facts.text()
+    assert f"threshold {DEFAULT_THRESHOLD:.2f}" in card.facts.text()
     assert "fps" in window.tiles["north"].health_label.text()
 
-    click(qtbot, first, Decision.ENGAGE)
-    qtbot.waitUntil(lambda: first.engaged, timeout=5_000)
+    click(qtbot, panel, Decision.ENGAGE)
+    qtbot.waitUntil(lambda: first in panel.engaged, timeout=5_000)
     # The card changes only once the decision is on disk; engaged, it awaits the outcome.
-    assert decisions(tmp_path)[first.alert_id] == ("engage", OFFICER)
-    assert first in panel.engaged_cards and first not in panel.pending_cards
+    assert all(decisions(tmp_path)[a] == ("engage", OFFICER) for a in first.alert_ids)
+    assert not pending(panel, first) and panel.engaged_list.count() == 1
     assert "Engage recorded" in window.statusBar().currentMessage()
 
-    click(qtbot, second, Decision.FALSE_MATCH)
+    pick(qtbot, panel, second)
+    click(qtbot, panel, Decision.FALSE_MATCH)
     qtbot.waitUntil(lambda: not pending(panel, second), timeout=5_000)
-    assert decisions(tmp_path)[second.alert_id] == ("false_match", OFFICER)
+    assert all(decisions(tmp_path)[a] == ("false_match", OFFICER) for a in second.alert_ids)
 
-    # The next pair of sightings starts at 25 s.
-    qtbot.waitUntil(lambda: len(panel.pending_cards) >= 1, timeout=30_000)
-    third = panel.pending_cards[0]
-    click(qtbot, third, Decision.DISMISS)
-    assert "reason is needed" in third.status.text() and pending(panel, third)
-    qtbot.keyClicks(third.note, "already arrested this morning")
-    click(qtbot, third, Decision.DISMISS)
+    # The next pair of sightings starts at 25 s: new incidents (the first were decided).
+    qtbot.waitUntil(lambda: len(panel.pending) >= 1, timeout=30_000)
+    third = panel.pending[0]
+    assert third.incident_id not in (first.incident_id, second.incident_id)
+    pick(qtbot, panel, third)
+    click(qtbot, panel, Decision.DISMISS)
+    assert "reason is needed" in panel.card.status.text() and pending(panel, third)
+    qtbot.keyClicks(panel.card.note, "already arrested this morning")
+    click(qtbot, panel, Decision.DISMISS)
     qtbot.waitUntil(lambda: not pending(panel, third), timeout=5_000)
-    assert decisions(tmp_path)[third.alert_id] == ("dismiss", OFFICER)
+    assert decisions(tmp_path)[third.alert_ids[0]] == ("dismiss", OFFICER)
 
 
 def test_a_broken_camera_shows_why_while_the_other_keeps_playing(qtbot, open_sample):
@@ -101,19 +110,19 @@ def test_a_broken_camera_shows_why_while_the_other_keeps_playing(qtbot, open_sam
 def check_refused_decision(qtbot, console, reason: str) -> None:
     """The officer clicks Engage; the write fails: the banner says so, nothing is lost."""
     panel = console.window.alerts
-    card = panel.cards[0]
-    click(qtbot, card, Decision.ENGAGE)
+    incident = panel.selected
+    click(qtbot, panel, Decision.ENGAGE)
     qtbot.waitUntil(lambda: "NOT recorded" in panel.banner.text(), timeout=5_000)
     assert reason in panel.banner.text()
     assert panel.banner.isVisible()
-    assert pending(panel, card)
-    assert card.buttons[Decision.ENGAGE].isEnabled()
-    assert card.alert_id in console.session.pending
+    assert pending(panel, incident)
+    assert panel.card.buttons[Decision.ENGAGE].isEnabled()
+    assert all(a in console.session.pending for a in incident.alert_ids)
 
 
 def test_a_read_only_database_is_reported_and_the_alert_stays_pending(qtbot, open_sample):
     console = open_sample()
-    qtbot.waitUntil(lambda: len(console.window.alerts.cards) >= 1, timeout=30_000)
+    qtbot.waitUntil(lambda: len(console.window.alerts.pending) >= 1, timeout=30_000)
     qtbot.wait(500)  # let the alert's own save land first
     console.store.store.db.conn.execute("PRAGMA query_only=ON")  # as a read-only mount would
     check_refused_decision(qtbot, console, "readonly")
@@ -121,7 +130,7 @@ def test_a_read_only_database_is_reported_and_the_alert_stays_pending(qtbot, ope
 
 def test_a_full_disk_is_reported_and_the_alert_stays_pending(qtbot, open_sample, small_disk):
     console = open_sample(data_dir=small_disk)
-    qtbot.waitUntil(lambda: len(console.window.alerts.cards) >= 1, timeout=30_000)
+    qtbot.waitUntil(lambda: len(console.window.alerts.pending) >= 1, timeout=30_000)
     qtbot.wait(500)
     fill_up(small_disk)
     check_refused_decision(qtbot, console, "full")

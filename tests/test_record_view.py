@@ -178,7 +178,10 @@ def test_the_evaluation_view_sums_and_exports(qtbot, store, tmp_path, monkeypatc
     assert view.headline["Arrests"].text() == "3"
     assert view.headline["Arrests per deployment"].text() == "1.50"
     assert view.headline["Minutes of use per arrest"].text() == "120"
-    assert view.headline["False alerts per 1,000 faces seen"].text() == "0.1667"
+    # The rate reads as it does in the figures' table, not with another number of places.
+    assert view.headline["False alerts per 1,000 faces seen"].text() == "0.167 (1 in 6,000)"
+    total_column = {row[0]: row[1] for row in cells(view.table)}
+    assert total_column["False alerts per 1,000 faces"] == "0.167 (1 in 6,000)"
     rows = {row[0]: row[1:] for row in cells(view.table)}
     assert rows["Alerts"] == ["14", "10", "4"]
     assert rows["Faces seen"] == ["24,000", "20,000", "4,000"]

@@ -23,14 +23,21 @@ from console.domain.alerts import (
     Outcome,
     OutcomeReport,
 )
-from console.domain.deployments import Deployment, SafeguardError
+from console.domain.deployments import Deployment, DeploymentState, SafeguardError
+from console.domain.incidents import (
+    UNDO_WINDOW,
+    RecentDecision,
+    UndoRefused,
+    check_decision_allowed,
+)
 from console.domain.officers import Officer, Permission
 from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
 from console.live.feed import CameraFeed, FeedListener, FeedState
 from console.pipeline import CameraPipeline
 from console.reports.record import deployment_record
-from console.storage import AsyncStore, StorageError
+from console.storage import AlreadyDecided, AsyncStore, StorageError
+from console.storage.console_log import CLOSED, OPENED, RESUMED, SIGNED_OUT, UNDONE, ConsoleLog
 from console.vision.matcher import Matcher
 from console.vision.pool import AnalysisPool
 from console.vision.sources import SourceSpec
@@ -38,6 +45,17 @@ from console.vision.sources import SourceSpec
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL_S = 0.5
+# Minutes live and faces seen are added to the record this often while the cameras run,
+# so a crash or a killed console loses at most this much of them.
+COUNTS_EVERY_S = 1.0
+
+
+class PartlyRecorded(StorageError):
+    """A write failed part way through an incident: ``recorded`` were decided, the rest not."""
+
+    def __init__(self, message: str, recorded: list[Adjudication]) -> None:
+        super().__init__(message)
+        self.recorded = recorded
 
 
 class SessionListener(FeedListener, Protocol):
@@ -92,25 +110,80 @@ class MonitoringSession:
         self._tasks: list[asyncio.Task] = []
         self._saves: set[asyncio.Task] = set()
         self._live_since: float | None = None
+        self.log = ConsoleLog(store.store.db, store.store.audit)
+        # Decisions just made (alert and decision), which their officer may still undo,
+        # and alerts whose decision was undone: their next decision is a correction.
+        self._recent: dict[str, tuple[Alert, Adjudication]] = {}
+        self.undone: dict[str, Adjudication] = {}
+        self.resumed_after: str | None = None  # "close" or "crash" when the console resumed
+        self._closed = False
+        self._unsaved_live: dict[str, float] = {}
+        self._counts_failing = False
 
     # -- lifecycle --------------------------------------------------------------------
     def open(self) -> None:
         """Bring back the open alerts, watch the clock, start the feeds if live."""
         self._restore()
+        self._resume_or_open()
         self._tasks.append(asyncio.create_task(self._tick()))
         if self.deployment.cameras_off_reason() is None:
             self._start_feeds()
         else:
             self._show_cameras_off()
 
-    async def close(self) -> None:
-        """Stop everything (the console is closing); the deployment's state is kept."""
+    def _resume_or_open(self) -> None:
+        """Audit the console opening; an active deployment resumes with its cameras paused.
+
+        Whoever signs in now, and however the last console ended (closed, or crashed: no
+        close in the audit trail), nobody has confirmed that officers are on the ground
+        for this console: the cameras wait until the signed-in officer confirms it.
+        """
+        d, by = self.deployment, str(self.officer)
+        try:
+            last = self.log.last_session_event(d.reference)
+            if d.is_active:
+                after = "close" if last and last[0] in (CLOSED, SIGNED_OUT) else "crash"
+                paused = replace(d, officers_present_confirmed_by=None)
+                self.store.store.deployments.update(
+                    paused,
+                    by,
+                    RESUMED,
+                    {
+                        "after": after,
+                        "confirmed_before_by": d.officers_present_confirmed_by,
+                        "cameras": "paused until officers on the ground are confirmed",
+                    },
+                )
+                self.deployment, self.resumed_after = paused, after
+                self.listener.deployment_changed(paused)
+            elif d.state != DeploymentState.CONCLUDED:
+                self.log.record(by, OPENED, d.reference)
+        except StorageError as exc:
+            self.listener.storage_failed(f"The console's opening could not be recorded: {exc}")
+
+    async def close(self, how: str = CLOSED) -> None:
+        """Stop everything (the console is closing, or its officer signs out); the
+        deployment's state is kept, and the close is audited (*how*: closed or signed out)."""
         await self._stop_feeds()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._saves:
             await asyncio.gather(*self._saves, return_exceptions=True)
+        if self._closed:
+            return
+        self._closed = True
+        if self.deployment.state != DeploymentState.CONCLUDED or how == SIGNED_OUT:
+            try:
+                await self.store.call(
+                    self.log.record,
+                    str(self.officer),
+                    how,
+                    self.deployment.reference,
+                    {"state": self.deployment.state.value, "cameras": "stopped"},
+                )
+            except StorageError as exc:
+                log.error("the console's close was not recorded: %s", exc)
 
     def _start_feeds(self) -> None:
         self._live_since = time.monotonic()
@@ -123,39 +196,62 @@ class MonitoringSession:
             task.cancel()
         await asyncio.gather(*self._feed_tasks, return_exceptions=True)
         self._feed_tasks = []
-        await self._save_counts()
+        await self._save_counts(stopping=True)
 
     def _show_cameras_off(self) -> None:
         reason = self.deployment.cameras_off_reason() or ""
+        if self.resumed_after and self.deployment.officers_present_confirmed_by is None:
+            reason = (
+                f"console resumed after a {self.resumed_after}: cameras are paused until "
+                "officers on the ground are confirmed"
+            )
         for feed in self.feeds:
             feed.wait(reason)
 
-    async def _save_counts(self) -> None:
-        """Keep only counts of the faces seen (never who they were)."""
-        live = time.monotonic() - self._live_since if self._live_since else 0.0
-        self._live_since = None
+    async def _save_counts(self, stopping: bool = False) -> None:
+        """Add the faces seen and the time live since the last save to the record (only
+        counts, never who they were): every COUNTS_EVERY_S while live, and at the stop.
+        What a failed write could not add is kept and added by the next save."""
+        now = time.monotonic()
+        live = now - self._live_since if self._live_since else 0.0
+        # Taken before the write is awaited, so a save running beside this one cannot
+        # count the same seconds or faces twice.
+        self._live_since = None if stopping or self._live_since is None else now
+        failed = None
         for feed in self.feeds:
-            c = feed.counters
+            c, camera = feed.counters, feed.spec.camera
             faces, frames = (
                 c.faces_detected - feed.saved_faces,
                 c.frames_analysed - feed.saved_frames,
             )
+            seconds = self._unsaved_live.pop(camera, 0.0) + live
             feed.saved_faces, feed.saved_frames = c.faces_detected, c.frames_analysed
             try:
                 await self.store.call(
                     self.store.store.deployments.add_counts,
                     self.deployment.reference,
-                    feed.spec.camera,
+                    camera,
                     faces,
                     frames,
-                    live,
+                    seconds,
                 )
             except StorageError as exc:
-                self.listener.storage_failed(f"Counts for {feed.spec.camera} not saved: {exc}")
+                feed.saved_faces -= faces
+                feed.saved_frames -= frames
+                self._unsaved_live[camera] = seconds
+                failed = f"Counts for {camera} not saved (kept, retried): {exc}"
+        # Said once, not every second, so it cannot push a decision's error off the banner.
+        if failed and not self._counts_failing:
+            self.listener.storage_failed(failed)
+        self._counts_failing = failed is not None
 
     async def _tick(self) -> None:
+        saved = time.monotonic()
         while True:
             await asyncio.sleep(STATUS_INTERVAL_S)
+            if self._feed_tasks and time.monotonic() - saved >= COUNTS_EVERY_S:
+                saved = time.monotonic()
+                await self._save_counts()
             for feed in self.feeds:
                 if feed.state != FeedState.WAITING:
                     self.listener.feed_status(feed.status())
@@ -173,6 +269,7 @@ class MonitoringSession:
     async def confirm_officers_present(self) -> None:
         updated = self.deployment.confirm_officers_present(str(self.officer))
         await self._save_deployment(updated, "officers on the ground confirmed")
+        self.resumed_after = None
         if updated.is_active and not self._feed_tasks:
             self._start_feeds()
 
@@ -232,13 +329,22 @@ class MonitoringSession:
     # -- alerts -----------------------------------------------------------------------
     def _restore(self) -> None:
         """After a restart (or crash), the officer's open work comes back from disk."""
-        for record in self.store.store.alerts.open_alerts(self.deployment.reference):
+        undone = self.log.undone(self.deployment.reference)
+        for record in self.store.store.alerts.history(self.deployment.reference):
             alert = record.alert
-            if record.adjudication is None:
+            at = undone.get(alert.alert_id)
+            last = record.correction.corrected_at if record.correction else None
+            if record.adjudication is not None and at is not None and (last is None or at > last):
+                # Undone and not yet decided again: pending, its next decision a correction.
+                self.undone[alert.alert_id] = record.adjudication
                 self.pending[alert.alert_id] = alert
-            else:
+                self.listener.alert_restored(alert, None)
+            elif record.adjudication is None:
+                self.pending[alert.alert_id] = alert
+                self.listener.alert_restored(alert, None)
+            elif record.awaiting_outcome:
                 self.engaged[alert.alert_id] = alert
-            self.listener.alert_restored(alert, record.adjudication)
+                self.listener.alert_restored(alert, record.adjudication)
 
     def feed(self, camera: str) -> CameraFeed:
         return next(f for f in self.feeds if f.spec.camera == camera)
@@ -274,17 +380,89 @@ class MonitoringSession:
         Raises StorageError (the alert stays pending) if it could not be written.
         """
         self.officer.require(Permission.ADJUDICATE)
+        check_decision_allowed(self.deployment)
         adjudication = Adjudication(alert_id, decision, str(self.officer), self._clock(), note)
-        # The alert's own save was queued first on the same storage thread, so it is
-        # written before its decision.
-        await self.store.call(self.store.store.alerts.record_decision, adjudication)
+        original = self.undone.get(alert_id)
+        if original is not None:
+            # The officer undid their decision: the new one follows it as a correction,
+            # and the original stays in the record.
+            reason = (
+                f"undone by the officer within the undo window: {original.decision.label} "
+                f"changed to {decision.label}" + (f"; note: {note}" if note else "")
+            )
+            correction = Correction(
+                alert_id, decision, str(self.officer), adjudication.decided_at, reason
+            )
+            await self.store.call(self.store.store.alerts.record_correction, correction)
+            del self.undone[alert_id]
+        else:
+            # The alert's own save was queued first on the same storage thread, so it is
+            # written before its decision.
+            await self.store.call(self.store.store.alerts.record_decision, adjudication)
         alert = self.pending.pop(alert_id, None)
+        self._forget_old_decisions(adjudication.decided_at)
         if alert is not None:
             # The camera frame shows passers-by: keep it no longer than it is needed.
             alert.scene_rgb = None
+            self._recent[alert_id] = (alert, adjudication)
         if decision == Decision.ENGAGE and alert is not None:
             self.engaged[alert_id] = alert
         return adjudication
+
+    def now(self) -> datetime:
+        """The session's clock (the safeguards' time)."""
+        return self._clock()
+
+    def _forget_old_decisions(self, now: datetime) -> None:
+        """Past the undo window a decision's alert is no longer kept here (its crop is)."""
+        for alert_id, (_, adjudication) in list(self._recent.items()):
+            if now - adjudication.decided_at > UNDO_WINDOW * 2:
+                del self._recent[alert_id]
+
+    async def decide_incident(
+        self, alert_ids: list[str], decision: Decision, note: str = ""
+    ) -> list[Adjudication]:
+        """One decision for every alert of an incident, each recorded and audited on its
+        own. An alert decided elsewhere first is skipped; a failed write raises
+        PartlyRecorded with the decisions that are on disk (the rest stay pending)."""
+        recorded: list[Adjudication] = []
+        for alert_id in alert_ids:
+            try:
+                recorded.append(await self.adjudicate(alert_id, decision, note))
+            except AlreadyDecided:
+                self.pending.pop(alert_id, None)
+            except StorageError as exc:
+                if not recorded:
+                    raise  # nothing recorded: the plain refusal
+                raise PartlyRecorded(str(exc), recorded) from exc
+        return recorded
+
+    async def undo(self, decided: RecentDecision) -> None:
+        """Take back a decision its officer made moments ago (a stray key): audited, and
+        the alerts are pending again; their next decision is recorded as a correction.
+        UndoRefused once the window has closed: correct through the history instead."""
+        self.officer.require(Permission.ADJUDICATE)
+        if not decided.undo_open(self._clock(), str(self.officer)):
+            raise UndoRefused(
+                "the undo window has closed: a supervisor corrects the decision in the "
+                "history, with a reason"
+            )
+        ids = [a for a in decided.incident.alert_ids if a in self._recent]
+        outcomes = [a for a in ids if a not in self.engaged and decided.decision.value == "engage"]
+        if outcomes:
+            raise UndoRefused("an outcome has already been recorded for this engagement")
+        await self.store.call(
+            self.log.record,
+            str(self.officer),
+            UNDONE,
+            self.deployment.reference,
+            {"alert_ids": ids, "decision": decided.decision.value},
+        )
+        for alert_id in ids:
+            alert, adjudication = self._recent.pop(alert_id)
+            self.engaged.pop(alert_id, None)
+            self.pending[alert_id] = alert
+            self.undone[alert_id] = adjudication
 
     async def record_outcome(
         self, alert_id: str, outcome: Outcome, note: str = ""

@@ -22,8 +22,9 @@ from console.domain.watchlist import WatchlistError
 from console.live.session import MonitoringSession
 from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, seed_sample_accounts
 from console.qt.login import LoginDialog
-from console.qt.main_window import MainWindow
+from console.qt.main_window import SIGN_OUT, MainWindow
 from console.storage import AsyncStore, StorageError, Store
+from console.storage.console_log import CLOSED, SIGNED_OUT
 from console.vision.pool import AnalysisPool
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,12 @@ class Console:
 
     closed: bool = False
 
-    async def close(self) -> None:
+    async def close(self, how: str = CLOSED) -> None:
+        """Stop the feeds and workers' use, audit the close (or sign-out), close the record."""
         if self.closed:
             return
         self.closed = True
-        await self.session.close()
+        await self.session.close(how)
         self.store.close()
 
 
@@ -109,29 +111,48 @@ async def open_console(
     return Console(window, session, pool, astore)
 
 
-def log_in(store: Store, plan: DeploymentPlan) -> Officer | None:
+def login_dialog(store: Store, plan: DeploymentPlan) -> LoginDialog:
     hint, username = "", ""
     if plan.sample:
         hint = "Sample accounts: " + ", ".join(
             f"{u} / {p}" for u, (_, _, p) in SAMPLE_ACCOUNTS.items()
         )
         username = "supervisor"
-    dialog = LoginDialog(store.officers.authenticate, hint, username)
+    return LoginDialog(store.officers.authenticate, hint, username)
+
+
+def log_in(store: Store, plan: DeploymentPlan) -> Officer | None:
+    dialog = login_dialog(store, plan)
     return dialog.officer if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+async def sign_in_again(store: Store, plan: DeploymentPlan) -> Officer | None:
+    """The sign-in dialog after a sign-out, awaited on the running loop (not exec())."""
+    dialog = login_dialog(store, plan)
+    answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    dialog.finished.connect(lambda result: answered.done() or answered.set_result(result))
+    dialog.open()
+    result = await answered
+    return dialog.officer if result == QDialog.DialogCode.Accepted else None
 
 
 def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
     """Run the console until its window closes; return the process exit code."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("LFR console")
+    # The loop ends when _run returns, after the feeds and workers have stopped; were Qt
+    # to quit with the last window, the loop would stop under a pending close
+    # ("Event loop stopped before Future completed").
+    app.setQuitOnLastWindowClosed(False)
     apply_look(app)
     store = Store.in_dir(data_dir, timedelta(days=plan.safeguards.retention_days))
     if plan.sample:
         seed_sample_accounts(store)
     if not store.officers.count():
         print(
-            f"error: no officer accounts in {data_dir}: create one with "
-            "`python -m console officer add USERNAME --role supervisor`",
+            f"error: no officer accounts in {data_dir}: create the first admin with "
+            "`python -m console officer add USERNAME --name NAME --role admin`, then the "
+            "officers' accounts with `officer add ... --admin USERNAME`",
             file=sys.stderr,
         )
         return 2
@@ -141,17 +162,26 @@ def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        return loop.run_until_complete(_run(plan, store, officer))
+        return loop.run_until_complete(_run(plan, store, officer, data_dir))
 
 
-async def _run(plan: DeploymentPlan, store: Store, officer: Officer) -> int:
+async def _run(plan: DeploymentPlan, store: Store, officer: Officer, data_dir: Path) -> int:
+    retention = timedelta(days=plan.safeguards.retention_days)
     with AnalysisPool() as pool:
-        try:
-            console = await open_console(plan, store, officer, pool)
-        except (WatchlistError, SafeguardError, StorageError, PermissionDenied) as exc:
-            QMessageBox.critical(None, "LFR console cannot start", str(exc))
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        await console.window.closed
-        await console.close()
-    return 0
+        while True:
+            try:
+                console = await open_console(plan, store, officer, pool)
+            except (WatchlistError, SafeguardError, StorageError, PermissionDenied) as exc:
+                QMessageBox.critical(None, "LFR console cannot start", str(exc))
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            ending = await console.window.closed
+            await console.close(SIGNED_OUT if ending == SIGN_OUT else CLOSED)
+            if ending != SIGN_OUT:
+                return 0
+            store = Store.in_dir(data_dir, retention)
+            signed_in = await sign_in_again(store, plan)
+            if signed_in is None:
+                store.close()
+                return 0
+            officer = signed_in

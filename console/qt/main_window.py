@@ -1,4 +1,4 @@
-"""The console's window: camera tiles on the left, the alert queue on the right."""
+"""The console's window: camera tiles on the left, the adjudication queue on the right."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QPixmapCache
+from PySide6.QtGui import QCloseEvent, QPixmapCache, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QGridLayout,
     QLabel,
@@ -26,20 +28,53 @@ from PySide6.QtWidgets import (
 
 from console.config import DeploymentPlan
 from console.domain.alerts import Adjudication, AdjudicationError, Alert, Decision, Outcome
-from console.domain.deployments import Deployment, SafeguardError
+from console.domain.deployments import Deployment, DeploymentState, SafeguardError
+from console.domain.incidents import RecentDecision, UndoRefused
 from console.domain.officers import Officer, Permission, PermissionDenied
-from console.domain.watchlist import Watchlist, WatchlistError, WatchlistSubject
+from console.domain.watchlist import Watchlist, WatchlistError
 from console.live.feed import FacesInView, FeedStatus
-from console.live.session import MonitoringSession
+from console.live.session import MonitoringSession, PartlyRecorded
 from console.live.setup import import_watchlist
-from console.qt.alert_panel import DECISION_KEYS, OUTCOME_KEYS, AlertPanel
 from console.qt.camera_tile import CameraTile
 from console.qt.deployment_bar import DeploymentBar
 from console.qt.keys import install_shortcuts
+from console.qt.queue_panel import DECISION_KEYS, OUTCOME_KEYS, IncidentPanel
 from console.qt.sound import AlertSound
-from console.storage import AlreadyDecided, StorageError
+from console.storage import StorageError
 
 log = logging.getLogger(__name__)
+
+# How the window ended, as the close future reports it to the application.
+QUIT = "quit"
+SIGN_OUT = "sign out"
+# A tile narrower than this shows the cameras one above the other.
+TWO_COLUMNS_FROM_PX = 900
+
+
+class TileGrid(QWidget):
+    """The camera tiles, two to a row when there is room, else one above the other."""
+
+    def __init__(self, tiles: list[CameraTile], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tiles = tiles
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(2, 2, 2, 2)
+        self.columns = 0
+        self._lay_out(2)
+
+    def _lay_out(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for tile in self.tiles:
+            self.grid.removeWidget(tile)
+        for i, tile in enumerate(self.tiles):
+            self.grid.addWidget(tile, i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        wide = event.size().width() >= TWO_COLUMNS_FROM_PX or len(self.tiles) > 4
+        self._lay_out(2 if wide and len(self.tiles) > 1 else 1)
+        super().resizeEvent(event)
 
 
 class MainWindow(QMainWindow):
@@ -54,41 +89,56 @@ class MainWindow(QMainWindow):
         self.officer = officer
         self.session: MonitoringSession | None = None
         self.watchlist: Watchlist | None = None
-        self.closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+        # Resolved with QUIT or SIGN_OUT once the window has closed.
+        self.closed: asyncio.Future[str] = asyncio.get_event_loop().create_future()
+        self._ending = QUIT
+        self._close_confirmed = False
+        self.close_box: QMessageBox | None = None
+        self.conclude_box: QMessageBox | None = None
         self._tasks: set[asyncio.Task] = set()
         self.setWindowTitle(f"LFR console · {deployment.reference} · {deployment.site}")
 
         self.bar = DeploymentBar(officer)
         self.bar.confirm_requested.connect(lambda: self._act("confirm_officers_present"))
         self.bar.start_requested.connect(lambda: self._act("start"))
-        self.bar.conclude_requested.connect(lambda: self._act("conclude"))
+        self.bar.conclude_requested.connect(self.ask_conclude)
         self.bar.threshold_requested.connect(lambda v: self._act("change_threshold", v))
         self.bar.import_requested.connect(self._choose_watchlist)
         self.bar.show_deployment(deployment, 0)
+        # Nothing editable has the focus when the window opens: a key typed by the
+        # officer must act on the queue, never change the threshold.
+        self.bar.threshold.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
         self.tiles: dict[str, CameraTile] = {}
-        grid_holder = QWidget()
-        grid = QGridLayout(grid_holder)
-        for i, spec in enumerate(plan.cameras):
+        for spec in plan.cameras:
             tile = CameraTile(spec.camera, spec.shown_location)
+            tile.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click there frees a text field
             self.tiles[spec.camera] = tile
-            grid.addWidget(tile, i // 2, i % 2)
-        self.alerts = AlertPanel(overdue_after_s=plan.safeguards.pending_warning_s)
-        self.alerts.decided.connect(self._decide)
-        self.alerts.outcome_reported.connect(self._report_outcome)
+        self.tile_grid = TileGrid(list(self.tiles.values()))
+        self.alerts = IncidentPanel(deployment.site, plan.safeguards.pending_warning_s)
+        self.alerts.decide_requested.connect(self._decide)
+        self.alerts.outcome_requested.connect(self._report_outcome)
+        self.alerts.undo_requested.connect(self.undo)
+        self.alerts.card.decided.connect(self._decide_selected)
+        self.alerts.card.note.returnPressed.connect(self._after_text_entry)
         self.sound = AlertSound()
         self._install_keys()
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(grid_holder)
-        splitter.addWidget(self.alerts)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.tile_grid)
+        self.splitter.addWidget(self.alerts)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.bar)
-        column.addWidget(splitter, 1)
+        column.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        menu = self.menuBar().addMenu("&File")
+        self.sign_out_action = menu.addAction("Sign out", self.sign_out)
+        menu.addSeparator()
+        self.quit_action = menu.addAction("Quit", "Ctrl+Q", self.close)
         reports = self.menuBar().addMenu("&Reports")
         reports.addAction("Alert history… [H]", self.open_history)
         reports.addAction("Deployment record…", self.open_record)
@@ -101,7 +151,21 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.deployment_label)
         self._record_path = record_path
         self._describe()
-        self.resize(1500, 760)
+        screen = QApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        if room is not None and room.width() > 0:
+            self.resize(min(1500, room.width()), min(860, room.height()))
+        else:
+            self.resize(1500, 860)
+        self.alerts.list.setFocus()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        # The queue gets about half the width: its card and list need ~700 px.
+        total = self.splitter.width() or self.width()
+        panel = max(self.alerts.minimumSizeHint().width(), min(820, total // 2))
+        self.splitter.setSizes([max(1, total - panel), panel])
+        self.focus_queue()
 
     def _describe(self) -> None:
         d = self.deployment
@@ -128,6 +192,8 @@ class MainWindow(QMainWindow):
 
     # -- SessionListener ------------------------------------------------------------
     def feed_frame(self, camera: str, preview_rgb: np.ndarray, scale: float) -> None:
+        if self.deployment.state == DeploymentState.CONCLUDED:
+            return  # a frame still in flight at conclusion is not shown
         self.tiles[camera].video.show_frame(preview_rgb, scale)
 
     def feed_faces(self, camera: str, faces: FacesInView) -> None:
@@ -136,35 +202,44 @@ class MainWindow(QMainWindow):
     def feed_status(self, status: FeedStatus) -> None:
         self.tiles[status.camera].show_status(status)
 
-    def _subject(self, subject_id: str) -> WatchlistSubject | None:
+    def _photo(self, subject_id: str) -> np.ndarray | None:
         try:
-            return self.watchlist.subject(subject_id) if self.watchlist is not None else None
+            if self.watchlist is None:
+                return None
+            return self.watchlist.subject(subject_id).photo_rgb
         except KeyError:
             return None
 
     def alert_raised(self, alert: Alert, is_new: bool) -> None:
-        self.alerts.show_alert(alert, self._subject(alert.subject_id), self.deployment.site)
+        self.alerts.show_alert(alert, self._photo(alert.subject_id))
         if is_new:
             self.sound.play()
             self.show_message(f"ALERT: {alert.subject_name} on {alert.camera}")
 
     def alert_restored(self, alert: Alert, adjudication: Adjudication | None) -> None:
         """Open work from before a restart comes back into the queue as it was."""
-        self.alerts.show_alert(alert, self._subject(alert.subject_id), self.deployment.site)
-        if adjudication is not None and adjudication.decision == Decision.ENGAGE:
-            self.alerts.mark_engaged(alert.alert_id)
+        engaged = adjudication is not None and adjudication.decision == Decision.ENGAGE
+        self.alerts.show_alert(
+            alert, self._photo(alert.subject_id), adjudication.decided_at if engaged else None
+        )
 
     def storage_failed(self, message: str) -> None:
         self.alerts.show_error(message)
 
     def deployment_changed(self, deployment: Deployment) -> None:
         self.deployment = deployment
-        if deployment.concluded_at is not None:
-            # Qt keeps recently painted icons (the history's thumbnails) in a global cache:
-            # nothing of the deployment's faces may stay in memory after it concludes.
-            QPixmapCache.clear()
         if self.session is not None:
             self.watchlist = self.session.watchlist
+        if deployment.concluded_at is not None:
+            # The watchlist is deleted: its photos leave every card, the tiles go blank
+            # (their last frame shows passers-by), and Qt's global cache of recently
+            # painted images is emptied too.
+            self.watchlist = None
+            self.alerts.deployment_concluded()
+            for tile in self.tiles.values():
+                tile.video.image = None
+                tile.video.update()
+            QPixmapCache.clear()
         self.bar.show_deployment(deployment, len(self.watchlist) if self.watchlist else 0)
         self._describe()
 
@@ -182,11 +257,15 @@ class MainWindow(QMainWindow):
         except (SafeguardError, PermissionDenied, StorageError) as exc:
             self.bar.show_refusal(f"Refused: {exc}")
             return
+        finally:
+            self.focus_queue()
         notes = {
             "confirm_officers_present": "Officers on the ground confirmed.",
             "start": "Deployment started: cameras are live.",
             "change_threshold": f"Threshold set to {args[0]:.3f}." if args else "",
         }
+        if action == "confirm_officers_present" and self.deployment.is_active:
+            notes[action] = "Officers on the ground confirmed: cameras are live again."
         if action == "conclude":
             deleted = result.get("subjects_deleted", 0) if isinstance(result, dict) else 0
             self.bar.show_note(
@@ -195,71 +274,178 @@ class MainWindow(QMainWindow):
         else:
             self.bar.show_note(notes.get(action, ""))
 
+    def undecided_alerts(self) -> int:
+        return sum(len(i.alerts) for i in self.alerts.pending)
+
+    def ask_conclude(self) -> None:
+        """Concluding is final: ask first, saying what is left undecided."""
+        if self.session is None:
+            return
+        undecided = self.undecided_alerts()
+        engaged = len(self.alerts.engaged)
+        left = (
+            f"{undecided} alert(s) are still undecided: they stay in the record as not "
+            "adjudicated, and no decision can be taken on them afterwards."
+            if undecided
+            else "Every alert has been decided."
+        )
+        if engaged:
+            left += f" {engaged} engagement(s) still await their outcome (still recordable)."
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Conclude deployment",
+            f"Conclude {self.deployment.reference}? The cameras stop and the watchlist is "
+            "deleted. This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setInformativeText(left)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText(f"Conclude ({undecided} undecided)")
+        box.finished.connect(
+            lambda result: result == QMessageBox.StandardButton.Yes and self._act("conclude")
+        )
+        self.conclude_box = box
+        box.open()  # not exec(): the feeds keep running while the officer reads it
+
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    # -- focus ------------------------------------------------------------------------------
+    def focus_queue(self) -> None:
+        """Keys act on the queue: focus returns there after any text entry."""
+        self.alerts.list.setFocus()
+
+    def _after_text_entry(self) -> None:
+        if not self.alerts.card.awaiting_reason:
+            self.focus_queue()
+
+    def cancel_pending_entry(self) -> None:
+        """Escape: a dismiss waiting for its reason is cancelled, focus back on the queue."""
+        card = self.alerts.card
+        if card.awaiting_reason:
+            card.awaiting_reason = False
+            card.note.clear()
+            card.status.setText("Dismiss cancelled")
+        self.focus_queue()
+
     # -- decisions ------------------------------------------------------------------
-    def _decide(self, alert_id: str, decision: Decision) -> None:
-        card = self.alerts.card(alert_id)
-        if card is None or card.engaged or self.session is None:
+    def _decide_selected(self, decision: Decision) -> None:
+        incident = self.alerts.selected
+        if incident is not None:
+            self._decide(incident.incident_id, decision)
+
+    def _decide(self, incident_id: str, decision: Decision) -> None:
+        incident = self.alerts.incident(incident_id)
+        card = self.alerts.card
+        if incident is None or incident.engaged or self.session is None:
             return
-        note = card.note.text().strip()
+        if incident_id in self.alerts._busy:
+            return  # already being recorded: a second key press adds nothing
+        note = card.note.text().strip() if card.incident is incident else ""
         if decision == Decision.DISMISS and not note:
             # A dismissal needs a reason: ask for it where the officer is looking.
             card.awaiting_reason = True
-            card.status.setText("A reason is needed to dismiss: type it, then press Return")
+            card.status.setText(
+                "A reason is needed to dismiss: type it, then press Return (Esc cancels)"
+            )
             card.note.setFocus()
             return
-        card.set_busy(True, "Recording…")
-        self._spawn(self._record(alert_id, decision, note))
+        self.alerts.set_busy(incident_id, True, "Recording…")
+        self._spawn(self._record(incident_id, decision, note))
 
-    async def _record(self, alert_id: str, decision: Decision, note: str) -> None:
+    async def _record(self, incident_id: str, decision: Decision, note: str) -> None:
         assert self.session is not None
-        card = self.alerts.card(alert_id)
-        name = card.alert.subject_name if card else alert_id
-        try:
-            adjudication = await self.session.adjudicate(alert_id, decision, note)
-        except AlreadyDecided as exc:
-            self.alerts.remove(alert_id)
-            self.show_message(str(exc))
+        incident = self.alerts.incident(incident_id)
+        if incident is None:
             return
-        except (StorageError, PermissionDenied, AdjudicationError) as exc:
-            if card is not None:
-                card.set_busy(False, "Not recorded: see the message above")
+        name, ids = incident.subject_name, incident.alert_ids
+        try:
+            recorded = await self.session.decide_incident(ids, decision, note)
+        except PartlyRecorded as exc:
+            done = [a.alert_id for a in exc.recorded]
+            self.alerts.remove_alerts(incident_id, done)
+            self.alerts.set_busy(incident_id, False, "Not recorded: see the message above")
+            self.alerts.show_error(
+                f"Decision recorded for {len(done)} of {len(ids)} alerts of {name}, NOT for "
+                f"the rest: {exc}"
+            )
+            return
+        except (StorageError, PermissionDenied, AdjudicationError, SafeguardError) as exc:
+            self.alerts.set_busy(incident_id, False, f"Not recorded: {exc}")
             self.alerts.show_error(f"Decision NOT recorded for {name}: {exc}")
+            self.focus_queue()
             return
+        decided_at = recorded[0].decided_at if recorded else datetime.now(UTC)
         if decision == Decision.ENGAGE:
-            self.alerts.mark_engaged(alert_id)
-            if card is not None:
-                card.set_busy(False, "Engaged: awaiting the outcome from officers on the ground")
+            self.alerts.mark_engaged(incident_id, decided_at)
         else:
-            self.alerts.remove(alert_id)
-        at = adjudication.decided_at.astimezone().strftime("%H:%M:%S")
-        self.show_message(f"{decision.label} recorded for {name} by {self.officer} at {at}")
-        self.alerts.setFocus()
+            self.alerts.remove(incident_id)
+        # The undo window opens when the whole incident is on disk, as the officer sees it.
+        self.alerts.offer_undo(
+            RecentDecision(incident, decision, str(self.officer), self.session.now())
+        )
+        at = decided_at.astimezone().strftime("%H:%M:%S")
+        self.show_message(
+            f"{decision.label} recorded for {name} ({len(recorded)} alert(s)) by "
+            f"{self.officer} at {at}"
+        )
+        self.focus_queue()
 
-    def _report_outcome(self, alert_id: str, outcome: Outcome) -> None:
-        card = self.alerts.card(alert_id)
-        if card is None or not card.engaged or self.session is None:
+    def undo(self) -> None:
+        recent = self.alerts.recent
+        if recent is None or self.session is None:
             return
-        card.set_busy(True, "Recording…")
-        self._spawn(self._record_outcome(alert_id, outcome, card.note.text().strip()))
+        self.alerts.hide_undo()
+        self._spawn(self._undo(recent))
 
-    async def _record_outcome(self, alert_id: str, outcome: Outcome, note: str) -> None:
+    async def _undo(self, recent: RecentDecision) -> None:
         assert self.session is not None
-        card = self.alerts.card(alert_id)
-        name = card.alert.subject_name if card else alert_id
         try:
-            await self.session.record_outcome(alert_id, outcome, note)
+            await self.session.undo(recent)
+        except (UndoRefused, StorageError, PermissionDenied) as exc:
+            self.alerts.show_error(f"Not undone: {exc}")
+            return
+        self.alerts.queue.remove(recent.incident.incident_id)  # if it was engaged
+        self.alerts.put_back(recent.incident)
+        self.show_message(
+            f"{recent.decision.label} for {recent.incident.subject_name} undone: decide it "
+            "again (recorded as a correction)"
+        )
+        self.focus_queue()
+
+    def _report_outcome(self, incident_id: str, outcome: Outcome) -> None:
+        incident = self.alerts.incident(incident_id)
+        if incident is None or not incident.engaged or self.session is None:
+            return
+        if incident_id in self.alerts._busy:
+            return
+        self.alerts.set_busy(incident_id, True)
+        self._spawn(self._record_outcome(incident_id, outcome))
+
+    async def _record_outcome(self, incident_id: str, outcome: Outcome) -> None:
+        assert self.session is not None
+        incident = self.alerts.incident(incident_id)
+        if incident is None:
+            return
+        name = incident.subject_name
+        done: list[str] = []
+        try:
+            for alert_id in incident.alert_ids:
+                await self.session.record_outcome(alert_id, outcome)
+                done.append(alert_id)
         except (StorageError, PermissionDenied) as exc:
-            if card is not None:
-                card.set_busy(False, "Not recorded: see the message above")
+            self.alerts.remove_alerts(incident_id, done)
+            self.alerts.set_busy(incident_id, False)
             self.alerts.show_error(f"Outcome NOT recorded for {name}: {exc}")
             return
-        self.alerts.remove(alert_id)
+        self.alerts.remove(incident_id)
+        if self.alerts.recent is not None and self.alerts.recent.incident is incident:
+            self.alerts.hide_undo()  # an engagement with an outcome is not undone
         self.show_message(f"Outcome '{outcome.label}' recorded for {name} by {self.officer}")
+        self.focus_queue()
 
     # -- watchlist import -----------------------------------------------------------------
     def _choose_watchlist(self) -> None:
@@ -343,12 +529,19 @@ class MainWindow(QMainWindow):
     # -- keyboard -------------------------------------------------------------------------
     def _install_keys(self) -> None:
         """Keyboard first: the officer can work the whole queue without a mouse."""
+        panel = self.alerts
         bindings: dict[str, Callable[[], None]] = {
-            "Up": lambda: self.alerts.move_selection(-1),
-            "Down": lambda: self.alerts.move_selection(1),
-            "V": lambda: self.alerts.selected and self.alerts.selected.toggle_scene(),
+            "Up": lambda: panel.move_selection(-1),
+            "Down": lambda: panel.move_selection(1),
+            "PgUp": lambda: panel.move_selection(-panel.page_step()),
+            "PgDown": lambda: panel.move_selection(panel.page_step()),
+            "Home": panel.select_first,
+            "End": panel.select_last,
+            "V": panel.card.toggle_scene,
             "M": self._toggle_mute,
             "H": self.open_history,
+            "Escape": self.cancel_pending_entry,
+            "Ctrl+Z": self.undo,
         }
         for decision, key in DECISION_KEYS.items():
             bindings[key] = lambda d=decision: self._decide_selected(d)
@@ -356,15 +549,10 @@ class MainWindow(QMainWindow):
             bindings[key] = lambda o=outcome: self._outcome_selected(o)
         self.shortcuts = install_shortcuts(self, bindings)
 
-    def _decide_selected(self, decision: Decision) -> None:
-        card = self.alerts.selected
-        if card is not None and not card.engaged:
-            self._decide(card.alert_id, decision)
-
     def _outcome_selected(self, outcome: Outcome) -> None:
-        card = self.alerts.selected
-        if card is not None and card.engaged:
-            self._report_outcome(card.alert_id, outcome)
+        incident = self.alerts.selected_engaged()
+        if incident is not None:
+            self._report_outcome(incident.incident_id, outcome)
 
     def _toggle_mute(self) -> None:
         muted = self.sound.toggle_mute()
@@ -396,7 +584,54 @@ class MainWindow(QMainWindow):
         self.history = HistoryDialog(self.session.store.store, self.deployment.reference, self)
         self.history.show()
 
+    # -- closing ------------------------------------------------------------------------
+    def sign_out(self) -> None:
+        """File → Sign out: close as Quit does (asking first during a deployment), then the
+        sign-in dialog comes back for the next officer."""
+        self._ending = SIGN_OUT
+        if not self.close():
+            self._ending = QUIT
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self._needs_confirmation():
+            event.ignore()
+            self._ask_close()
+            return
+        for dialog in (self.close_box, self.conclude_box):
+            if dialog is not None:
+                dialog.close()
         if not self.closed.done():
-            self.closed.set_result(None)
+            self.closed.set_result(self._ending)
         super().closeEvent(event)
+
+    def _needs_confirmation(self) -> bool:
+        live = self.session is not None and self.deployment.is_active
+        return live and not self._close_confirmed
+
+    def _ask_close(self) -> None:
+        """Closing during a deployment stops its cameras: say so, and ask."""
+        if self.close_box is not None and self.close_box.isVisible():
+            return
+        what = "Sign out" if self._ending == SIGN_OUT else "Close the console"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            what,
+            f"{what} during deployment {self.deployment.reference}? The cameras stop. "
+            "When the console opens again they stay paused until officers on the ground "
+            "are confirmed again.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText(f"{what} (cameras stop)")
+        box.finished.connect(self._close_answered)
+        self.close_box = box
+        box.open()
+
+    def _close_answered(self, result: int) -> None:
+        if result == QMessageBox.StandardButton.Yes:
+            self._close_confirmed = True
+            self.close()
+        else:
+            self._ending = QUIT
+            self.focus_queue()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.deployments import DeploymentState
 from console.reports import export
 from console.reports.charts import ChartView
 from console.reports.evaluation import Evaluation, evaluate, sites
@@ -56,6 +57,7 @@ from console.reports.series import (
 from console.storage import StorageError, Store
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+LIVE_REFRESH_MS = 5000
 
 
 def _fill(
@@ -201,6 +203,11 @@ class RecordView(_Exports, QDialog):
         layout.addLayout(bottom)
         self.resize(1280, 820)
 
+        # An active deployment's figures are live: its record is read again every few
+        # seconds (without keeping its figures in the audit trail each time).
+        self.live_timer = QTimer(self)
+        self.live_timer.timeout.connect(self._refresh_if_active)
+        self.live_timer.start(LIVE_REFRESH_MS)
         self.chooser.currentIndexChanged.connect(lambda _: self.show_record(self._chosen()))
         self.refresh_button.clicked.connect(lambda: self.show_record(self._chosen()))
         if reference is not None and (i := self.chooser.findData(reference)) >= 0:
@@ -213,10 +220,15 @@ class RecordView(_Exports, QDialog):
     def _chosen(self) -> str:
         return str(self.chooser.currentData())
 
-    def show_record(self, reference: str) -> None:
+    def _refresh_if_active(self) -> None:
+        record = self.record
+        if record is not None and record.deployment.state == DeploymentState.ACTIVE:
+            self.show_record(record.reference, keep=False)
+
+    def show_record(self, reference: str, keep: bool = True) -> None:
         """Recompute the record from the database and show it."""
         try:
-            record = deployment_record(self.store, reference, keep=True, by=self.by)
+            record = deployment_record(self.store, reference, keep=keep, by=self.by)
         except (ReportError, StorageError) as exc:
             self.status.setText(f"Cannot show {reference}: {exc}")
             return
@@ -382,12 +394,8 @@ class EvaluationView(_Exports, QDialog):
             return
         self.evaluation = ev
         self.scope.setText(ev.scope())
-        h = ev.headline
-        self.headline["Deployments"].setText(str(h.deployments))
-        self.headline["Arrests"].setText(str(h.arrests))
-        self.headline["Arrests per deployment"].setText(_fixed(h.arrests_per_deployment, 2))
-        self.headline["Minutes of use per arrest"].setText(_fixed(h.minutes_per_arrest, 0))
-        self.headline["False alerts per 1,000 faces seen"].setText(_fixed(h.false_alert_rate, 4))
+        for name, text in ev.headline.texts().items():
+            self.headline[name].setText(text)
         total = figure_rows(ev.total)
         per = [figure_rows(r.figures) for r in ev.records]
         _fill(
@@ -438,10 +446,6 @@ class EvaluationView(_Exports, QDialog):
             return None
         text = export.evaluation_json(self.evaluation)
         return self._write("json", path, lambda p: export.write_text(p, text))
-
-
-def _fixed(value: float | None, places: int) -> str:
-    return "—" if value is None else f"{value:,.{places}f}"
 
 
 def open_record_view(

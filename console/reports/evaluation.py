@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from console.reports.figures import AlertLine, Figures, total
+from console.reports.figures import NONE, AlertLine, Figures, minutes_text, rate_text, total
 from console.reports.record import DEFAULT_ACTOR, DeploymentRecord, deployment_record, references
 
 if TYPE_CHECKING:
@@ -26,6 +26,17 @@ class Headline:
     arrests_per_deployment: float | None
     minutes_per_arrest: float | None
     false_alert_rate: float | None  # false and confirmed false alerts per 1,000 faces seen
+
+    def texts(self) -> dict[str, str]:
+        """The headline as every view and export shows it: the figures' own formats."""
+        per = self.arrests_per_deployment
+        return {
+            "Deployments": f"{self.deployments:,}",
+            "Arrests": f"{self.arrests:,}",
+            "Arrests per deployment": NONE if per is None else f"{per:,.2f}",
+            "Minutes of use per arrest": minutes_text(self.minutes_per_arrest),
+            "False alerts per 1,000 faces seen": rate_text(self.false_alert_rate),
+        }
 
 
 @dataclass(frozen=True)

@@ -372,13 +372,14 @@ def _count(value: float | int | None) -> str:
     return NONE if value is None else f"{value:,}"
 
 
-def _minutes(value: float | int | None) -> str:
+def minutes_text(value: float | int | None) -> str:
     if value is None:
         return NONE
     return f"{value:,.0f}" if abs(value - round(value)) < 0.05 else f"{value:,.1f}"
 
 
-def _rate(value: float | int | None) -> str:
+def rate_text(value: float | int | None) -> str:
+    """A rate per 1,000 faces, formatted one way everywhere (tables, headlines, exports)."""
     if value is None:
         return NONE
     if value == 0:
@@ -398,12 +399,17 @@ def duration(seconds: float | int | None) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-UNITS = {_count: "count", _minutes: "minutes", duration: "seconds", _rate: "per 1,000 faces"}
+UNITS = {
+    _count: "count",
+    minutes_text: "minutes",
+    duration: "seconds",
+    rate_text: "per 1,000 faces",
+}
 
 # key (a field or property of Figures), label, format, defining term
 _FIGURES = (
-    ("live_minutes", "Minutes live", _minutes, "Minutes live"),
-    ("camera_minutes", "Camera-minutes", _minutes, "Minutes live"),
+    ("live_minutes", "Minutes live", minutes_text, "Minutes live"),
+    ("camera_minutes", "Camera-minutes", minutes_text, "Minutes live"),
     ("watchlist_size", "Watchlist size", _count, "Watchlist size"),
     ("faces_seen", "Faces seen", _count, "Faces seen"),
     ("alerts", "Alerts", _count, "Alerts"),
@@ -419,12 +425,17 @@ _FIGURES = (
     ("awaiting_outcome", "Awaiting an outcome", _count, "Outcomes"),
     ("outcomes_set_aside", "Outcomes set aside", _count, "Outcomes"),
     ("corrected", "Decisions corrected", _count, "Decision in force"),
-    ("minutes_per_arrest", "Minutes of use per arrest", _minutes, "Minutes of use per arrest"),
+    (
+        "minutes_per_arrest",
+        "Minutes of use per arrest",
+        minutes_text,
+        "Minutes of use per arrest",
+    ),
     ("adjudication_median_s", "Time to adjudication, median", duration, "Time to adjudication"),
     ("adjudication_worst_s", "Time to adjudication, worst", duration, "Time to adjudication"),
     ("outcome_median_s", "Time to outcome, median", duration, "Time to outcome"),
     ("outcome_worst_s", "Time to outcome, worst", duration, "Time to outcome"),
-    ("false_alert_rate", "False alerts per 1,000 faces", _rate, "False alert rate"),
+    ("false_alert_rate", "False alerts per 1,000 faces", rate_text, "False alert rate"),
 )
 GROUPS = (
     ("Use", ("live_minutes", "camera_minutes", "watchlist_size", "faces_seen")),

@@ -144,10 +144,19 @@ def arrests_per_deployment(evaluation: Evaluation) -> BarChart:
 def false_alert_rate_per_deployment(evaluation: Evaluation) -> BarChart:
     records = evaluation.records
     values = tuple(r.figures.false_alert_rate or 0.0 for r in records)
+    # False alerts without faces counted have no rate: say so rather than draw "none".
+    unknown = [
+        r.reference
+        for r in records
+        if r.figures.false_alert_rate is None
+        and r.figures.false_alerts + r.figures.confirmed_false_alerts
+    ]
+    note = f"No faces counted, so no rate, for {', '.join(unknown)}" if unknown else ""
     return BarChart(
         "False alerts per 1,000 faces seen",
         tuple(_deployment_label(r) for r in records),
         (Series("rate", "False + confirmed false per 1,000 faces", values),),
-        empty_text="No false alerts",
+        note=note,
+        empty_text="No rate: false alerts, but no faces counted" if unknown else "No false alerts",
         decimals=3,
     )

@@ -1,0 +1,202 @@
+"""Adjudication at volume, driven as an officer does it: 60 alerts for 3 subjects on 2
+cameras become 3 incidents; keys decide, undo, cancel; the layout fits 1280x720."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from console.domain.alerts import Alert, Evidence
+from console.domain.sightings import AlertEvent
+from console.storage.database import Database
+from tests.conftest import OFFICER, pause_like_a_person
+
+# The sample watchlist's two subjects, and a third who is not on it (no photo).
+SUBJECTS = [
+    ("WL-0002", "Sam Keane", "missing person at risk"),  # immediate
+    ("WL-0001", "Alex Marsh", "wanted by the courts"),  # priority
+    ("WL-0009", "Rob Third", "bail or order"),  # routine
+]
+
+
+def press(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    pause_like_a_person(qtbot)
+    target = QApplication.focusWidget() or window
+    qtbot.keyClick(target, key, modifier)
+
+
+def raise_alert(session, n: int, subject: int, camera: str, ago_s: float) -> Alert:
+    subject_id, name, category = SUBJECTS[subject]
+    crop = np.full((60, 60, 3), (40 * subject + 60, 90, 120 + n), np.uint8)
+    alert = Alert(
+        f"{camera}-{uuid.uuid4().hex[:12]}",
+        camera,
+        subject_id,
+        name,
+        category,
+        0.30 + n / 1000,
+        0.40,
+        float(n),
+        n * 5,
+        (10, 70, 70, 10),
+        datetime.now(UTC) - timedelta(seconds=ago_s),
+        crop,
+        [Evidence(n * 5, float(n), 0.30 + n / 1000)],
+    )
+    # The same path as a camera's sighting tracker: saved, then shown.
+    session._on_alert(AlertEvent(alert, True))
+    return alert
+
+
+def rows(tmp_path, sql: str) -> list[tuple]:
+    db = sqlite3.connect(Database.path_in(tmp_path))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def selection_visible(panel) -> bool:
+    """The selected incident is the list's current row, on screen, and on the card."""
+    selected = panel.selected
+    item = panel.list.currentItem()
+    if (
+        selected is None
+        or item is None
+        or item.data(Qt.ItemDataRole.UserRole) != (selected.incident_id)
+    ):
+        return False
+    on_screen = panel.list.viewport().rect().contains(panel.list.visualItemRect(item))
+    card = panel.card
+    return (
+        on_screen
+        and item.isSelected()
+        and card.isVisible()
+        and card.incident is selected
+        and selected.subject_name in card.heading.text()
+    )
+
+
+def widgets_outside(panel: QWidget) -> list[str]:
+    """Visible widgets inside the panel that reach past its left or right edge."""
+    bad = []
+    for widget in panel.findChildren(QWidget):
+        if not widget.isVisible() or widget.window() is not panel.window():
+            continue
+        box = QRect(widget.mapTo(panel, QPoint(0, 0)), widget.size())
+        if box.left() < 0 or box.right() > panel.width():
+            bad.append(f"{type(widget).__name__} {widget.objectName()} {box}")
+    return bad
+
+
+def test_sixty_alerts_make_three_incidents_worked_with_the_keyboard(qtbot, open_sample, tmp_path):
+    console = open_sample(start=False)
+    window, panel, session = console.window, console.window.alerts, console.session
+    window.resize(1280, 720)
+    window.activateWindow()
+    qtbot.waitExposed(window)
+
+    # First a routine incident; the officer selects it.
+    raise_alert(session, 0, 2, "north", 200)
+    qtbot.waitUntil(lambda: len(panel.pending) == 1)
+    assert selection_visible(panel)
+    routine = panel.selected
+
+    # Then 59 more over two cameras: the selection stays on its incident while the more
+    # urgent ones are inserted above it.
+    for n in range(1, 60):
+        raise_alert(session, n, (n + 2) % 3, "north" if n % 2 else "south", 200 - n * 2)
+        assert panel.selected is routine and selection_visible(panel)
+    qtbot.waitUntil(lambda: not session._saves, timeout=20_000)
+    assert len(rows(tmp_path, "SELECT alert_id FROM alerts")) == 60
+    incidents = panel.pending
+    assert [i.subject_name for i in incidents] == ["Sam Keane", "Alex Marsh", "Rob Third"]
+    assert [len(i.alerts) for i in incidents] == [20, 20, 20]
+    assert all(set(i.cameras) == {"north", "south"} for i in incidents)
+    assert "Pending: 3 incidents" in panel.title.text() and "(60 alerts)" in panel.title.text()
+    # All three have waited past the warning: overdue is shown on the row and the card,
+    # while the selection keeps its own colour.
+    assert all("OVERDUE" in panel.list.item(r).text() for r in range(3))
+    assert "OVERDUE" in panel.card.waiting.text()
+
+    # Nothing reaches past the panel, and the window fits the screen size asked for.
+    assert window.width() <= 1280 and window.height() <= 720
+    assert panel.mapTo(window, QPoint(panel.width(), 0)).x() <= window.width()
+    assert widgets_outside(panel) == []
+
+    keane, marsh, third = incidents
+    press(qtbot, window, Qt.Key.Key_Home)
+    assert panel.selected is keane and selection_visible(panel)
+    press(qtbot, window, Qt.Key.Key_End)
+    assert panel.selected is third
+    press(qtbot, window, Qt.Key.Key_PageUp)
+    assert panel.selected is keane
+    press(qtbot, window, Qt.Key.Key_PageDown)
+    assert panel.selected is third
+    press(qtbot, window, Qt.Key.Key_Up)
+    assert panel.selected is marsh and selection_visible(panel)
+    press(qtbot, window, Qt.Key.Key_Home)
+
+    # A stray F records a false match for all 20 of Keane's alerts...
+    press(qtbot, window, Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: keane not in panel.pending, timeout=10_000)
+    keane_ids = set(keane.alert_ids)
+    decided = rows(tmp_path, "SELECT alert_id, decision, officer FROM decisions")
+    assert {a for a, _, _ in decided} == keane_ids
+    assert {(d, o) for _, d, o in decided} == {("false_match", OFFICER)}
+    # ...the selection moves to the most urgent remaining, and Undo is offered.
+    assert panel.selected is marsh and selection_visible(panel)
+    assert panel.undo_button.isVisible() and "Ctrl+Z" in panel.undo_button.text()
+
+    # Ctrl+Z within 5 s: Keane is pending again, selected; then engaged, which is
+    # recorded as a correction of each false match (the original stays).
+    press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: keane in panel.pending, timeout=10_000)
+    assert panel.selected is keane and selection_visible(panel)
+    undone = rows(tmp_path, "SELECT actor, details FROM audit WHERE action='decision undone'")
+    assert len(undone) == 1 and undone[0][0] == OFFICER
+    press(qtbot, window, Qt.Key.Key_E)
+    qtbot.waitUntil(lambda: keane in panel.engaged, timeout=10_000)
+    corrections = rows(tmp_path, "SELECT alert_id, decision, officer, reason FROM corrections")
+    assert {a for a, _, _, _ in corrections} == keane_ids
+    assert {(d, o) for _, d, o, _ in corrections} == {("engage", OFFICER)}
+    assert all("undone" in reason for *_, reason in corrections)
+    assert len(rows(tmp_path, "SELECT 1 FROM audit WHERE action='decision corrected'")) == 20
+    # Engaged is its own list, always visible, beside the queue; selection moved on.
+    assert panel.engaged_list.isVisible() and panel.engaged_list.count() == 1
+    assert "Engaged, awaiting outcome: 1" in panel.engaged_title.text()
+    assert panel.selected is marsh and selection_visible(panel)
+
+    # D asks for a reason; Escape cancels it and gives the keys back to the queue.
+    press(qtbot, window, Qt.Key.Key_D)
+    assert QApplication.focusWidget() is panel.card.note
+    qtbot.keyClicks(panel.card.note, "m")
+    press(qtbot, window, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is panel.list and not panel.card.awaiting_reason
+    assert panel.card.note.text() == "" and marsh in panel.pending
+    assert len(rows(tmp_path, "SELECT 1 FROM decisions")) == 20
+    # D again, a reason, Return: dismissed (all 20), and the focus is back on the queue.
+    press(qtbot, window, Qt.Key.Key_D)
+    qtbot.keyClicks(panel.card.note, "dealt with earlier today")
+    qtbot.keyClick(panel.card.note, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: marsh not in panel.pending, timeout=10_000)
+    assert QApplication.focusWidget() is panel.list
+    assert panel.selected is third and selection_visible(panel)
+    dismissed = rows(tmp_path, "SELECT note FROM decisions WHERE decision='dismiss'")
+    assert dismissed == [("dealt with earlier today",)] * 20
+
+    # The outcome key acts on the engagement, from the queue.
+    press(qtbot, window, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: not panel.engaged, timeout=10_000)
+    outcomes = rows(tmp_path, "SELECT alert_id, outcome FROM outcomes")
+    assert {a for a, _ in outcomes} == keane_ids and {o for _, o in outcomes} == {"arrested"}
+
+    press(qtbot, window, Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: not panel.pending, timeout=10_000)
+    assert panel.selected is None and "No alert awaits" in panel.card.heading.text()
+    assert len(rows(tmp_path, "SELECT 1 FROM decisions")) == 60
