@@ -283,3 +283,34 @@ def test_the_schema_declares_the_safeguard_triggers():
         "audit_append_only_update",
         "audit_append_only_delete",
     } <= set(expected_triggers())
+
+
+# -- the head at conclusion, on the deployment record ---------------------------------------
+def test_the_record_prints_the_audit_head_at_conclusion(tmp_path):
+    """The anchor a supervisor keeps: printed on the record (its PDF is printed from the
+    same HTML), and it verifies the record it came from."""
+    from dataclasses import replace
+
+    from console.reports.export import record_csv, record_text
+    from console.reports.html import record_html
+    from console.reports.record import anchor_text, deployment_record
+    from console.storage.audit import Head
+
+    store = recorded(tmp_path)
+    d = store.deployments.get("CR-1")
+    assert "Audit head at conclusion" not in dict(deployment_record(store, "CR-1").facts())
+    d = replace(d, officers_present_confirmed_by="PC 1").start(NOW)
+    store.deployments.update(d, "PC 1", "deployment started")
+    store.deployments.update(d.conclude(NOW), "PC 1", "deployment concluded")
+    concluded = store.audit.last()
+    store.deployments.purge_watchlist("CR-1", "PC 1")
+    record = deployment_record(store, "CR-1")
+    printed = dict(record.facts())["Audit head at conclusion"]
+    assert printed == anchor_text(concluded.seq, concluded.mac)
+    assert printed in record_html(record, (600, 200))
+    assert printed in record_csv(record) and printed in record_text(record)
+    assert Head.parse(printed) == concluded
+    store.close()
+    assert verify_folder(tmp_path, [Head.parse(printed)]).intact
+    forged = replace(concluded, mac="0" * 64)
+    assert not verify_folder(tmp_path, [forged]).intact
