@@ -302,11 +302,15 @@ class MainWindow(QMainWindow):
         box.setInformativeText(left)
         box.setDefaultButton(QMessageBox.StandardButton.No)
         box.button(QMessageBox.StandardButton.Yes).setText(f"Conclude ({undecided} undecided)")
-        box.finished.connect(
-            lambda result: result == QMessageBox.StandardButton.Yes and self._act("conclude")
-        )
+        box.finished.connect(self._conclude_answered)
         self.conclude_box = box
         box.open()  # not exec(): the feeds keep running while the officer reads it
+
+    def _conclude_answered(self, result: int) -> None:
+        if result == QMessageBox.StandardButton.Yes:
+            self._act("conclude")
+        else:
+            self.focus_queue()
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -315,7 +319,9 @@ class MainWindow(QMainWindow):
 
     # -- focus ------------------------------------------------------------------------------
     def focus_queue(self) -> None:
-        """Keys act on the queue: focus returns there after any text entry."""
+        """Keys act on the queue: focus returns there after any text entry or dialog."""
+        if self.isVisible() and not self.isActiveWindow():
+            self.activateWindow()  # a dialog just closed: the window's keys work again
         self.alerts.list.setFocus()
 
     def _after_text_entry(self) -> None:
@@ -589,8 +595,7 @@ class MainWindow(QMainWindow):
         """File → Sign out: close as Quit does (asking first during a deployment), then the
         sign-in dialog comes back for the next officer."""
         self._ending = SIGN_OUT
-        if not self.close():
-            self._ending = QUIT
+        self.close()  # if it asks first, a No sets it back to quit
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if self._needs_confirmation():
