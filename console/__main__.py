@@ -6,23 +6,27 @@ import argparse
 import getpass
 import json
 import logging
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from console import train, uat
 from console.config import (
-    DEFAULT_THRESHOLD,
+    DEFAULT_FALSE_ALERT_RATE,
     SAMPLE_DEPLOYMENT,
     ConfigError,
     DeploymentPlan,
     data_dir,
     load_plan,
 )
+from console.domain.deployments import SafeguardError
 from console.domain.officers import Role
+from console.domain.policy import FalseAlertRate, OperatingPointError
 from console.domain.watchlist import WatchlistError
 from console.reports import cli as reports_cli
 from console.storage import StorageError
+from console.vision.operating_point import threshold_for
 from console.vision.sources import SourceError, SourceSpec
 
 
@@ -54,7 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         "or a webcam index (repeatable)",
     )
     run.add_argument("--watchlist", type=Path, help="watchlist folder (overrides the file)")
-    run.add_argument("--threshold", type=float, help="match threshold (overrides the file)")
+    run.add_argument(
+        "--false-alert-rate",
+        type=_rate,
+        metavar="'1 in N'",
+        help="at most one false alert in N passers-by (overrides the file; the site "
+        "policy's loosest still applies)",
+    )
     run.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
 
     officer = commands.add_parser(
@@ -77,6 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
         "the new account's",
     )
     add.add_argument("--data-dir", type=Path)
+
+    policy = commands.add_parser(
+        "policy", help="the site policy: the safeguards no plan can loosen (an admin sets it)"
+    )
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    policy_commands.add_parser("show", help="print the policy in force").add_argument(
+        "--data-dir", type=Path
+    )
+    change = policy_commands.add_parser("set", help="change settings: an admin signs in")
+    change.add_argument("settings", nargs="+", metavar="KEY=VALUE")
+    change.add_argument("--admin", metavar="USERNAME", required=True)
+    change.add_argument(
+        "--password-stdin", action="store_true", help="read the admin's password from stdin"
+    )
+    change.add_argument("--data-dir", type=Path)
 
     reports_cli.add_arguments(commands)
 
@@ -111,7 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--camera", action="append", type=_camera, required=True, metavar="NAME=PATH"
     )
     replay.add_argument("--watchlist", type=Path, required=True)
-    replay.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    replay.add_argument(
+        "--false-alert-rate",
+        type=_rate,
+        default=DEFAULT_FALSE_ALERT_RATE,
+        metavar="'1 in N'",
+        help="the operating point (default 1 in 1,000 passers-by); the match distance "
+        "follows from it and the watchlist's size",
+    )
+    replay.add_argument(
+        "--threshold", type=float, help="a fixed match distance instead (expert use)"
+    )
     replay.add_argument(
         "--analyses-per-second",
         type=float,
@@ -136,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             return _add_officer(args)
         if args.command == "audit":
             return _audit(args)
+        if args.command == "policy":
+            return _policy(args)
         if args.command in reports_cli.COMMANDS:
             return reports_cli.run(args)
         if args.command == "uat":
@@ -143,9 +180,53 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return train.run(args)
         return _run(args)
-    except (ConfigError, WatchlistError, SourceError, StorageError) as exc:
+    except (ConfigError, WatchlistError, SourceError, StorageError, SafeguardError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _policy(args: argparse.Namespace) -> int:
+    """Show the site policy, or change it after an admin signs in (audited)."""
+    from console.domain.officers import PermissionDenied
+    from console.storage import Store
+    from console.storage.audit import NoRecord
+    from console.storage.database import Database
+
+    folder = data_dir(args.data_dir)
+    if not Database.path_in(folder).exists():
+        raise NoRecord(f"no record at {folder}")
+    store = Store.in_dir(folder)
+    try:
+        if args.policy_command == "set":
+            settings = dict(_setting(text) for text in args.settings)
+            admin = store.officers.authenticate(
+                args.admin, _Passwords(args.password_stdin).existing(
+                    f"password for admin {args.admin}: "
+                )
+            )
+            store.policy.change(admin, **settings)
+        for key, value in store.policy.current().to_mapping().items():
+            print(f"{key} = {value}")
+    except PermissionDenied as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"settings are KEY=VALUE, not {text!r}")
+    return key.strip(), value.strip()
+
+
+def _rate(text: str) -> FalseAlertRate:
+    try:
+        return FalseAlertRate.parse(text)
+    except OperatingPointError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -154,8 +235,8 @@ def _run(args: argparse.Namespace) -> int:
     plan: DeploymentPlan = load_plan(args.deployment).with_cameras(args.camera)
     if args.watchlist:
         plan = replace(plan, watchlist=args.watchlist.resolve())
-    if args.threshold is not None:
-        plan = replace(plan, threshold=args.threshold)
+    if args.false_alert_rate is not None:
+        plan = replace(plan, false_alert_rate=args.false_alert_rate)
     if not plan.cameras:
         raise ConfigError("no cameras: give --camera NAME=SOURCE or a deployment file with cameras")
     return run_console(plan, record_folder(plan, args.deployment, args.data_dir))
@@ -312,8 +393,13 @@ def _replay(args: argparse.Namespace) -> int:
             raise ConfigError(f"replay takes video files; {spec.camera} is a {spec.kind}")
     with AnalysisPool() as pool:
         watchlist = enrol_watchlist(args.watchlist, pool=pool)
+        threshold = args.threshold
+        if threshold is None:
+            threshold = threshold_for(args.false_alert_rate, len(watchlist))
+        elif not (math.isfinite(threshold) and 0 < threshold <= 1):
+            raise ConfigError(f"--threshold must be in (0, 1], not {threshold}")
         alerts, summary = replay(
-            args.camera, watchlist, pool, args.threshold, args.analyses_per_second
+            args.camera, watchlist, pool, threshold, args.analyses_per_second
         )
     if args.out:
         with args.out.open("w") as out:

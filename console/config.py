@@ -1,22 +1,27 @@
 """Deployment plans (TOML files) and where the console keeps its data.
 
 A plan names the deployment, its site, cameras, watchlist folder, authorising officer,
-planned times and safeguard settings; paths in it are relative to the file. Command-line
-options override it.
+planned times and the false-alert rate it is run at; paths in it are relative to the
+file. Command-line options override it. A plan is read as hostile input: every value is
+checked and every fault names its key. Safeguards are not a plan's to set: they come
+from the site policy (``console.domain.policy``), which only an admin changes.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import platformdirs
 
 from console.domain.deployments import Deployment
-from console.domain.watchlist import DEFAULT_MAX_SUBJECTS
+from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
+from console.vision.operating_point import DEFAULT_ONE_IN, threshold_for
 from console.vision.sources import SourceSpec
 
 APP_NAME = "lfr-console"
@@ -24,26 +29,23 @@ DATA_DIR_ENV = "LFR_CONSOLE_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DEPLOYMENT = REPO_ROOT / "sample_streams" / "sample_deployment.toml"
 
-# Calibrated on the development face set for a watchlist of 1,000 (bench/
-# calibrate_threshold.py), not dlib's 1:1 verification default of 0.6: see README,
-# "Match threshold".
+# The distance scenarios are replayed at unless they name their own (their truths were
+# set at it). Live deployments derive theirs from a false-alert rate: see
+# console/vision/operating_point.py and README, "Accuracy on unseen faces".
 DEFAULT_THRESHOLD = 0.40
-# The loosest threshold a supervisor may set: the floor on match strictness. At 0.45 a
-# passer-by's single-frame chance of false-matching one of 1,000 subjects is ~10%.
-DEFAULT_LOOSEST_THRESHOLD = 0.45
-DEFAULT_RETENTION_DAYS = 31
+DEFAULT_FALSE_ALERT_RATE = FalseAlertRate(DEFAULT_ONE_IN)
+
+_PLAN_KEYS = {
+    "reference", "site", "watchlist", "false_alert_rate", "authorised_by", "authorised_rank",
+    "planned_start", "duration_hours", "sample", "camera",
+}
+_CAMERA_KEYS = {"name", "source", "loop", *SourceSpec.TIMING_FIELDS}
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*(\{seq\}[A-Za-z0-9._\-]*)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
 
 class ConfigError(Exception):
     """The deployment file or the command line is wrong; the message says how."""
-
-
-@dataclass(frozen=True)
-class Safeguards:
-    loosest_threshold: float = DEFAULT_LOOSEST_THRESHOLD
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    max_watchlist_size: int = DEFAULT_MAX_SUBJECTS
-    pending_warning_s: float = 60.0  # a pending alert older than this is highlighted
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,11 @@ class DeploymentPlan:
     site: str
     watchlist: Path
     cameras: list[SourceSpec] = field(default_factory=list)
-    threshold: float = DEFAULT_THRESHOLD
+    false_alert_rate: FalseAlertRate = DEFAULT_FALSE_ALERT_RATE
     authorised_by: str = ""
     authorised_rank: str = ""
     planned_start: datetime | None = None  # None: when the console first opens the plan
     duration: timedelta = timedelta(hours=8)
-    safeguards: Safeguards = field(default_factory=Safeguards)
     sample: bool = False  # the bundled sample: its own data folder and sample accounts
 
     def with_cameras(self, overrides: list[SourceSpec]) -> DeploymentPlan:
@@ -67,7 +68,11 @@ class DeploymentPlan:
             by_name[spec.camera] = spec
         return replace(self, cameras=list(by_name.values()))
 
-    def deployment(self, reference: str, now: datetime) -> Deployment:
+    def deployment(self, reference: str, now: datetime, policy: SitePolicy) -> Deployment:
+        """The planned deployment, within the site policy. Its threshold is provisional
+        (the rate against one subject) until its watchlist is enrolled."""
+        policy.check_duration(self.duration.total_seconds() / 3600)
+        policy.check_rate(self.false_alert_rate)
         start = self.planned_start or now
         return Deployment(
             reference=reference,
@@ -77,55 +82,150 @@ class DeploymentPlan:
             authorised_rank=self.authorised_rank,
             planned_start=start,
             planned_end=start + self.duration,
-            threshold=self.threshold,
+            threshold=threshold_for(self.false_alert_rate, 1),
         )
 
 
+class _Plan:
+    """Reads one plan's values, collecting every fault with its key."""
+
+    def __init__(self, path: Path, data: dict) -> None:
+        self.path, self.data, self.problems = path, data, []
+
+    def fail(self, key: str, message: str) -> None:
+        self.problems.append(f"{key}: {message}")
+
+    def text(self, key: str, data: dict | None = None, required: bool = True,
+             limit: int = 200, label: str = "") -> str:
+        data = self.data if data is None else data
+        label = label or key
+        if key not in data:
+            if required:
+                self.fail(label, "is missing")
+            return ""
+        value = data[key]
+        if not isinstance(value, str):
+            self.fail(label, f"must be text, not {type(value).__name__} {value!r}")
+            return ""
+        if required and not value.strip():
+            self.fail(label, "is empty")
+        elif len(value) > limit:
+            self.fail(label, f"is {len(value):,} characters; at most {limit} are allowed")
+        elif _CONTROL.search(value):
+            self.fail(label, "holds control or text-direction characters")
+        return value.strip()
+
+    def number(self, key: str, data: dict, default: float, low: float, high: float,
+               label: str = "") -> float:
+        label = label or key
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(label, f"must be a number, not {value!r}")
+            return default
+        if not math.isfinite(value) or not low < value <= high:
+            self.fail(label, f"must be a number above {low:g} and at most {high:g}, not {value!r}")
+            return default
+        return float(value)
+
+
 def load_plan(path: Path) -> DeploymentPlan:
+    """Read and check a plan; ConfigError lists every fault, each naming its key."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read deployment file {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"deployment file {path} is not UTF-8 text: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"deployment file {path} is not valid TOML: {exc}") from exc
-    base = path.parent
-    try:
-        cameras = [
-            SourceSpec.of(
-                str(c["name"]),
-                str(c["source"]),
-                base,
-                bool(c.get("loop", False)),
-                # per-camera timeouts: timeout_s, stall_s, retry_s, retry_max_s
-                **{k: float(c[k]) for k in SourceSpec.TIMING_FIELDS if k in c},
-            )
-            for c in data.get("camera", [])
-        ]
-        start = data.get("planned_start")
-        if isinstance(start, datetime) and start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
-        guards = data.get("safeguards", {})
-        return DeploymentPlan(
-            reference=str(data["reference"]),
-            site=str(data.get("site", "")),
-            watchlist=(base / str(data["watchlist"])).resolve(),
-            cameras=cameras,
-            threshold=float(data.get("threshold", DEFAULT_THRESHOLD)),
-            authorised_by=str(data["authorised_by"]),
-            authorised_rank=str(data["authorised_rank"]),
-            planned_start=start if isinstance(start, datetime) else None,
-            duration=timedelta(hours=float(data.get("duration_hours", 8))),
-            safeguards=Safeguards(
-                loosest_threshold=float(guards.get("loosest_threshold", DEFAULT_LOOSEST_THRESHOLD)),
-                retention_days=int(guards.get("retention_days", DEFAULT_RETENTION_DAYS)),
-                max_watchlist_size=int(guards.get("max_watchlist_size", DEFAULT_MAX_SUBJECTS)),
-                pending_warning_s=float(guards.get("pending_warning_seconds", 60)),
-            ),
-            sample=bool(data.get("sample", False)),
+    plan = _Plan(path, data)
+    if "safeguards" in data:
+        plan.fail("safeguards", "safeguards are set by the site policy (console policy), "
+                                "not by a deployment plan")
+    if "threshold" in data:
+        plan.fail("threshold", "the match distance is derived from false_alert_rate "
+                               "(for example false_alert_rate = \"1 in 10000\")")
+    for key in sorted(set(data) - _PLAN_KEYS - {"safeguards", "threshold"}):
+        plan.fail(key, f"is not a plan setting (settings: {', '.join(sorted(_PLAN_KEYS))})")
+    base = path.parent.resolve()
+    reference = plan.text("reference", limit=64)
+    if reference and not _REFERENCE.fullmatch(reference):
+        plan.fail("reference", "may hold only letters, digits, '.', '_', '-' and one {seq}")
+    watchlist = plan.text("watchlist", limit=500)
+    folder = (base / watchlist).resolve() if watchlist else base
+    if watchlist and not folder.is_relative_to(base):
+        plan.fail("watchlist", f"{watchlist!r} is outside the plan's folder {base}")
+    rate = DEFAULT_FALSE_ALERT_RATE
+    if "false_alert_rate" in data:
+        try:
+            rate = FalseAlertRate.parse(data["false_alert_rate"])
+        except OperatingPointError as exc:
+            plan.fail("false_alert_rate", str(exc))
+    start = data.get("planned_start")
+    if start is not None:
+        if isinstance(start, datetime):
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
+        else:
+            kind = "a date without a time" if isinstance(start, date) else repr(start)
+            plan.fail("planned_start", f"must be a date and time such as "
+                                       f"2026-11-27T10:00:00Z, not {kind}")
+            start = None
+    hours = plan.number("duration_hours", data, 8.0, 0.0, 24 * 366)
+    sample = data.get("sample", False)
+    if not isinstance(sample, bool):
+        plan.fail("sample", f"must be true or false, not {sample!r}")
+    result = DeploymentPlan(
+        reference=reference,
+        site=plan.text("site", required=False),
+        watchlist=folder,
+        cameras=_cameras(plan, base),
+        false_alert_rate=rate,
+        authorised_by=plan.text("authorised_by", limit=100),
+        authorised_rank=plan.text("authorised_rank", limit=100),
+        planned_start=start,
+        duration=timedelta(hours=hours),
+        sample=sample is True,
+    )
+    if plan.problems:
+        raise ConfigError(
+            f"deployment file {path} refused:\n" + "\n".join(f"  {p}" for p in plan.problems)
         )
-    except KeyError as exc:
-        raise ConfigError(f"deployment file {path} lacks {exc.args[0]!r}") from exc
+    return result
+
+
+def _cameras(plan: _Plan, base: Path) -> list[SourceSpec]:
+    tables = plan.data.get("camera", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        plan.fail("camera", "must be [[camera]] tables")
+        return []
+    cameras, names = [], set()
+    for n, table in enumerate(tables, start=1):
+        label = f"camera {n}"
+        for key in sorted(set(table) - _CAMERA_KEYS):
+            allowed = ", ".join(sorted(_CAMERA_KEYS))
+            plan.fail(f"{label} {key}", f"is not a camera setting ({allowed})")
+        name = plan.text("name", table, limit=40, label=f"{label} name")
+        if name in names:
+            plan.fail(f"{label} name", f"{name!r} is used by an earlier camera")
+        names.add(name)
+        source = table.get("source")
+        if isinstance(source, int) and not isinstance(source, bool):
+            source = str(source)  # a webcam index
+        if not isinstance(source, str) or not source.strip():
+            plan.fail(f"{label} source", f"must be a file, URL or webcam index, not {source!r}")
+            continue
+        loop = table.get("loop", False)
+        if not isinstance(loop, bool):
+            plan.fail(f"{label} loop", f"must be true or false, not {loop!r}")
+        timings = {
+            k: plan.number(k, table, 1.0, 0.0, 600.0, label=f"{label} {k}")
+            for k in SourceSpec.TIMING_FIELDS
+            if k in table
+        }
+        if name:
+            cameras.append(SourceSpec.of(name, source.strip(), base, loop is True, **timings))
+    return cameras
 
 
 def data_dir(override: Path | None = None, sample: bool = False) -> Path:

@@ -1,8 +1,10 @@
-"""One camera's recognition stage: faces in a frame -> tracks -> matches -> alerts.
+"""One camera's recognition stage: faces in a frame -> tracks -> evidence -> alerts.
 
 Shared by the live console and the headless replay, so both raise the same alerts
-from the same frames. Only faces that match the watchlist are ever cropped; the
-encodings of everyone else are dropped with the frame (privacy by construction).
+from the same frames. Each followed face is judged on the weighted mean of its
+encodings so far (``console.vision.track_evidence``). Only faces that match the
+watchlist are ever cropped; the encodings of everyone else live in memory only while
+their track does, then are dropped (privacy by construction).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass
 from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent, EvidenceRule, Match, SightingTracker
 from console.vision.analysis import FaceObservation, crop_face, scene
-from console.vision.matcher import Matcher
+from console.vision.matcher import Candidate, Matcher
 from console.vision.sources import Frame
+from console.vision.track_evidence import TrackEvidence, face_weight
 from console.vision.tracking import FaceTracker
 
 
@@ -26,6 +29,7 @@ class CameraCounters:
     faces_detected: int = 0  # faces seen, summed over analysed frames
     faces_rejected: int = 0  # too blurred to match on
     faces_in_view: int = 0
+    people_seen: int = 0  # faces followed (tracks started): the footfall
     alerts: int = 0
 
 
@@ -40,7 +44,9 @@ class CameraPipeline:
         self.camera = camera
         self.matcher = matcher
         self.faces = FaceTracker()
-        self.sightings = SightingTracker(camera, matcher.threshold, new_alert_id, rule)
+        self.rule = rule or EvidenceRule()
+        self.evidence = TrackEvidence()
+        self.sightings = SightingTracker(camera, matcher.threshold, new_alert_id, self.rule)
         self.counters = CameraCounters()
         # The faces of the last analysed frame, for drawing boxes: a name only on matches.
         self.last_view: list[tuple[BBox, str | None]] = []
@@ -50,7 +56,10 @@ class CameraPipeline:
         c.frames_analysed += 1
         c.faces_detected += len(faces)
         c.faces_in_view = len(faces)
+        known = self.faces.known_tracks()
         track_ids = self.faces.assign(frame.t, [f.bbox for f in faces])
+        c.people_seen += len(set(track_ids) - known)
+        self.evidence.forget_before(frame.t - self.faces.max_gap_s)
         matches: list[Match] = []
         view: list[tuple[BBox, str | None]] = []
         for face, track_id in zip(faces, track_ids, strict=True):
@@ -58,7 +67,7 @@ class CameraPipeline:
                 c.faces_rejected += 1
                 view.append((face.bbox, None))
                 continue
-            candidate = self.matcher.match(face.encoding)
+            candidate, frames = self._judge(frame.t, face, track_id)
             view.append((face.bbox, candidate.subject.name if candidate else None))
             if candidate is None:
                 continue
@@ -73,9 +82,25 @@ class CameraPipeline:
                     crop_face(frame.image, face.bbox),
                     track_id,
                     scene(frame.image),
+                    frames,
                 )
             )
         self.last_view = view
         events = self.sightings.observe(frame.t, frame.index, matches)
         c.alerts += sum(e.is_new for e in events)
         return events
+
+    def _judge(
+        self, t: float, face: FaceObservation, track_id: int
+    ) -> tuple[Candidate | None, int]:
+        """The subject this face matches on the evidence so far, and how many frames."""
+        assert face.encoding is not None
+        probe, frames = face.encoding, 1
+        if self.rule.aggregate:
+            weight = face_weight(face.width, face.sharpness) if self.rule.weighted else 1.0
+            probe = self.evidence.add(track_id, t, face.encoding, weight)
+            frames = self.evidence.frames(track_id)
+        candidate = self.matcher.match(probe)
+        if candidate is None or candidate.margin < self.rule.min_margin:
+            return None, frames
+        return candidate, frames

@@ -86,9 +86,10 @@ def _face_box(image: np.ndarray) -> tuple[int, int, int, int]:
     return max(boxes, key=lambda b: (b[1] - b[3]) * (b[2] - b[0]))
 
 
-def make_sprite(path: Path) -> Sprite:
+def make_sprite(path: Path, box: tuple[int, int, int, int] | None = None) -> Sprite:
+    """A head-and-shoulders cut-out around the face *box* (found here when not given)."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    top, right, bottom, left = _face_box(image)
+    top, right, bottom, left = box or _face_box(image)
     fw, fh = right - left, bottom - top
     pad = int(3 * max(fw, fh))
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)

@@ -37,7 +37,7 @@ def open_session(tmp_path, pool, listener, plan=None, role=Role.SUPERVISOR, cloc
         AsyncStore(store),
         officer,
         listener,
-        loosest_threshold=plan.safeguards.loosest_threshold,
+        policy=store.policy.current(),
         clock=clock,
     )
     session.open()

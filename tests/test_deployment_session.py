@@ -16,8 +16,10 @@ import pytest
 from console.config import SAMPLE_DEPLOYMENT, load_plan
 from console.domain.deployments import DeploymentState, SafeguardError
 from console.domain.officers import PermissionDenied, Role
+from console.domain.policy import FalseAlertRate
 from console.live.feed import FeedState
 from console.storage import Store
+from console.vision.operating_point import threshold_for
 from console.vision.sources import SourceSpec
 from tests import sessions
 from tests.conftest import SAMPLES
@@ -147,13 +149,13 @@ def test_reaching_the_planned_end_concludes_the_deployment(tmp_path, process_poo
     assert len(store.deployments.load_watchlist(session.deployment.reference)) == 0
 
 
-def test_only_a_supervisor_concludes_or_changes_the_threshold_and_changes_are_audited(
+def test_only_a_supervisor_concludes_or_changes_the_false_alert_rate_and_it_is_audited(
     tmp_path, process_pool
 ):
     async def as_operator():
         session, _, _ = open_session(tmp_path / "op", process_pool, role=Role.OPERATOR)
         with pytest.raises(PermissionDenied, match="supervisor"):
-            await session.change_threshold(0.35)
+            await session.change_false_alert_rate(FalseAlertRate(10_000))
         await session.confirm_officers_present()
         await session.start()
         with pytest.raises(PermissionDenied, match="supervisor"):
@@ -162,19 +164,61 @@ def test_only_a_supervisor_concludes_or_changes_the_threshold_and_changes_are_au
 
     async def as_supervisor():
         session, store, _ = open_session(tmp_path / "sup", process_pool)
-        with pytest.raises(SafeguardError, match="at most 0.450"):
-            await session.change_threshold(0.6)
-        await session.change_threshold(0.35)
-        assert session.matcher.threshold == 0.35
-        assert all(f.pipeline.sightings.threshold == 0.35 for f in session.feeds)
+        before = session.deployment.threshold
+        # the site policy's loosest rate is 1 in 1,000 passers-by
+        with pytest.raises(SafeguardError, match="looser than the site policy allows"):
+            await session.change_false_alert_rate(FalseAlertRate(100))
+        assert session.deployment.threshold == before
+        await session.change_false_alert_rate(FalseAlertRate(100_000))
+        expected = threshold_for(FalseAlertRate(100_000), len(session.watchlist))
+        assert session.matcher.threshold == expected < before
+        assert all(f.pipeline.sightings.threshold == expected for f in session.feeds)
+        assert session.operating_point.rate == FalseAlertRate(100_000)
         await session.close()
-        return store
+        return store, before, expected
 
     asyncio.run(as_operator())
-    store = asyncio.run(as_supervisor())
-    change = next(e for e in store.audit.entries() if e.action == "threshold changed")
-    assert change.details["old"] == 0.40 and change.details["new"] == 0.35
+    store, before, expected = asyncio.run(as_supervisor())
+    change = next(e for e in store.audit.entries() if e.action == "false-alert rate changed")
+    assert change.details["old_threshold"] == before
+    assert change.details["new_threshold"] == expected
+    assert change.details["false_alert_rate"] == "1 in 100,000"
     assert change.actor == "PC 4821 Ward (ward, supervisor)"
+
+
+def test_the_watchlists_size_sets_the_threshold_at_import(tmp_path, process_pool):
+    """The sample plan runs at 1 in 1,000 passers-by against its 2 subjects."""
+
+    async def scenario():
+        session, store, _ = open_session(tmp_path, process_pool)
+        await session.close()
+        return session, store
+
+    session, store = asyncio.run(scenario())
+    assert len(session.watchlist) == 2
+    assert session.deployment.threshold == threshold_for(FalseAlertRate(1000), 2)
+    entry = next(e for e in store.audit.entries() if e.action == "operating point set")
+    assert entry.details["watchlist_size"] == 2
+
+
+def test_a_threshold_looser_than_the_site_policy_cannot_start(tmp_path, process_pool):
+    """Checked when changed, and again at the start: a threshold stored behind the
+    console's back (or under an older, looser policy) does not start."""
+
+    async def scenario():
+        session, store, _ = open_session(tmp_path, process_pool)
+        loose = threshold_for(FalseAlertRate(100), 2)
+        session.deployment = replace(session.deployment, threshold=loose)
+        await session.confirm_officers_present()
+        with pytest.raises(SafeguardError, match="looser than the site policy"):
+            await session.start()
+        session.deployment = replace(session.deployment, threshold=float("nan"))
+        with pytest.raises(SafeguardError, match="not a usable threshold"):
+            await session.start()
+        assert all(f.counters.frames_decoded == 0 for f in session.feeds)
+        await session.close()
+
+    asyncio.run(scenario())
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +263,14 @@ def test_faces_that_do_not_match_are_never_written_anywhere(
     assert store.db.query("SELECT COUNT(*) FROM alerts") == [(0,)]
     store.close()
     names = sorted(p.name for p in data.rglob("*") if p.is_file())
-    assert set(names) <= {"console.db", "console.db-wal", "console.db-shm"}
+    # The record and its audit key and head (a key and a MAC: nothing about a face).
+    assert set(names) <= {
+        "console.db",
+        "console.db-wal",
+        "console.db-shm",
+        "audit.key",
+        "audit.head",
+    }
     assert files_containing(data, [b"\xff\xd8\xff"]) == [], "no image of any kind is left"
     for record in caplog.records:
         assert not any(isinstance(a, np.ndarray) for a in (record.args or ()))

@@ -76,14 +76,6 @@ def test_conclusion_is_final_and_planned_end_is_noticed():
         concluded.confirm_officers_present("PC 2")
 
 
-def test_threshold_may_not_be_looser_than_the_configured_floor():
-    d = ready()
-    d.check_threshold(0.35, loosest=0.45)
-    d.check_threshold(0.45, loosest=0.45)
-    with pytest.raises(SafeguardError, match="at most 0.450"):
-        d.check_threshold(0.5, loosest=0.45)
-
-
 def test_an_authorising_officer_is_required():
     with pytest.raises(SafeguardError, match="authorising officer"):
         ready(authorised_rank=" ")

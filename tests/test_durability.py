@@ -123,7 +123,7 @@ def test_open_alerts_of_the_active_deployment_come_back_after_a_crash(tmp_path):
             AsyncStore(store),
             Officer("pc1", "PC 1", Role.OPERATOR),
             recorder,
-            loosest_threshold=0.45,
+            policy=store.policy.current(),
         )
         session.open()
         await session.close()

@@ -6,9 +6,11 @@ import sqlite3
 
 from PySide6.QtCore import Qt
 
-from console.config import DEFAULT_THRESHOLD, SAMPLE_DEPLOYMENT, load_plan
+from console.config import SAMPLE_DEPLOYMENT, load_plan
 from console.domain.alerts import Decision
+from console.domain.policy import FalseAlertRate
 from console.storage.database import Database
+from console.vision.operating_point import threshold_for
 from console.vision.sources import SourceSpec
 from tests.conftest import OFFICER, SAMPLES, fill_up, pause_like_a_person
 
@@ -54,7 +56,8 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
     card = panel.card
     assert not card.live_photo.image().isNull() and not card.watchlist_photo.image().isNull()
     assert "Best distance" in card.facts.text()
-    assert f"threshold {DEFAULT_THRESHOLD:.2f}" in card.facts.text()
+    # The sample runs at 1 in 1,000 passers-by: against its 2 subjects, this distance.
+    assert f"threshold {threshold_for(FalseAlertRate(1000), 2):.2f}" in card.facts.text()
     assert "fps" in window.tiles["north"].health_label.text()
 
     click(qtbot, panel, Decision.ENGAGE)

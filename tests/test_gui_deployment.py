@@ -37,7 +37,7 @@ def test_an_operator_cannot_start_unconfirmed_nor_conclude(qtbot, open_sample):
     console = open_sample(start=False, role=Role.OPERATOR)
     bar, tiles = console.window.bar, console.window.tiles
     assert all("deployment not started" in t.state_text for t in tiles.values())
-    assert not bar.conclude_button.isEnabled() and not bar.threshold_button.isEnabled()
+    assert not bar.conclude_button.isEnabled() and not bar.rate_button.isEnabled()
     click(qtbot, bar.start_button)
     qtbot.waitUntil(lambda: "Refused" in bar.message.text())
     assert "Refused: confirm that officers are present on the ground" in bar.message.text()

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+
 from console.domain.sightings import EvidenceRule, Match, SightingTracker
+from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject
+from console.pipeline import CameraPipeline
+from console.vision.analysis import FaceObservation
+from console.vision.matcher import Matcher
+from console.vision.sources import Frame
 
 
 def ids():
@@ -92,3 +101,75 @@ def test_two_subjects_in_one_frame_raise_two_alerts_and_duplicates_collapse():
     )
     assert sorted(e.alert.subject_id for e in events) == ["A", "B"]
     assert next(e for e in events if e.alert.subject_id == "A").alert.distance == 0.3
+
+
+# -- evidence that adds up over a walk (aggregated per track, issue 12) ---------------
+
+def _walk_pipeline(threshold, subjects, rule=None):
+    listed = [
+        WatchlistSubject(WatchlistEntry(i + 1, sid, sid, "wanted", Path("x.jpg")), enc,
+                         np.zeros((4, 4, 3), np.uint8))
+        for i, (sid, enc) in enumerate(subjects.items())
+    ]
+    return CameraPipeline("north", Matcher(Watchlist(Path("."), listed), threshold), ids(), rule)
+
+
+def _frames(pipeline, encodings, width=140, sharp=200.0):
+    events = []
+    image = np.zeros((720, 1280, 3), np.uint8)
+    for n, enc in enumerate(encodings):
+        x = 100 + 40 * n  # one face walking across: one track
+        face = FaceObservation((300, x + width, 300 + width, x), enc, sharp)
+        events += pipeline.process(Frame(image, n * 5, n * 0.2), [face])
+    return events
+
+
+def _at(rng, centre, distance):
+    """An encoding at exactly *distance* from *centre*, in a random direction."""
+    step = rng.normal(size=centre.shape)
+    return centre + distance * step / np.linalg.norm(step)
+
+
+def test_a_lookalikes_single_close_frame_does_not_alert_where_the_rate_forbids_it():
+    rng = np.random.default_rng(3)
+    subject = rng.normal(0, 0.1, 128)
+    lookalike = _at(rng, subject, 0.6)  # another person, beyond the threshold
+    walk = [_at(rng, lookalike, 0.15) for _ in range(6)]
+    walk[2] = subject + 0.5 * (lookalike - subject)  # one lucky frame, 0.30 from the subject
+    pipeline = _walk_pipeline(0.45, {"S1": subject})
+    assert _frames(pipeline, walk) == []
+    # The same frames judged one by one (the rule before) alert on the lucky frame.
+    one_by_one = _walk_pipeline(0.45, {"S1": subject}, EvidenceRule(aggregate=False))
+    assert [e.is_new for e in _frames(one_by_one, walk)] == [True]
+
+
+def test_a_targets_many_moderate_frames_do_alert_once():
+    rng = np.random.default_rng(4)
+    subject = rng.normal(0, 0.1, 128)
+    pipeline = _walk_pipeline(0.45, {"S1": subject})
+    # Every frame alone is beyond the threshold, but their noise points different ways:
+    # the walk's mean is much closer to the subject than any one frame.
+    walk = [_at(rng, subject, 0.47) for _ in range(8)]
+    events = _frames(pipeline, walk)
+    assert [e.is_new for e in events if e.is_new] == [True]
+    assert events[0].alert.distance < 0.45
+    frame_by_frame = _walk_pipeline(0.45, {"S1": subject}, EvidenceRule(aggregate=False))
+    assert _frames(frame_by_frame, walk) == []
+
+
+def test_a_faces_evidence_is_forgotten_with_its_track():
+    rng = np.random.default_rng(5)
+    pipeline = _walk_pipeline(0.45, {"S1": rng.normal(0, 0.1, 128)})
+    _frames(pipeline, [rng.normal(0, 0.1, 128) for _ in range(3)])
+    assert len(pipeline.evidence) == 1
+    pipeline.process(Frame(np.zeros((8, 8, 3), np.uint8), 500, 100.0), [])
+    assert len(pipeline.evidence) == 0  # nothing about a non-matching face outlives it
+
+
+def test_an_ambiguous_face_between_two_subjects_is_not_alerted_with_a_margin_rule():
+    rng = np.random.default_rng(6)
+    a = rng.normal(0, 0.1, 128)
+    b = _at(rng, a, 0.05)  # two subjects who look alike
+    rule = EvidenceRule(min_margin=0.1)
+    pipeline = _walk_pipeline(0.45, {"A": a, "B": b}, rule)
+    assert _frames(pipeline, [_at(rng, a, 0.2) for _ in range(4)]) == []

@@ -109,18 +109,6 @@ class Deployment:
     def is_past_planned_end(self, now: datetime) -> bool:
         return self.state == DeploymentState.ACTIVE and now >= self.planned_end
 
-    def check_threshold(self, value: float, loosest: float) -> None:
-        """A threshold may be made stricter freely, never looser than the configured limit.
-
-        Distances: a larger threshold accepts more faces, so the configured *loosest*
-        value is the floor on how strict matching may be.
-        """
-        if not 0.0 < value <= loosest:
-            raise SafeguardError(
-                f"threshold {value:.3f} refused: it must be above 0 and at most {loosest:.3f} "
-                "(the configured floor on match strictness)"
-            )
-
 
 def _hm(t: datetime) -> str:
     return t.astimezone().strftime("%Y-%m-%d %H:%M")

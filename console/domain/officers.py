@@ -28,11 +28,12 @@ class Permission(StrEnum):
     ADJUDICATE = "adjudicate"
     START_DEPLOYMENT = "start a deployment"
     CONCLUDE_DEPLOYMENT = "conclude a deployment"
-    CHANGE_THRESHOLD = "change the match threshold"
+    CHANGE_THRESHOLD = "change the false-alert rate"
     OVERRIDE = "override a watchlist safeguard"
     IMPORT_WATCHLIST = "import a watchlist"
     RUN_SCENARIOS = "run scenario replays"
     MANAGE_ACCOUNTS = "manage accounts"
+    MANAGE_POLICY = "change the site policy"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -50,7 +51,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.TRAINER: frozenset({Permission.RUN_SCENARIOS}),
-    Role.ADMIN: frozenset({Permission.MANAGE_ACCOUNTS}),
+    Role.ADMIN: frozenset({Permission.MANAGE_ACCOUNTS, Permission.MANAGE_POLICY}),
 }
 
 

@@ -35,6 +35,7 @@ class Match:
     crop_rgb: np.ndarray | None = None
     track_id: int = 0
     scene_rgb: np.ndarray | None = None  # memory only (see Alert.scene_rgb)
+    frames: int = 1  # encodings of this face (its track) that the distance is judged on
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class EvidenceRule:
     strong_margin: float = 0.1  # one frame this far inside the threshold is enough
     gap_seconds: float = 1.5  # a sighting ends after this long without a match
     cooldown_seconds: float = 10.0  # see module docstring
+    # Judge each followed face on the quality-weighted mean of all its encodings so far
+    # (console.vision.track_evidence), not frame by frame.
+    aggregate: bool = True
+    weighted: bool = True  # weight frames by face size and sharpness (else equally)
+    # The next-nearest subject must be at least this much further than the nearest: a
+    # face about as close to two subjects is ambiguous, and ambiguity is how lookalikes
+    # of big watchlists slip in.
+    min_margin: float = 0.0
 
 
 @dataclass
@@ -128,7 +137,7 @@ class SightingTracker:
 
     def _enough(self, s: _Sighting, match: Match) -> bool:
         strong = match.distance <= self.threshold - self.rule.strong_margin
-        return strong or len(s.evidence) >= self.rule.min_frames
+        return strong or max(len(s.evidence), match.frames) >= self.rule.min_frames
 
     def _raise(self, s: _Sighting, t: float, frame: int) -> Alert:
         best = s.best

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from console.domain.incidents import (
     check_decision_allowed,
 )
 from console.domain.officers import Officer, Permission
+from console.domain.policy import FalseAlertRate, PolicyError, SitePolicy
 from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
 from console.live.feed import CameraFeed, FeedListener, FeedState
@@ -39,6 +41,13 @@ from console.reports.record import deployment_record
 from console.storage import AlreadyDecided, AsyncStore, StorageError
 from console.storage.console_log import CLOSED, OPENED, RESUMED, SIGNED_OUT, UNDONE, ConsoleLog
 from console.vision.matcher import Matcher
+from console.vision.operating_point import (
+    MAX_THRESHOLD,
+    OperatingPoint,
+    nearest_rate,
+    operating_point,
+    threshold_for,
+)
 from console.vision.pool import AnalysisPool
 from console.vision.sources import SourceSpec
 
@@ -82,7 +91,7 @@ class MonitoringSession:
         officer: Officer,
         listener: SessionListener,
         *,
-        loosest_threshold: float,
+        policy: SitePolicy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.deployment = deployment
@@ -91,7 +100,7 @@ class MonitoringSession:
         self.store = store
         self.officer = officer
         self.listener = listener
-        self.loosest_threshold = loosest_threshold
+        self.policy = policy
         self._clock = clock
         self.matcher = Matcher(watchlist, deployment.threshold)
         self.pending: dict[str, Alert] = {}
@@ -110,6 +119,7 @@ class MonitoringSession:
         self._tasks: list[asyncio.Task] = []
         self._saves: set[asyncio.Task] = set()
         self._live_since: float | None = None
+        self._footfall_since: float | None = None  # first start of the feeds this session
         self.log = ConsoleLog(store.store.db, store.store.audit)
         # Decisions just made (alert and decision), which their officer may still undo,
         # and alerts whose decision was undone: their next decision is a correction.
@@ -187,6 +197,7 @@ class MonitoringSession:
 
     def _start_feeds(self) -> None:
         self._live_since = time.monotonic()
+        self._footfall_since = self._footfall_since or self._live_since
         self._feed_tasks = [asyncio.create_task(feed.run()) for feed in self.feeds]
 
     async def _stop_feeds(self) -> None:
@@ -276,6 +287,7 @@ class MonitoringSession:
     async def start(self) -> None:
         """Start the deployment: SafeguardError says which rule refused."""
         self.officer.require(Permission.START_DEPLOYMENT)
+        self.check_site_policy()  # what is checked when a value changes holds at start too
         updated = self.deployment.start(self._clock())
         await self._save_deployment(updated, "deployment started")
         self._start_feeds()
@@ -313,14 +325,53 @@ class MonitoringSession:
         self.matcher.use(watchlist)
         self.listener.deployment_changed(deployment)
 
-    async def change_threshold(self, value: float) -> None:
+    @property
+    def operating_point(self) -> OperatingPoint:
+        """The false-alert rate the deployment's threshold stands for, and its meaning."""
+        size = max(1, len(self.watchlist))
+        return operating_point(nearest_rate(self.deployment.threshold, size), size)
+
+    def passers_by_per_hour(self) -> float | None:
+        """Footfall: faces followed per hour of live cameras, over all cameras."""
+        if self._footfall_since is None:
+            return None
+        hours = (time.monotonic() - self._footfall_since) / 3600
+        people = sum(f.pipeline.counters.people_seen for f in self.feeds)
+        return people / hours if hours > 1 / 60 else None
+
+    def check_site_policy(self) -> None:
+        """The deployment's length and operating point are within the site policy."""
+        d = self.deployment
+        try:
+            self.policy.check_duration((d.planned_end - d.planned_start).total_seconds() / 3600)
+            if not (math.isfinite(d.threshold) and 0 < d.threshold <= MAX_THRESHOLD):
+                raise PolicyError(f"match distance {d.threshold!r} is not a usable threshold")
+            loosest = self.policy.loosest_false_alert_rate
+            allowed = threshold_for(loosest, max(1, len(self.watchlist)))
+            if d.threshold > allowed + 1e-9:
+                raise PolicyError(
+                    f"match distance {d.threshold:.3f} is looser than the site policy's "
+                    f"loosest false-alert rate ({loosest} passers-by: at most "
+                    f"{allowed:.3f} against {len(self.watchlist):,} subjects)"
+                )
+        except PolicyError as exc:
+            raise SafeguardError(f"deployment {d.reference} cannot start: {exc}") from exc
+
+    async def change_false_alert_rate(self, rate: FalseAlertRate) -> None:
+        """A supervisor chooses the rate; the threshold follows from it and the watchlist."""
         self.officer.require(Permission.CHANGE_THRESHOLD)
-        self.deployment.check_threshold(value, self.loosest_threshold)
+        self.policy.check_rate(rate)
         old = self.deployment.threshold
+        value = threshold_for(rate, max(1, len(self.watchlist)))
         await self._save_deployment(
             replace(self.deployment, threshold=value),
-            "threshold changed",
-            {"old": old, "new": value},
+            "false-alert rate changed",
+            {
+                "false_alert_rate": str(rate),
+                "watchlist_size": len(self.watchlist),
+                "old_threshold": old,
+                "new_threshold": value,
+            },
         )
         self.matcher.threshold = value
         for feed in self.feeds:

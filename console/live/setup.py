@@ -5,6 +5,7 @@ Plain Python (no Qt): the window and the tests call the same steps.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from console.config import DeploymentPlan
@@ -19,6 +20,7 @@ from console.domain.watchlist import Watchlist
 from console.reports.record import keep_counts
 from console.storage import Store
 from console.vision.enrolment import Progress, enrol_watchlist
+from console.vision.operating_point import threshold_for
 from console.vision.pool import AnalysisPool
 
 # The bundled sample's accounts: its record lives in a folder of its own (see README).
@@ -48,7 +50,7 @@ def resolve_deployment(
         reference = plan.reference.replace("{seq}", f"{seq:03d}")
         existing = store.deployments.get(reference)
         if existing is None:
-            deployment = plan.deployment(reference, now)
+            deployment = plan.deployment(reference, now, store.policy.current())
             store.deployments.create(deployment, str(officer))
             return deployment
         if existing.state != DeploymentState.CONCLUDED:
@@ -81,17 +83,33 @@ def import_watchlist(
     """Enrol the plan's watchlist folder into the deployment (blocking: run off the GUI).
 
     *minors_allowed* maps subject ids to the supervisor who overrode the under-18 rule.
+    The threshold then follows from the plan's false-alert rate and the watchlist's size.
     """
     officer.require(Permission.IMPORT_WATCHLIST)
+    policy = store.policy.current()
+    policy.check_rate(plan.false_alert_rate)
     watchlist = enrol_watchlist(
         plan.watchlist,
         progress,
         pool,
         deployment_day=deployment.planned_start.date(),
         minors_allowed=frozenset(minors_allowed or {}),
-        max_subjects=plan.safeguards.max_watchlist_size,
+        max_subjects=policy.max_watchlist_size,
     )
-    return store.deployments.store_watchlist(deployment, watchlist, str(officer), minors_allowed)
+    stored = store.deployments.store_watchlist(deployment, watchlist, str(officer), minors_allowed)
+    threshold = threshold_for(plan.false_alert_rate, len(watchlist))
+    updated = replace(stored, threshold=threshold)
+    store.deployments.update(
+        updated,
+        str(officer),
+        "operating point set",
+        {
+            "false_alert_rate": str(plan.false_alert_rate),
+            "watchlist_size": len(watchlist),
+            "threshold": threshold,
+        },
+    )
+    return updated
 
 
 def prepare(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import qasync
@@ -77,7 +77,7 @@ async def open_console(
     # The window shows at once, on the deployment as planned; the watchlist import that
     # may follow takes seconds to minutes and shows its progress in it.
     planned = resolve_deployment(store, plan, officer, now)
-    window = MainWindow(plan, planned, officer, str(store.path))
+    window = MainWindow(plan, planned, officer, str(store.path), store.policy.current())
     window.show()
 
     def progress(done: int, total: int) -> None:  # called on the enrolling thread
@@ -102,7 +102,7 @@ async def open_console(
         astore,
         officer,
         window,
-        loosest_threshold=plan.safeguards.loosest_threshold,
+        policy=store.policy.current(),
         clock=clock,
     )
     window.attach(session)
@@ -145,7 +145,7 @@ def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
     # ("Event loop stopped before Future completed").
     app.setQuitOnLastWindowClosed(False)
     apply_look(app)
-    store = Store.in_dir(data_dir, timedelta(days=plan.safeguards.retention_days))
+    store = Store.in_dir(data_dir)  # retention: the site policy's
     if plan.sample:
         seed_sample_accounts(store)
     if not store.officers.count():
@@ -166,7 +166,6 @@ def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
 
 
 async def _run(plan: DeploymentPlan, store: Store, officer: Officer, data_dir: Path) -> int:
-    retention = timedelta(days=plan.safeguards.retention_days)
     with AnalysisPool() as pool:
         while True:
             try:
@@ -179,7 +178,7 @@ async def _run(plan: DeploymentPlan, store: Store, officer: Officer, data_dir: P
             await console.close(SIGNED_OUT if ending == SIGN_OUT else CLOSED)
             if ending != SIGN_OUT:
                 return 0
-            store = Store.in_dir(data_dir, retention)
+            store = Store.in_dir(data_dir)
             signed_in = await sign_in_again(store, plan)
             if signed_in is None:
                 store.close()

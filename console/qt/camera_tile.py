@@ -122,6 +122,10 @@ class CameraTile(QFrame):
         self.state_label.setWordWrap(True)
         self.health_label = QLabel()
         self.health_label.setObjectName("health")
+        # Long lines wrap rather than widen the tile (and the window) past the screen.
+        for label in (self.title, self.state_label, self.health_label):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.video = VideoView()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

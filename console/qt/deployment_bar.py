@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -15,6 +15,10 @@ from PySide6.QtWidgets import (
 
 from console.domain.deployments import Deployment, DeploymentState
 from console.domain.officers import Officer, Permission
+from console.vision.operating_point import nearest_rate, operating_point
+
+# The false-alert rates a supervisor picks from (passers-by per false alert).
+RATE_CHOICES = (100, 1_000, 10_000, 100_000, 1_000_000)
 
 STATE_STYLE = {
     DeploymentState.PLANNED: "background:#f2c94c; color:#222",
@@ -31,7 +35,7 @@ class DeploymentBar(QFrame):
     confirm_requested = Signal()
     start_requested = Signal()
     conclude_requested = Signal()
-    threshold_requested = Signal(float)
+    rate_requested = Signal(int)  # one false alert in this many passers-by
     import_requested = Signal()
 
     def __init__(self, officer: Officer, parent: QWidget | None = None) -> None:
@@ -50,21 +54,23 @@ class DeploymentBar(QFrame):
         self.import_button = QPushButton("Import watchlist…")
         self.import_button.clicked.connect(self.import_requested)
         self.import_button.setEnabled(officer.may(Permission.IMPORT_WATCHLIST))
-        self.threshold = QDoubleSpinBox()
-        self.threshold.setDecimals(3)
-        self.threshold.setSingleStep(0.01)
-        self.threshold.setRange(0.05, 1.0)
-        self.threshold_button = QPushButton("Set threshold")
+        self.rate = QComboBox()
+        for one_in in RATE_CHOICES:
+            self.rate.addItem(f"1 in {one_in:,}", one_in)
+        self.rate_button = QPushButton("Set false-alert rate")
+        self.operating = QLabel()  # what the rate means, in words
+        self.operating.setObjectName("operatingPoint")
+        self.operating.setWordWrap(True)
         self.confirm_button.clicked.connect(self.confirm_requested)
         self.start_button.clicked.connect(self.start_requested)
         self.conclude_button.clicked.connect(self.conclude_requested)
-        self.threshold_button.clicked.connect(
-            lambda: self.threshold_requested.emit(self.threshold.value())
+        self.rate_button.clicked.connect(
+            lambda: self.rate_requested.emit(int(self.rate.currentData()))
         )
         supervisor = officer.may(Permission.CHANGE_THRESHOLD)
-        for widget in (self.threshold, self.threshold_button):
+        for widget in (self.rate, self.rate_button):
             widget.setEnabled(supervisor)
-            widget.setToolTip("" if supervisor else "a supervisor changes the threshold")
+            widget.setToolTip("" if supervisor else "a supervisor changes the false-alert rate")
         self.conclude_button.setEnabled(officer.may(Permission.CONCLUDE_DEPLOYMENT))
 
         self.summary.setWordWrap(True)  # a long site name must not widen the window
@@ -73,9 +79,9 @@ class DeploymentBar(QFrame):
         facts.addWidget(self.summary, 1)
         actions = QHBoxLayout()
         actions.addWidget(self.message, 1)
-        actions.addWidget(QLabel("Threshold"))
-        actions.addWidget(self.threshold)
-        actions.addWidget(self.threshold_button)
+        actions.addWidget(QLabel("False alerts"))
+        actions.addWidget(self.rate)
+        actions.addWidget(self.rate_button)
         actions.addSpacing(16)
         actions.addWidget(self.import_button)
         actions.addWidget(self.confirm_button)
@@ -84,6 +90,7 @@ class DeploymentBar(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(facts)
+        layout.addWidget(self.operating)
         layout.addLayout(actions)
 
     def show_deployment(self, d: Deployment, watchlist_size: int) -> None:
@@ -97,7 +104,7 @@ class DeploymentBar(QFrame):
             f"watchlist {watchlist_size} subjects, built {created} · officers on the ground: "
             f"{present}"
         )
-        self.threshold.setValue(d.threshold)
+        self.show_operating_point(d.threshold, watchlist_size)
         planned = d.state == DeploymentState.PLANNED
         self.confirm_button.setVisible(
             d.state != DeploymentState.CONCLUDED and d.officers_present_confirmed_by is None
@@ -106,8 +113,18 @@ class DeploymentBar(QFrame):
         self.import_button.setVisible(planned)
         self.conclude_button.setVisible(d.state == DeploymentState.ACTIVE)
         if d.state == DeploymentState.CONCLUDED:
-            for w in (self.threshold, self.threshold_button):
+            for w in (self.rate, self.rate_button):
                 w.setEnabled(False)
+
+    def show_operating_point(
+        self, threshold: float, watchlist_size: int, passers_by_per_hour: float | None = None
+    ) -> None:
+        """The rate the threshold stands for against this watchlist, in words."""
+        size = max(1, watchlist_size)
+        point = operating_point(nearest_rate(threshold, size), size)
+        nearest = min(RATE_CHOICES, key=lambda r: abs(r - point.rate.one_in))
+        self.rate.setCurrentIndex(RATE_CHOICES.index(nearest))
+        self.operating.setText("Operating point: " + point.describe(passers_by_per_hour))
 
     def show_refusal(self, text: str) -> None:
         self.message.setStyleSheet("color:#b3261e; font-weight:bold")

@@ -31,6 +31,7 @@ from console.domain.alerts import Adjudication, AdjudicationError, Alert, Decisi
 from console.domain.deployments import Deployment, DeploymentState, SafeguardError
 from console.domain.incidents import RecentDecision, UndoRefused
 from console.domain.officers import Officer, Permission, PermissionDenied
+from console.domain.policy import FalseAlertRate, SitePolicy
 from console.domain.watchlist import Watchlist, WatchlistError
 from console.live.feed import FacesInView, FeedStatus
 from console.live.session import MonitoringSession, PartlyRecorded
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 QUIT = "quit"
 SIGN_OUT = "sign out"
 # A tile narrower than this shows the cameras one above the other.
-TWO_COLUMNS_FROM_PX = 900
+TWO_COLUMNS_FROM_PX = 1000
 
 
 class TileGrid(QWidget):
@@ -60,7 +61,7 @@ class TileGrid(QWidget):
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(2, 2, 2, 2)
         self.columns = 0
-        self._lay_out(2)
+        self._lay_out(1)  # until it knows its width: one column never widens the window
 
     def _lay_out(self, columns: int) -> None:
         if columns == self.columns:
@@ -81,7 +82,12 @@ class MainWindow(QMainWindow):
     """Presents a MonitoringSession (it is the session's listener) and forwards decisions."""
 
     def __init__(
-        self, plan: DeploymentPlan, deployment: Deployment, officer: Officer, record_path: str
+        self,
+        plan: DeploymentPlan,
+        deployment: Deployment,
+        officer: Officer,
+        record_path: str,
+        policy: SitePolicy | None = None,
     ) -> None:
         super().__init__()
         self.plan = plan
@@ -102,12 +108,14 @@ class MainWindow(QMainWindow):
         self.bar.confirm_requested.connect(lambda: self._act("confirm_officers_present"))
         self.bar.start_requested.connect(lambda: self._act("start"))
         self.bar.conclude_requested.connect(self.ask_conclude)
-        self.bar.threshold_requested.connect(lambda v: self._act("change_threshold", v))
+        self.bar.rate_requested.connect(
+            lambda one_in: self._act("change_false_alert_rate", FalseAlertRate(one_in))
+        )
         self.bar.import_requested.connect(self._choose_watchlist)
         self.bar.show_deployment(deployment, 0)
         # Nothing editable has the focus when the window opens: a key typed by the
-        # officer must act on the queue, never change the threshold.
-        self.bar.threshold.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # officer must act on the queue, never change the false-alert rate.
+        self.bar.rate.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
         self.tiles: dict[str, CameraTile] = {}
         for spec in plan.cameras:
@@ -115,7 +123,8 @@ class MainWindow(QMainWindow):
             tile.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click there frees a text field
             self.tiles[spec.camera] = tile
         self.tile_grid = TileGrid(list(self.tiles.values()))
-        self.alerts = IncidentPanel(deployment.site, plan.safeguards.pending_warning_s)
+        policy = policy or SitePolicy()
+        self.alerts = IncidentPanel(deployment.site, policy.pending_warning_seconds)
         self.alerts.decide_requested.connect(self._decide)
         self.alerts.outcome_requested.connect(self._report_outcome)
         self.alerts.undo_requested.connect(self.undo)
@@ -170,10 +179,9 @@ class MainWindow(QMainWindow):
     def _describe(self) -> None:
         d = self.deployment
         size = f"{len(self.watchlist)} subjects" if self.watchlist is not None else "loading"
-        self.deployment_label.setText(
-            f"{d.reference} · officer {self.officer} · watchlist {size} · "
-            f"record: {self._record_path}"
-        )
+        # Short: the status bar's messages share the line with it.
+        self.deployment_label.setText(f"{d.reference} · {self.officer} · watchlist {size}")
+        self.deployment_label.setToolTip(f"record: {self._record_path}")
 
     def attach(self, session: MonitoringSession) -> None:
         self.session = session
@@ -262,7 +270,9 @@ class MainWindow(QMainWindow):
         notes = {
             "confirm_officers_present": "Officers on the ground confirmed.",
             "start": "Deployment started: cameras are live.",
-            "change_threshold": f"Threshold set to {args[0]:.3f}." if args else "",
+            "change_false_alert_rate": (
+                f"False-alert rate set to {args[0]} passers-by." if args else ""
+            ),
         }
         if action == "confirm_officers_present" and self.deployment.is_active:
             notes[action] = "Officers on the ground confirmed: cameras are live again."

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from console.storage.alerts import DEFAULT_RETENTION, AlertRecords, StoredAlert
+from console.storage.alerts import AlertRecords, StoredAlert
 from console.storage.audit import (
     HEAD_NAME,
     AuditReport,
@@ -27,6 +27,7 @@ from console.storage.audit import (
 from console.storage.database import AlreadyDecided, Database, StorageError
 from console.storage.deployments import DeploymentRecords
 from console.storage.officers import LoginFailed, OfficerRecords
+from console.storage.policy import PolicyRecords
 
 __all__ = [
     "AlreadyDecided",
@@ -49,7 +50,9 @@ class Store:
     trail, rather than starting a new one over the evidence.
     """
 
-    def __init__(self, path: Path, retention: timedelta = DEFAULT_RETENTION) -> None:
+    def __init__(self, path: Path, retention: timedelta | None = None) -> None:
+        """*retention*: how long alerts are kept; None (as the console runs) takes the
+        site policy's, so no plan or option can shorten the record."""
         path = Path(path)
         folder = path.parent
         head_path = folder / HEAD_NAME
@@ -69,6 +72,13 @@ class Store:
             raise
         self.officers = OfficerRecords(self.db, self.audit)
         self.deployments = DeploymentRecords(self.db, self.audit)
+        self.policy = PolicyRecords(self.db, self.audit)
+        if retention is None:
+            try:
+                retention = timedelta(days=self.policy.current().retention_days)
+            except BaseException:
+                self.db.close()
+                raise
         self.alerts = AlertRecords(self.db, self.audit, retention)
 
     def _key(self, folder: Path, head: object) -> bytes:
@@ -80,7 +90,9 @@ class Store:
         if entries or head is not None:
             raise StorageError(
                 f"the audit key {path} is missing: the record's {entries} audit entries "
-                "cannot be checked or extended"
+                "cannot be checked or extended (a record made before the audit trail was "
+                "keyed cannot be extended either: keep it as it is and use a new data "
+                "directory)"
             )
         try:
             return create_key(path)  # a new record: its key is made once, here
@@ -90,7 +102,7 @@ class Store:
             return key
 
     @classmethod
-    def in_dir(cls, data_dir: Path, retention: timedelta = DEFAULT_RETENTION) -> Store:
+    def in_dir(cls, data_dir: Path, retention: timedelta | None = None) -> Store:
         return cls(Database.path_in(data_dir), retention)
 
     def close(self) -> None:

@@ -60,6 +60,7 @@ BOUND_TABLES: dict[str, str] = {
     "decisions": "alert_id",
     "outcomes": "alert_id",
     "corrections": "seq",
+    "site_policy": "id",
 }
 WATCHLIST = "watchlist"
 FINAL_TABLES = frozenset({"decisions", "outcomes", "corrections"})

@@ -139,6 +139,12 @@ CREATE TRIGGER IF NOT EXISTS corrections_kept_until_expiry BEFORE DELETE ON corr
 WHEN (SELECT expires_at FROM alerts WHERE alert_id = OLD.alert_id)
      > strftime('%Y-%m-%dT%H:%M:%S', 'now')
 BEGIN SELECT RAISE(ABORT, 'a recorded correction cannot be deleted'); END;
+CREATE TABLE IF NOT EXISTS site_policy (       -- one row: the safeguards an admin set
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    settings    TEXT NOT NULL,                  -- JSON, console.domain.policy.SitePolicy
+    set_by      TEXT NOT NULL,
+    set_at      TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS camera_counts (
     deployment      TEXT NOT NULL,
     camera          TEXT NOT NULL,

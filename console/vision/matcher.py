@@ -13,6 +13,9 @@ from console.domain.watchlist import Watchlist, WatchlistSubject
 class Candidate:
     subject: WatchlistSubject
     distance: float
+    # How much further the next-nearest subject is (inf with one subject): a probe about
+    # as close to two subjects is ambiguous, whatever its distance.
+    margin: float = float("inf")
 
 
 class Matcher:
@@ -36,12 +39,19 @@ class Matcher:
     def nearest(self, encoding: np.ndarray) -> Candidate | None:
         if not len(self.watchlist):
             return None
-        probe = np.asarray(encoding, dtype=np.float64)
-        # |a-b|^2 = |a|^2 - 2ab + |b|^2: one BLAS call instead of a temporary matrix.
-        squared = self._squared_norms - 2.0 * (self._encodings @ probe) + probe @ probe
+        squared = self._squared_distances(encoding)
         index = int(np.argmin(squared))
         distance = float(np.sqrt(max(squared[index], 0.0)))
-        return Candidate(self.watchlist.subjects[index], distance)
+        margin = float("inf")
+        if len(squared) > 1:
+            squared[index] = np.inf
+            margin = float(np.sqrt(max(float(squared.min()), 0.0))) - distance
+        return Candidate(self.watchlist.subjects[index], distance, margin)
+
+    def _squared_distances(self, encoding: np.ndarray) -> np.ndarray:
+        probe = np.asarray(encoding, dtype=np.float64)
+        # |a-b|^2 = |a|^2 - 2ab + |b|^2: one BLAS call instead of a temporary matrix.
+        return self._squared_norms - 2.0 * (self._encodings @ probe) + probe @ probe
 
     def match(self, encoding: np.ndarray) -> Candidate | None:
         """The nearest subject if it is within the threshold, else None."""

@@ -47,6 +47,9 @@ class FaceTracker:
         self._tracks: dict[int, Track] = {}
         self._ids = count(1)
 
+    def known_tracks(self) -> set[int]:
+        return set(self._tracks)
+
     def assign(self, t: float, boxes: list[BBox]) -> list[int]:
         """A track id for each box, in order; new faces get new ids."""
         self._tracks = {k: v for k, v in self._tracks.items() if t - v.last_t <= self.max_gap_s}

@@ -1,0 +1,525 @@
+"""Accuracy on faces the console was never tuned on: a street of unseen people.
+
+    .venv/bin/python bench/unseen_faces.py [--faces DIR] [--walks-per-person 6]
+
+Built from the EVALUATION half of the development face set (``bench/devsplit.py``): the
+shipped calibration was measured on the other half, so nobody scored here was used to
+set a threshold. For each person one photo is the enrolment photo (a custody image) and
+their other photos walk past the cameras (a street camera), each as a head-and-
+shoulders cut-out approaching the camera across OpenCV's street scene (as
+``sample_streams/make_samples.py`` composites its samples), three lanes at a time, on
+two cameras, written to real video files and decoded back.
+
+Each analysed frame (5 a second on the video's clock, as ``console replay``) is analysed
+once by the console's worker (HOG on the full frame, quality gate, encodings) and once by
+the classic face_recognition recipe (1/4 scale, upsample 1); the faces found are cached.
+Then, for watchlists of 20, 100 and 1,000 subjects, rounds of people are watchlisted
+(targets: their enrolment photo; padding up to N: photos of the calibration half's
+people, who never walk, then synthetic encodings drawn from a Gaussian fitted to real
+ones) and every other evaluation person walking is a distractor, never listed. Over the
+rounds every person is a target once per size. Scored per recipe:
+
+- recall per watchlisted sighting (a target's walk with an alert for them);
+- false alerts (an alert on a distractor's walk, for the wrong subject, or on nobody:
+  one per walk and subject, however many frames) per 1,000 distractor walks;
+- duplicates (alerts beyond the first for one walk and subject);
+- latency: video seconds from the first frame with the whole face in view and at least
+  80 px wide to the alert (negative: alerted as the face came in).
+
+Recipes: the console as shipped (its default operating point and evidence rule), the
+pieces of its evidence rule taken away one at a time, the console as it was (0.40,
+frame-by-frame), and the classic recipe (one alert per matching face per frame) at 0.6
+and 0.5. The last line of stdout is JSON. Videos and caches go to
+``bench/results/unseen_faces/`` (git-ignored): they show the development set's faces
+and must never be committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import pickle
+import sys
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+for _p in (HERE, REPO, REPO / "sample_streams"):
+    sys.path.insert(0, str(_p))
+
+from devsplit import (  # noqa: E402
+    CALIBRATION,
+    DEFAULT_FACES,
+    EVALUATION,
+    require_faces,
+    source_set,
+    split,
+)
+from make_samples import FPS, HEIGHT, WIDTH, backgrounds, make_sprite, paste  # noqa: E402
+
+from console.domain.sightings import EvidenceRule  # noqa: E402
+from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject  # noqa: E402
+from console.pipeline import CameraPipeline  # noqa: E402
+from console.vision.analysis import AnalysisSettings, FaceObservation  # noqa: E402
+from console.vision.enrolment import enrol_image, find_faces  # noqa: E402
+from console.vision.matcher import Matcher  # noqa: E402
+from console.vision.operating_point import (  # noqa: E402
+    DEFAULT_ONE_IN,
+    FalseAlertRate,
+    threshold_for,
+)
+from console.vision.pool import AnalysisPool  # noqa: E402
+from console.vision.sources import Frame, SourceSpec, VideoSource  # noqa: E402
+
+OUT = HERE / "results" / "unseen_faces"
+SEED = 7
+WALK_S = 4.5  # seconds from entering to leaving the frame
+LANES = (230.0, 340.0, 450.0)  # face centre heights: far, middle and near side
+STAGGER_S = 1.5  # a new walk starts every 1.5 s on each camera
+ANALYSES_PER_SECOND = 5.0
+MIN_VISIBLE_FACE_PX = 80
+SIZES = (20, 100, 1000)
+TARGETS_PER_ROUND = {20: 10, 100: 20, 1000: 20}
+OLD_THRESHOLD = 0.40  # the console before this change
+
+
+# ----------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class Walk:
+    walk_id: int
+    identity: str
+    photo: str
+    camera: str
+    start: float
+    lane: float
+    left_to_right: bool
+    w0: float
+    w1: float
+    mirror: bool
+    brightness: float
+
+    def at(self, t: float) -> tuple[float, float, float] | None:
+        u = (t - self.start) / WALK_S
+        if not 0.0 <= u <= 1.0:
+            return None
+        w = self.w0 + (self.w1 - self.w0) * u
+        x = -0.1 * WIDTH + 1.2 * WIDTH * u
+        if not self.left_to_right:
+            x = WIDTH - x
+        # Nearer the camera is lower in the frame: the lane drifts down as the face grows.
+        y = self.lane + 0.6 * (w - self.w0) + 6 * math.sin(2 * math.pi * 1.7 * (t - self.start))
+        return x, y, w
+
+    def visible_from(self) -> float | None:
+        for i in range(int(self.start * FPS), int((self.start + WALK_S) * FPS) + 1):
+            pos = self.at(i / FPS)
+            if pos and pos[2] >= MIN_VISIBLE_FACE_PX and pos[2] / 2 <= pos[0] <= WIDTH - pos[2] / 2:
+                return i / FPS
+        return None
+
+
+@dataclass
+class Person:
+    identity: str
+    enrolment: str  # photo path relative to the face folder
+    enrolled: WatchlistSubject | None
+    walking: list[str] = field(default_factory=list)
+
+
+def photos_of(faces: Path, identity: str) -> list[str]:
+    return sorted(
+        str(p.relative_to(faces))
+        for p in (faces / identity).iterdir()
+        if p.suffix.lower() in {".jpg", ".jpeg", ".png"}
+    )
+
+
+def choose_people(
+    faces: Path, names: list[str], pool: AnalysisPool, walks_per_person: int
+) -> list[Person]:
+    """Pick each person's enrolment photo (the first, in a seeded order, that enrols)."""
+    rng = np.random.default_rng(SEED)
+    people = []
+    for name in names:
+        photos = photos_of(faces, name)
+        order = [photos[i] for i in rng.permutation(len(photos))]
+        people.append(Person(name, order[0], None, order[1:]))
+    futures = {}
+    for person in people:
+        for photo in [person.enrolment, *person.walking]:
+            entry = WatchlistEntry(0, person.identity, person.identity, "wanted by the courts",
+                                   faces / photo, {"source": "dev set"})
+            futures[(person.identity, photo)] = pool.run(enrol_image, entry)
+    for person in people:
+        candidates = [person.enrolment, *person.walking]
+        for photo in candidates:
+            result = futures[(person.identity, photo)].result()
+            if isinstance(result, WatchlistSubject):
+                person.enrolment, person.enrolled = photo, result
+                break
+        person.walking = [p for p in candidates if p != person.enrolment][:walks_per_person]
+    return people
+
+
+# ----------------------------------------------------------------------------- videos
+
+
+def schedule(people: list[Person], rng: np.random.Generator) -> list[Walk]:
+    """Round-robin over people, so one person's walks are far apart (no cooldown folds
+    two of their sightings into one), alternating cameras, three lanes at a time."""
+    rounds = max(len(p.walking) for p in people)
+    order = [(p.identity, p.walking[r], (i + r) % 2) for r in range(rounds)
+             for i, p in enumerate(people) if r < len(p.walking)]
+    walks, clock = [], {"north": 0.3, "south": 0.3}
+    for n, (identity, photo, side) in enumerate(order):
+        camera = ("north", "south")[side]
+        start = clock[camera]
+        clock[camera] += STAGGER_S
+        walks.append(
+            Walk(n, identity, photo, camera, start, LANES[(n // 2) % 3],
+                 bool(rng.integers(0, 2)), float(rng.uniform(70, 85)),
+                 float(rng.uniform(140, 175)), bool(rng.integers(0, 2)),
+                 float(rng.uniform(0.85, 1.1)))
+        )
+    return walks
+
+
+def render(faces: Path, walks: list[Walk], folder: Path) -> tuple[dict[str, Path], set[int]]:
+    """Write each camera's video; return them and the walks that could be drawn."""
+    sprites = {}
+    for w in walks:
+        if w.photo not in sprites:
+            image = cv2.imread(str(faces / w.photo), cv2.IMREAD_COLOR)
+            boxes = find_faces(image)
+            box = max(boxes, key=lambda b: (b[1] - b[3]) * (b[2] - b[0])) if boxes else None
+            sprites[w.photo] = make_sprite(faces / w.photo, box) if box else None
+    videos = {}
+    rng = np.random.default_rng(SEED)
+    for camera in ("north", "south"):
+        mine = [w for w in walks if w.camera == camera and sprites[w.photo] is not None]
+        seconds = max(w.start for w in mine) + WALK_S + 0.5
+        bgs = backgrounds(camera)
+        path = videos[camera] = folder / f"{camera}.mp4"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+        for i in range(int(seconds * FPS)):
+            t = i / FPS
+            frame = bgs[int(t * 10) % len(bgs)].copy()
+            active = [(w, pos) for w in mine if (pos := w.at(t)) is not None]
+            for w, pos in sorted(active, key=lambda a: a[1][2]):  # nearer (bigger) on top
+                paste(frame, sprites[w.photo], *pos, w.mirror, w.brightness)
+            noise = rng.standard_normal(frame.shape, dtype=np.float32) * 1.5
+            writer.write(np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8))
+        writer.release()
+        print(f"  {path.name}: {seconds:.0f} s, {len(mine)} walks", file=sys.stderr)
+    return videos, {w.walk_id for w in walks if sprites[w.photo] is not None}
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+def classic_analyse(frame_bgr: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """face_recognition's facerec_from_webcam_faster example: 1/4 scale, default HOG."""
+    import face_recognition
+
+    small = cv2.resize(frame_bgr, (0, 0), fx=0.25, fy=0.25)
+    rgb = np.ascontiguousarray(small[:, :, ::-1])
+    boxes = face_recognition.face_locations(rgb)
+    encodings = face_recognition.face_encodings(rgb, boxes)
+    return [((t * 4, r * 4, b * 4, lt * 4), e) for (t, r, b, lt), e in
+            zip(boxes, encodings, strict=True)]
+
+
+@dataclass
+class Observed:
+    console: dict[str, list[tuple[int, float, list[FaceObservation]]]]
+    classic: dict[str, list[tuple[int, float, list]]]
+
+
+def analyse(videos: dict[str, Path], pool: AnalysisPool) -> Observed:
+    console: dict[str, list] = {}
+    classic: dict[str, list] = {}
+    for camera, path in videos.items():
+        jobs = []
+        with VideoSource(SourceSpec(camera, str(path))) as source:
+            step = max(1, round(source.fps / ANALYSES_PER_SECOND))
+            while (frame := source.read()) is not None:
+                if frame.index % step == 0:
+                    jobs.append((frame.index, frame.t, pool.analyse(frame.image),
+                                 pool.run(classic_analyse, frame.image)))
+                    if len(jobs) % 200 == 0:
+                        print(f"  {camera}: {len(jobs)} frames submitted", file=sys.stderr)
+                    while sum(not j[2].done() for j in jobs) > 8:
+                        time.sleep(0.01)
+        console[camera] = [(i, t, a.result()) for i, t, a, _ in jobs]
+        classic[camera] = [(i, t, c.result()) for i, t, _, c in jobs]
+    return Observed(console, classic)
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def attribute(walks: list[Walk], camera: str, t: float, bbox) -> Walk | None:
+    """The walk whose face is where *bbox* is at time *t*, if any."""
+    top, right, bottom, left = bbox
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    best, best_d = None, math.inf
+    for w in walks:
+        if w.camera != camera or (pos := w.at(t)) is None:
+            continue
+        d = math.hypot(pos[0] - cx, pos[1] - cy)
+        if d < 0.6 * pos[2] and d < best_d:
+            best, best_d = w, d
+    return best
+
+
+@dataclass
+class Tally:
+    sightings: int = 0
+    alerted: int = 0
+    distractor_walks: int = 0
+    false_alerts: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        for k in ("sightings", "alerted", "distractor_walks", "false_alerts", "duplicates",
+                  "alerts"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.latencies += other.latencies
+
+    def row(self) -> dict:
+        lat = np.array(self.latencies) if self.latencies else np.array([math.nan])
+        return {
+            "sightings": self.sightings,
+            "alerted": self.alerted,
+            "recall": round(self.alerted / self.sightings, 4) if self.sightings else None,
+            "distractor_walks": self.distractor_walks,
+            "false_alerts": self.false_alerts,
+            "false_per_1000_distractor_walks": round(
+                1000 * self.false_alerts / max(1, self.distractor_walks), 2),
+            "duplicates": self.duplicates,
+            "alerts": self.alerts,
+            "latency_p50_s": round(float(np.nanpercentile(lat, 50)), 2),
+            "latency_p95_s": round(float(np.nanpercentile(lat, 95)), 2),
+        }
+
+
+def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], targets: set[str],
+          rendered: set[int]) -> Tally:
+    """*raised*: (camera, t, subject_id, bbox) per alert."""
+    tally = Tally(alerts=len(raised))
+    first: dict[tuple[int, str], float] = {}
+    wrong: set[tuple[object, str]] = set()
+    for camera, t, subject, bbox in sorted(raised, key=lambda r: r[1]):
+        walk = attribute(walks, camera, t, bbox)
+        if walk is None or walk.identity != subject:
+            key = (walk.walk_id if walk else (camera, round(t)), subject)
+            if key in wrong:
+                tally.duplicates += 1
+            else:
+                wrong.add(key)
+                tally.false_alerts += 1
+            continue
+        if (walk.walk_id, subject) in first:
+            tally.duplicates += 1
+        else:
+            first[(walk.walk_id, subject)] = t
+    for w in walks:
+        if w.walk_id not in rendered:
+            continue
+        if w.identity in targets:
+            tally.sightings += 1
+            if (w.walk_id, w.identity) in first:
+                tally.alerted += 1
+                seen = w.visible_from()
+                if seen is not None:
+                    tally.latencies.append(first[(w.walk_id, w.identity)] - seen)
+        else:
+            tally.distractor_walks += 1
+    return tally
+
+
+def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
+                rule: EvidenceRule) -> list[tuple[str, float, str, tuple]]:
+    raised = []
+    matcher = Matcher(watchlist, threshold)
+    blank = np.zeros((HEIGHT, WIDTH, 3), np.uint8)  # crops are not scored: no pixels needed
+    for camera, frames in observed.console.items():
+        numbers = iter(range(1, 1_000_000))
+        pipeline = CameraPipeline(camera, matcher, lambda c, n=numbers: f"{c}-{next(n)}", rule)
+        seen: list = []
+        observe = pipeline.sightings.observe
+
+        def capture(t, frame, matches, observe=observe, seen=seen):
+            seen[:] = matches
+            return observe(t, frame, matches)
+
+        pipeline.sightings.observe = capture
+        for index, t, faces in frames:
+            for event in pipeline.process(Frame(blank, index, t), faces):
+                if event.is_new:
+                    subject = event.alert.subject_id
+                    bbox = next(m.bbox for m in seen if m.subject_id == subject)
+                    raised.append((camera, t, subject, bbox))
+    return raised
+
+
+def run_classic(observed: Observed, watchlist: Watchlist, tolerance: float):
+    raised = []
+    known = watchlist.encodings
+    ids = [s.subject_id for s in watchlist.subjects]
+    for camera, frames in observed.classic.items():
+        for _, t, faces in frames:
+            for bbox, encoding in faces:
+                distances = np.linalg.norm(known - encoding, axis=1)
+                best = int(np.argmin(distances))
+                if distances[best] <= tolerance:
+                    raised.append((camera, t, ids[best], bbox))
+    return raised
+
+
+# ----------------------------------------------------------------------------- padding
+
+
+def padding_pool(faces: Path, halves: dict[str, str], need: int) -> tuple[np.ndarray, int]:
+    """Encodings of people who never walk: the calibration half, then synthetic ones."""
+    from calibrate_threshold import load_or_encode
+
+    face_set = load_or_encode(faces, 2, use_cache=True)
+    mask = np.array([halves[i] == CALIBRATION for i in face_set.identities])
+    real = face_set.encodings[mask]
+    rng = np.random.default_rng(SEED)
+    real = real[rng.permutation(len(real))]
+    synthetic = max(0, need - len(real))
+    if synthetic:
+        drawn = rng.multivariate_normal(real.mean(axis=0), np.cov(real.T), synthetic)
+        real = np.vstack([real, drawn])
+    return real[:need], synthetic
+
+
+def padded_watchlist(targets: list[Person], padding: np.ndarray, size: int) -> Watchlist:
+    subjects = [p.enrolled for p in targets if p.enrolled is not None]
+    blank = np.zeros((1, 1, 3), np.uint8)
+    for i, encoding in enumerate(padding[: size - len(subjects)]):
+        entry = WatchlistEntry(0, f"PAD-{i:04d}", f"PAD-{i:04d}", "wanted by the courts",
+                               Path("none"))
+        subjects.append(WatchlistSubject(entry, encoding, blank))
+    return Watchlist(Path("."), subjects)
+
+
+# ------------------------------------------------------------------------------- main
+
+
+def recipes(size: int) -> dict[str, tuple]:
+    shipped = EvidenceRule()
+    t = threshold_for(FalseAlertRate(DEFAULT_ONE_IN), size)
+    out = {
+        "console": ("console", t, shipped),
+        "console, frame by frame (no aggregation)": ("console", t, replace(shipped,
+                                                                            aggregate=False)),
+        "console, unweighted aggregation": ("console", t, replace(shipped, weighted=False)),
+        "console, + margin 0.05 to 2nd subject": ("console", t, replace(shipped,
+                                                                         min_margin=0.05)),
+        "console, no single-frame strong rule": ("console", t, replace(shipped,
+                                                                        strong_margin=9.0)),
+        "console before (0.40, frame by frame)": ("console", OLD_THRESHOLD,
+                                                  replace(shipped, aggregate=False)),
+        "classic 0.6": ("classic", 0.6, None),
+        "classic 0.5": ("classic", 0.5, None),
+    }
+    for one_in in (100, 10_000, 100_000):
+        out[f"console at 1 in {one_in:,}"] = (
+            "console", threshold_for(FalseAlertRate(one_in), size), shipped)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
+    parser.add_argument("--walks-per-person", type=int, default=6)
+    parser.add_argument("--people", type=int, default=0, help="at most this many (0: all)")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    args = parser.parse_args()
+    faces = require_faces(args.faces)
+    started = time.monotonic()
+    names = sorted(set(p.name for p in faces.iterdir() if p.is_dir()))
+    halves = split(names)
+    evaluation = [n for n in names if halves[n] == EVALUATION]
+    if args.people:
+        evaluation = evaluation[: args.people]
+    key = hashlib.sha256(
+        json.dumps([evaluation, args.walks_per_person, SEED, WALK_S, LANES]).encode()
+    ).hexdigest()[:12]
+    folder = OUT / key
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = folder / "observed.pkl"
+    print(f"{len(evaluation)} evaluation people; cache {folder}", file=sys.stderr)
+    with AnalysisPool(AnalysisSettings(), workers=2) as pool:
+        people = choose_people(faces, evaluation, pool, args.walks_per_person)
+        walks = schedule(people, np.random.default_rng(SEED))
+        if cache.exists():  # our own file, in a git-ignored folder
+            observed, rendered = pickle.loads(cache.read_bytes())
+        else:
+            print("rendering ...", file=sys.stderr)
+            videos, rendered = render(faces, walks, folder)
+            print("analysing (console and classic) ...", file=sys.stderr)
+            observed = analyse(videos, pool)
+            cache.write_bytes(pickle.dumps((observed, rendered)))
+    enrollable = [p for p in people if p.enrolled is not None]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    padding, synthetic = padding_pool(faces, halves, max(sizes))
+    results: dict[str, dict] = {}
+    for size in sizes:
+        per_round = TARGETS_PER_ROUND.get(size, 10)
+        rounds = [enrollable[i : i + per_round] for i in range(0, len(enrollable), per_round)]
+        tallies: dict[str, Tally] = defaultdict(Tally)
+        thresholds = {}
+        for targets in rounds:
+            watchlist = padded_watchlist(targets, padding, size)
+            target_ids = {p.identity for p in targets}
+            for name, (kind, t, rule) in recipes(size).items():
+                thresholds[name] = t
+                raised = (run_console(observed, watchlist, t, rule) if kind == "console"
+                          else run_classic(observed, watchlist, t))
+                tallies[name].add(score(raised, walks, target_ids, rendered))
+        results[str(size)] = {
+            name: {"threshold": thresholds[name], **tally.row()} for name, tally in tallies.items()
+        }
+        print(f"\nwatchlist of {size} ({len(rounds)} rounds of {per_round} targets)")
+        print(f"{'recipe':44} {'thr':>6} {'recall':>13} {'false/1000':>11} {'dup':>5} "
+              f"{'lat p50/p95 s':>14}")
+        for name, row in results[str(size)].items():
+            print(f"{name:44} {row['threshold']:6.3f} {row['alerted']:5d}/{row['sightings']:<4d}"
+                  f"{row['recall']:.2f} {row['false_per_1000_distractor_walks']:8.2f} "
+                  f"({row['false_alerts']}) {row['duplicates']:4d} "
+                  f"{row['latency_p50_s']:6.2f}/{row['latency_p95_s']:.2f}")
+    summary = {
+        "benchmark": "unseen_faces",
+        "people": len(evaluation),
+        "enrolled": len(enrollable),
+        "walks": len(rendered),
+        "by_source_set": {s: sum(source_set(p.identity) == s for p in enrollable)
+                          for s in ("colour", "att", "yale", "yaleb")},
+        "padding_synthetic": synthetic,
+        "default_operating_point": str(FalseAlertRate(DEFAULT_ONE_IN)),
+        "wall_s": round(time.monotonic() - started, 1),
+        "results": results,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The site policy: the safeguards no deployment plan can loosen.
+
+A plan describes one deployment (where, when, which cameras, who authorised it); the
+limits it must stay within belong to the site and change only when an admin changes
+them (audited): the loosest false-alert rate a supervisor may choose, how long alerts
+are kept, the largest watchlist, the longest deployment, when a waiting alert turns
+red. Every value is checked when it is set and again whenever it is relied on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from console.domain.deployments import SafeguardError
+
+
+class PolicyError(SafeguardError, ValueError):
+    """A value the site policy (or a plan checked against it) cannot accept."""
+
+
+class OperatingPointError(PolicyError):
+    """An operating point that cannot be used; the message says why in plain words."""
+
+
+LOOSEST_ALLOWED_ONE_IN = 100  # no site may go looser than 1 in 100 passers-by
+STRICTEST_ONE_IN = 100_000_000
+
+
+@dataclass(frozen=True, order=True)
+class FalseAlertRate:
+    """At most one false alert in ``one_in`` passers-by (people not on the watchlist)."""
+
+    one_in: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.one_in, int) or isinstance(self.one_in, bool):
+            raise OperatingPointError(
+                f"a false-alert rate needs a whole number, not {self.one_in!r}"
+            )
+        if not LOOSEST_ALLOWED_ONE_IN <= self.one_in <= STRICTEST_ONE_IN:
+            raise OperatingPointError(
+                f"a false-alert rate of 1 in {self.one_in:,} is outside what the console "
+                f"supports (1 in {LOOSEST_ALLOWED_ONE_IN:,} to 1 in {STRICTEST_ONE_IN:,})"
+            )
+
+    @property
+    def per_passer_by(self) -> float:
+        return 1.0 / self.one_in
+
+    def is_looser_than(self, other: FalseAlertRate) -> bool:
+        return self.one_in < other.one_in
+
+    def __str__(self) -> str:
+        return f"1 in {self.one_in:,}"
+
+    @classmethod
+    def parse(cls, value: object) -> FalseAlertRate:
+        """``"1 in 10,000"``, ``"1 in 10000"`` or a whole number (10000) of passers-by."""
+        if isinstance(value, bool):
+            raise OperatingPointError(f"a false-alert rate cannot be {value!r}")
+        if isinstance(value, int):
+            return cls(value)
+        if isinstance(value, str):
+            text = value.strip().lower().replace(",", "").replace("_", "")
+            found = re.fullmatch(r"(?:1\s*in\s*)?(\d{1,12})(?:\s*passers?-?by)?", text)
+            if found:
+                return cls(int(found.group(1)))
+        raise OperatingPointError(
+            f"a false-alert rate is written '1 in N' (for example '1 in 10000'), not {value!r}"
+        )
+
+
+# (smallest, largest) a site may set; the defaults are what a new site starts with.
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "retention_days": (1, 3653),
+    "max_watchlist_size": (1, 100_000),
+    "max_deployment_hours": (0.25, 72),
+    "pending_warning_seconds": (5, 3600),
+}
+
+
+@dataclass(frozen=True)
+class SitePolicy:
+    loosest_false_alert_rate: FalseAlertRate = FalseAlertRate(1_000)
+    retention_days: int = 31  # alerts and decisions kept for the record, then purged
+    max_watchlist_size: int = 10_000
+    max_deployment_hours: float = 24.0
+    pending_warning_seconds: float = 60.0  # a pending alert older than this is highlighted
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in _BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise PolicyError(f"site policy {name}: a number is needed, not {value!r}")
+            if not math.isfinite(value) or not low <= value <= high:
+                raise PolicyError(
+                    f"site policy {name}: {value!r} is outside {low:g} to {high:g}"
+                )
+        for name in ("retention_days", "max_watchlist_size"):
+            if not isinstance(getattr(self, name), int):
+                raise PolicyError(f"site policy {name}: a whole number is needed")
+        if not isinstance(self.loosest_false_alert_rate, FalseAlertRate):
+            raise PolicyError("site policy loosest_false_alert_rate: '1 in N' is needed")
+
+    def check_rate(self, rate: FalseAlertRate) -> None:
+        """A supervisor may choose any rate at least as strict as the site's loosest."""
+        if rate.is_looser_than(self.loosest_false_alert_rate):
+            raise PolicyError(
+                f"a false-alert rate of {rate} passers-by is looser than the site policy "
+                f"allows (at most {self.loosest_false_alert_rate})"
+            )
+
+    def check_duration(self, hours: float) -> None:
+        if not math.isfinite(hours) or not 0 < hours <= self.max_deployment_hours:
+            raise PolicyError(
+                f"a deployment of {hours:g} hours is not allowed: the site policy allows "
+                f"up to {self.max_deployment_hours:g} hours"
+            )
+
+    def to_mapping(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["loosest_false_alert_rate"] = str(self.loosest_false_alert_rate)
+        return data
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> SitePolicy:
+        """Build a policy from stored or typed-in values; every fault names its key."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise PolicyError(
+                f"site policy has no setting {', '.join(map(repr, unknown))} "
+                f"(settings: {', '.join(sorted(known))})"
+            )
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "loosest_false_alert_rate":
+                try:
+                    values[key] = FalseAlertRate.parse(value)
+                except OperatingPointError as exc:
+                    raise PolicyError(f"site policy {key}: {exc}") from exc
+            else:
+                values[key] = _number(key, value, whole=key in ("retention_days",
+                                                                 "max_watchlist_size"))
+        return cls(**values)
+
+
+def _number(key: str, value: object, whole: bool) -> int | float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip()) if not whole else int(value.strip())
+        except ValueError:
+            raise PolicyError(f"site policy {key}: {value!r} is not a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"site policy {key}: {value!r} is not a number")
+    if whole:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise PolicyError(f"site policy {key}: a whole number is needed, not {value!r}")
+            value = int(value)
+        return value
+    return float(value)
