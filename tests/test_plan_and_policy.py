@@ -17,7 +17,7 @@ import pytest
 from console.config import ConfigError, load_plan
 from console.domain.officers import Officer, PermissionDenied, Role
 from console.domain.policy import FalseAlertRate, PolicyError, SitePolicy
-from console.storage import Store, StorageError
+from console.storage import StorageError, Store
 from console.storage.audit import verify_folder
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
