@@ -123,7 +123,7 @@ class CameraTile(QFrame):
         self.health_label = QLabel()
         self.health_label.setObjectName("health")
         # Long lines wrap rather than widen the tile (and the window) past the screen.
-        for label in (self.title, self.state_label, self.health_label):
+        for label in (self.title, self.health_label):
             label.setWordWrap(True)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.video = VideoView()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QPixmapCache, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -175,6 +175,16 @@ class MainWindow(QMainWindow):
         panel = max(self.alerts.minimumSizeHint().width(), min(820, total // 2))
         self.splitter.setSizes([max(1, total - panel), panel])
         self.focus_queue()
+        QTimer.singleShot(0, self._fit_screen)
+
+    def _fit_screen(self) -> None:
+        """Never wider or taller than the screen (1280x720 included): the layout reflows."""
+        screen = self.screen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        if self.width() > room.width() or self.height() > room.height():
+            self.resize(min(self.width(), room.width()), min(self.height(), room.height()))
 
     def _describe(self) -> None:
         d = self.deployment
@@ -187,6 +197,18 @@ class MainWindow(QMainWindow):
         self.session = session
         self.watchlist = session.watchlist
         self.deployment_changed(session.deployment)
+        # The operating point in words, at the footfall the cameras are seeing.
+        self._footfall = QTimer(self)
+        self._footfall.timeout.connect(self._show_operating_point)
+        self._footfall.start(10_000)
+
+    def _show_operating_point(self) -> None:
+        session = self.session
+        if session is None or self.deployment.state == DeploymentState.CONCLUDED:
+            return
+        self.bar.show_operating_point(
+            session.deployment.threshold, len(session.watchlist), session.passers_by_per_hour()
+        )
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text)
