@@ -101,11 +101,14 @@ def test_sixty_alerts_make_three_incidents_worked_with_the_keyboard(qtbot, open_
     window.activateWindow()
     qtbot.waitExposed(window)
 
-    # First a routine incident; the officer selects it.
+    # First a routine incident; the officer clicks it.
     raise_alert(session, 0, 2, "north", 200)
     qtbot.waitUntil(lambda: len(panel.pending) == 1)
-    assert selection_visible(panel)
-    routine = panel.selected
+    routine = panel.pending[0]
+    pause_like_a_person(qtbot)
+    rect = panel.list.visualItemRect(panel.list.item(0))
+    qtbot.mouseClick(panel.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert panel.selected is routine and selection_visible(panel)
 
     # Then 59 more over two cameras: the selection stays on its incident while the more
     # urgent ones are inserted above it.

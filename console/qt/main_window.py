@@ -189,6 +189,8 @@ class MainWindow(QMainWindow):
     def _describe(self) -> None:
         d = self.deployment
         size = f"{len(self.watchlist)} subjects" if self.watchlist is not None else "loading"
+        if d.concluded_at is not None:
+            size = "deleted"
         # Short: the status bar's messages share the line with it.
         self.deployment_label.setText(f"{d.reference} · {self.officer} · watchlist {size}")
         self.deployment_label.setToolTip(f"record: {self._record_path}")

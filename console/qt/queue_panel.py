@@ -120,6 +120,7 @@ class IncidentCard(QFrame):
         self.setStyleSheet(
             "QFrame#incidentCard { border: 3px solid #1a73e8; border-radius: 6px;"
             " background: #fbfcff; }"
+            "QPushButton:disabled { background: #e4e4e4; color: #9a9a9a; }"
         )
         self.badge = QLabel()
         self.heading = QLabel()
@@ -171,6 +172,7 @@ class IncidentCard(QFrame):
         photos.addWidget(_caption("Watchlist"), 1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(3)  # tight: the card must fit a 720-pixel-high screen
         layout.addLayout(top)
         layout.addLayout(photos)
         layout.addWidget(self.scene, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -318,6 +320,9 @@ class IncidentPanel(QWidget):
         self.queue = IncidentQueue(window)
         self._photos: dict[str, np.ndarray | None] = {}  # watchlist photo per subject
         self._selected: str | None = None
+        # Whether the officer chose the selection (a key or a click): then it stays on its
+        # incident when others arrive. Until then it follows the head of the queue.
+        self._chosen = False
         self._busy: set[str] = set()
         self._errors: list[str] = []
         self.recent: RecentDecision | None = None
@@ -340,8 +345,12 @@ class IncidentPanel(QWidget):
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setUniformItemSizes(True)
         self.list.currentItemChanged.connect(self._current_changed)
+        # A click on the row already selected is a choice too: it keeps the selection.
+        self.list.itemPressed.connect(lambda item: self.select(item.data(ID)))
 
         self.engaged_title = QLabel()
+        self.engaged_title.setWordWrap(True)
+        self.engaged_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.engaged_list = QListWidget()
         self.engaged_list.setObjectName("engagedList")
         self.engaged_list.setStyleSheet(LIST_STYLE)
@@ -365,6 +374,7 @@ class IncidentPanel(QWidget):
         self.undo_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.undo_button.setStyleSheet("background:#fff4d6; font-weight:bold; padding:4px")
         self.undo_button.clicked.connect(self.undo_requested)
+        self.undo_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.undo_button.hide()
         self.keys = QLabel(
             "Keys: ↑/↓ PgUp/PgDn Home/End select · E engage · D dismiss (reason, Esc cancels) · "
@@ -435,8 +445,9 @@ class IncidentPanel(QWidget):
         incident, _ = self.queue.add(alert, engaged=engaged_at is not None)
         if engaged_at is not None and incident.engaged_at is None:
             incident.engaged_at = engaged_at
-        if self._selected is None and not incident.engaged:
-            self._selected = incident.incident_id
+        if not self._chosen or self.queue.get(self._selected) is None:
+            head = self.queue.most_urgent()
+            self._selected = head.incident_id if head else None
         self._rebuild()
         return incident
 
@@ -458,7 +469,7 @@ class IncidentPanel(QWidget):
     def put_back(self, incident: Incident) -> None:
         """An undone decision: the incident is pending again, and selected."""
         self.queue.put_back(incident)
-        self._selected = incident.incident_id
+        self._selected, self._chosen = incident.incident_id, True
         self.hide_undo()
         self._rebuild()
 
@@ -467,7 +478,7 @@ class IncidentPanel(QWidget):
         self._busy.discard(incident_id)
         if self._selected == incident_id or self.queue.get(self._selected) is None:
             head = self.queue.most_urgent()
-            self._selected = head.incident_id if head else None
+            self._selected, self._chosen = (head.incident_id if head else None), False
         self._rebuild()
 
     def set_busy(self, incident_id: str, busy: bool, message: str = "") -> None:
@@ -482,7 +493,7 @@ class IncidentPanel(QWidget):
     def select(self, incident_id: str | None) -> None:
         if incident_id is not None and self.queue.get(incident_id) is None:
             return
-        self._selected = incident_id
+        self._selected, self._chosen = incident_id, incident_id is not None
         self._rebuild()
 
     def move_selection(self, step: int) -> None:
@@ -505,7 +516,7 @@ class IncidentPanel(QWidget):
 
     def _current_changed(self, current: QListWidgetItem | None, _previous) -> None:
         if current is not None and current.data(ID) != self._selected:
-            self._selected = current.data(ID)
+            self._selected, self._chosen = current.data(ID), True
             self._show_card()
 
     def selected_engaged(self) -> Incident | None:
@@ -580,8 +591,8 @@ class IncidentPanel(QWidget):
             self._fit(
                 self.list,
                 f"{flag}{waiting_text(waited)} · {incident.subject_name}",
-                f"{incident.urgency.label} · {incident.category} · {', '.join(incident.cameras)}"
-                f" · {n} sighting{'s' if n != 1 else ''}",
+                f"{', '.join(incident.cameras)} · {n} sighting{'s' if n != 1 else ''} · "
+                f"{incident.urgency.label} · {incident.category}",
             )
         )
         item.setToolTip(f"{incident.subject_name}, {incident.category}")
@@ -630,7 +641,7 @@ class IncidentPanel(QWidget):
         engaged = len(self.engaged)
         self.engaged_title.setText(
             f"<b>Engaged, awaiting outcome: {engaged}</b>"
-            + (" · keys 1-4 record the outcome of the highlighted one" if engaged else "")
+            + ("<br>Keys 1-4 record the outcome of the highlighted one" if engaged else "")
         )
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
