@@ -11,7 +11,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from console import train, uat
 from console.config import (
     DEFAULT_FALSE_ALERT_RATE,
     SAMPLE_DEPLOYMENT,
@@ -26,6 +25,7 @@ from console.domain.policy import FalseAlertRate, OperatingPointError
 from console.domain.watchlist import WatchlistError
 from console.reports import cli as reports_cli
 from console.storage import StorageError
+from console.training import trainer, uat
 from console.vision.operating_point import threshold_for
 from console.vision.sources import SourceError, SourceSpec
 
@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     reports_cli.add_arguments(commands)
 
     uat.add_arguments(commands.add_parser("uat", help=uat.HELP, description=uat.__doc__))
-    train.add_arguments(commands.add_parser("train", help=train.HELP, description=train.__doc__))
+    trainer.add_arguments(
+        commands.add_parser("train", help=trainer.HELP, description=trainer.__doc__)
+    )
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "uat":
             return uat.run(args)
         if args.command == "train":
-            return train.run(args)
+            return trainer.run(args)
         return _run(args)
     except (ConfigError, WatchlistError, SourceError, StorageError, SafeguardError) as exc:
         print(f"error: {exc}", file=sys.stderr)

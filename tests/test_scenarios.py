@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from console import uat
 from console.domain.alerts import Alert, Decision, Evidence
-from console.scenarios import (
+from console.training import uat
+from console.training.scenarios import (
     CameraRun,
     Expect,
     ScenarioCamera,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from console.scenarios import load_scenario
 from console.storage.training import TrainingRecords
-from console.train import expectations, open_trainer
+from console.training.scenarios import load_scenario
+from console.training.trainer import expectations, open_trainer
 from tests.conftest import SAMPLES, pause_like_a_person, run_on_loop
 
 BASIC = SAMPLES / "scenarios" / "basic"

@@ -32,11 +32,11 @@ from console.domain.alerts import Alert, Decision
 from console.domain.training import Expectation, ScoreSheet, TraineeDecision, score
 from console.domain.watchlist import Watchlist
 from console.live.feed import FacesInView, FeedStatus
-from console.live.scenario_player import SPEEDS, ScenarioPlayer
 from console.qt.alert_panel import DECISION_KEYS, AlertPanel
 from console.qt.camera_tile import CameraTile
 from console.qt.keys import install_shortcuts
 from console.storage.training import TrainingRecords
+from console.training.scenario_player import SPEEDS, ScenarioPlayer
 
 
 class TrainerWindow(QMainWindow):

@@ -8,7 +8,7 @@ adjudication if it does; plus the tolerances an acceptance run allows. The forma
 described in ``sample_streams/scenarios/README.md``.
 
 :func:`evaluate` compares the alerts of a replay with that truth. This module is plain
-Python; :mod:`console.uat` runs the replay.
+Python; :mod:`console.training.uat` runs the replay.
 """
 
 from __future__ import annotations

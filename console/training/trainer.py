@@ -16,7 +16,7 @@ from pathlib import Path
 
 from console.domain.alerts import Decision
 from console.domain.training import Expectation
-from console.scenarios import Expect, Scenario
+from console.training.scenarios import Expect, Scenario
 
 HELP = "play a scenario in sync on every camera for a trainee to adjudicate, then score it"
 
@@ -45,9 +45,9 @@ def expectations(scenario: Scenario) -> list[Expectation]:
 
 async def open_trainer(scenario: Scenario, pool, records, trainee: str, speed: float = 1.0):
     """Work out the alerts, then show the trainer window with the scenario ready to play."""
-    from console.live.scenario_player import ScenarioPlayer
     from console.qt.trainer_window import TrainerWindow
-    from console.uat import replay_scenario
+    from console.training.scenario_player import ScenarioPlayer
+    from console.training.uat import replay_scenario
     from console.vision.enrolment import enrol_watchlist
     from console.vision.sources import SourceSpec
 
@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from console.config import data_dir
-    from console.scenarios import ScenarioError, load_scenario
     from console.storage.training import TrainingRecords
+    from console.training.scenarios import ScenarioError, load_scenario
     from console.vision.pool import AnalysisPool
 
     try:

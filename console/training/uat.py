@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from console.domain.alerts import Alert
 from console.domain.watchlist import Watchlist, WatchlistError
-from console.scenarios import (
+from console.training.scenarios import (
     CameraRun,
     Scenario,
     ScenarioCamera,
