@@ -109,7 +109,7 @@ def test_the_undo_window_is_five_seconds_and_only_for_the_officer_who_decided():
     queue = IncidentQueue()
     incident, _ = queue.add(alert(1, "A", "north", 0))
     recent = RecentDecision(incident, Decision.FALSE_MATCH, "PC Ward", T0)
-    assert UNDO_WINDOW == timedelta(seconds=5)
+    assert timedelta(seconds=5) == UNDO_WINDOW
     assert recent.undo_open(T0 + timedelta(seconds=4.9), "PC Ward")
     assert not recent.undo_open(T0 + timedelta(seconds=5.1), "PC Ward")
     assert not recent.undo_open(T0 + timedelta(seconds=1), "Sgt Other")
