@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from console.domain.officers import Role
 from console.qt.login import LoginDialog
@@ -51,6 +52,9 @@ def test_a_supervisor_starts_then_concludes_and_the_watchlist_goes(qtbot, open_s
     assert "ACTIVE" in bar.state_label.text()
     assert "watchlist 2 subjects" in bar.summary.text()
     click(qtbot, bar.conclude_button)
+    box = console.window.conclude_box  # concluding is final: the console asks first
+    qtbot.waitUntil(box.isVisible)
+    click(qtbot, box.button(QMessageBox.StandardButton.Yes))
     qtbot.waitUntil(lambda: "CONCLUDED" in bar.state_label.text(), timeout=10_000)
     assert "watchlist of 2 subjects deleted" in bar.message.text()
     assert "watchlist 0 subjects" in bar.summary.text()
