@@ -230,9 +230,11 @@ async def run_console(
         frames_shown = {name: 0 for name in infos}
         original_feed_frame = window.feed_frame
 
-        def feed_frame(camera: str, preview_rgb: np.ndarray, scale: float) -> None:
+        def feed_frame(
+            camera: str, preview_rgb: np.ndarray, scale: float, index: int | None = None
+        ) -> None:
             frames_shown[camera] += 1
-            original_feed_frame(camera, preview_rgb, scale)
+            original_feed_frame(camera, preview_rgb, scale, index)
 
         window.feed_frame = probe.wrap("feed_frame", feed_frame)
         window.feed_faces = probe.wrap("feed_faces", window.feed_faces)

@@ -20,8 +20,8 @@ def test_painting_frames_does_not_leak_references_to_none(qtbot):
     qtbot.addWidget(view)
     view.resize(640, 360)
     frame = np.zeros((360, 640, 3), np.uint8)
-    view.show_frame(frame, 0.5)
-    view.show_faces(FacesInView([((10, 110, 110, 10), "Ann"), ((20, 220, 120, 120), None)]))
+    view.show_faces(FacesInView([((10, 110, 110, 10), "Ann"), ((20, 220, 120, 120), None)], 0))
+    view.show_frame(frame, 0.5, 0)
     view.message = "LIVE"
     before = sys.getrefcount(None)
     for _ in range(2000):

@@ -76,15 +76,21 @@ class FeedStatus:
 
 @dataclass(frozen=True)
 class FacesInView:
-    """Boxes to draw on the tile; names only for faces that matched the watchlist."""
+    """Boxes to draw on the tile; names only for faces that matched the watchlist.
+
+    ``frame_index`` is the frame they were found on: the tile draws them on that frame
+    only (-1: on no frame)."""
 
     boxes: list[tuple[BBox, str | None]]
+    frame_index: int = -1
 
 
 class FeedListener(Protocol):
     """What a feed tells its presenter; called on the event loop's thread."""
 
-    def feed_frame(self, camera: str, preview_rgb: np.ndarray, scale: float) -> None: ...
+    def feed_frame(
+        self, camera: str, preview_rgb: np.ndarray, scale: float, index: int
+    ) -> None: ...
     def feed_faces(self, camera: str, faces: FacesInView) -> None: ...
     def feed_status(self, status: FeedStatus) -> None: ...
 
@@ -388,7 +394,7 @@ class CameraFeed:
             self._went_live()
         self._decoded.add()
         self.pipeline.counters.frames_decoded += 1
-        self.listener.feed_frame(self.spec.camera, preview, scale)
+        self.listener.feed_frame(self.spec.camera, preview, scale, frame.index)
         idle = self._analysis is None or self._analysis.done()
         due = time.monotonic() - self._last_analysis >= self._min_analysis_gap
         if idle and due:
@@ -434,7 +440,9 @@ class CameraFeed:
             return
         self._analysed.add()
         events = self.pipeline.process(frame, faces)
-        self.listener.feed_faces(self.spec.camera, FacesInView(self.pipeline.last_view))
+        self.listener.feed_faces(
+            self.spec.camera, FacesInView(self.pipeline.last_view, frame.index)
+        )
         for event in events:
             self.on_alert(event)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import time
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -11,11 +10,9 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.live.feed import FacesInView, FeedState, FeedStatus
+from console.live.overlay import DelayedPicture, Shown
 from console.qt.images import qimage_from_rgb
 from console.vision.sources import SourceSpec
-
-# Boxes come from the last analysed frame, which may be a few frames old.
-BOX_LIFETIME_S = 0.6
 
 STATE_COLOURS = {
     FeedState.WAITING: "#9aa0a6",
@@ -40,32 +37,59 @@ NOT_LIVE_STATES = frozenset(
 
 
 class VideoView(QWidget):
-    """Paints the newest frame, letterboxed, with boxes round the faces in view."""
+    """Paints a camera's picture, letterboxed, with boxes round the faces *on that frame*.
+
+    The picture runs a little behind the camera (see console.live.overlay): each frame
+    is painted only with the boxes that belong to it, so a box is never left on the spot
+    a walker has just left, nor a name on the next person.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(160, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.image: QImage | None = None
         self._scale = 1.0
-        self._faces = FacesInView([])
-        self._faces_at = 0.0
+        self.picture = DelayedPicture()
+        self.current: Shown | None = None  # the frame on screen and its boxes
         self.message = ""
         # The frame on screen is old (the feed is not live): dimmed, so a frozen street
         # is never taken for a live one.
         self.stale = False
 
-    def show_frame(self, rgb: np.ndarray, scale: float) -> None:
-        self.image, self._scale = qimage_from_rgb(rgb), scale
-        self.update()
+    def show_frame(self, rgb: np.ndarray, scale: float, index: int | None = None) -> None:
+        """A new frame from the camera; *index* ties it to its analysis. Without an index
+        (a still picture) it is shown at once, with no box."""
+        if index is None:
+            self.picture.clear()
+            shown: Shown | None = Shown(-1, rgb, scale, [])
+        else:
+            self.picture.add_frame(index, rgb, scale)
+            shown = self.picture.frame_to_show()
+        if shown is not None:
+            self.current = shown
+            self.image, self._scale = qimage_from_rgb(shown.rgb), shown.scale
+            self.update()
 
     def show_faces(self, faces: FacesInView) -> None:
-        self._faces = faces
-        self._faces_at = time.monotonic()
+        self.picture.add_analysis(faces.frame_index, faces.boxes)
+
+    def clear(self) -> None:
+        """Nothing left on screen or in the buffer (the deployment is concluded)."""
+        self.picture.clear()
+        self.current, self.image = None, None
+        self.update()
+
+    @property
+    def frame_size(self) -> tuple[int, int] | None:
+        """The camera's own frame size (the picture is a downscaled preview of it)."""
+        if self.image is None or self._scale <= 0:
+            return None
+        return round(self.image.width() / self._scale), round(self.image.height() / self._scale)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#111"))
+        painter.fillRect(self.rect(), QColor("#000"))
         if self.image is not None:
             target = self._fit(self.image.width(), self.image.height())
             painter.drawImage(target, self.image)
@@ -88,22 +112,29 @@ class VideoView(QWidget):
         return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
 
     def _draw_faces(self, painter: QPainter, target: QRect) -> None:
-        assert self.image is not None
-        if time.monotonic() - self._faces_at > BOX_LIFETIME_S:
-            return  # a box left behind by a walker is worse than no box
+        if self.image is None or self.current is None:
+            return
         k = self._scale * target.width() / self.image.width()
-        for (top, right, bottom, left), name in self._faces.boxes:
-            colour = QColor("#eb5757") if name else QColor("#e0e0e0")
-            painter.setPen(QPen(colour, 3 if name else 1))
-            rect = QRect(
-                target.x() + int(left * k),
-                target.y() + int(top * k),
-                int((right - left) * k),
-                int((bottom - top) * k),
-            )
-            painter.drawRect(rect)
-            if name:
-                painter.drawText(rect.bottomLeft() + QPoint(0, 16), name)
+        draw_boxes(painter, self.current.boxes, k, target.topLeft())
+
+
+def draw_boxes(painter: QPainter, boxes: list, k: float, origin: QPoint) -> None:
+    """Face boxes scaled by *k* from frame pixels; a name only on the face that matched."""
+    for (top, right, bottom, left), name in boxes:
+        colour = QColor("#ff4d4d") if name else QColor("#e0e0e0")
+        painter.setPen(QPen(colour, 3 if name else 1))
+        rect = QRect(
+            origin.x() + int(left * k),
+            origin.y() + int(top * k),
+            max(1, int((right - left) * k)),
+            max(1, int((bottom - top) * k)),
+        )
+        painter.drawRect(rect)
+        if name:
+            label = painter.fontMetrics().boundingRect(name).adjusted(-4, -2, 4, 2)
+            label.moveTopLeft(rect.bottomLeft() + QPoint(0, 3))
+            painter.fillRect(label, QColor(0, 0, 0, 180))
+            painter.drawText(label, Qt.AlignmentFlag.AlignCenter, name)
 
 
 class CameraTile(QFrame):

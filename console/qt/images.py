@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QPaintEvent
@@ -13,6 +14,40 @@ def qimage_from_rgb(rgb: np.ndarray) -> QImage:
     rgb = np.ascontiguousarray(rgb)
     height, width = rgb.shape[:2]
     return QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+# analysis.scene() downscales frames wider than this to this width.
+SCENE_WIDTH = 960
+
+
+def mark_face(
+    scene_rgb: np.ndarray, bbox: tuple[int, int, int, int], name: str, frame_width: int | None
+) -> np.ndarray:
+    """The scene frame with the matched face boxed and named (a copy).
+
+    *bbox* is in the camera's full-frame pixels; the scene is the frame downscaled to
+    at most SCENE_WIDTH. Unmarked when the frame's width is not known and the scene was
+    downscaled: a box in the wrong place is worse than none.
+    """
+    width = scene_rgb.shape[1]
+    if frame_width:
+        k = width / frame_width
+    elif width < SCENE_WIDTH:
+        k = 1.0  # not downscaled
+    else:
+        return scene_rgb
+    top, right, bottom, left = (int(round(v * k)) for v in bbox)
+    marked = scene_rgb.copy()
+    thick = max(2, width // 320)
+    cv2.rectangle(marked, (left, top), (right, bottom), (255, 77, 77), thick)
+    scale = max(0.5, width / 1280)
+    (tw, th), base = cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    y = min(marked.shape[0] - base - 2, bottom + th + 6)
+    cv2.rectangle(marked, (left, y - th - 4), (left + tw + 6, y + base), (0, 0, 0), -1)
+    cv2.putText(
+        marked, name, (left + 3, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 77, 77), 1, cv2.LINE_AA
+    )
+    return marked
 
 
 class FacePhoto(QWidget):

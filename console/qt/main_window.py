@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.alerts.outcome_requested.connect(self._report_outcome)
         self.alerts.undo_requested.connect(self.undo)
         self.alerts.card.decided.connect(self._decide_selected)
+        self.alerts.card.frame_width = self._frame_width
         self.alerts.card.note.returnPressed.connect(self._after_text_entry)
         self.sound = AlertSound()
         self._install_keys()
@@ -223,10 +224,17 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(done < total)
 
     # -- SessionListener ------------------------------------------------------------
-    def feed_frame(self, camera: str, preview_rgb: np.ndarray, scale: float) -> None:
+    def feed_frame(
+        self, camera: str, preview_rgb: np.ndarray, scale: float, index: int | None = None
+    ) -> None:
         if self.deployment.state == DeploymentState.CONCLUDED:
             return  # a frame still in flight at conclusion is not shown
-        self.tiles[camera].video.show_frame(preview_rgb, scale)
+        self.tiles[camera].video.show_frame(preview_rgb, scale, index)
+
+    def _frame_width(self, camera: str) -> int | None:
+        tile = self.tiles.get(camera)
+        size = tile.video.frame_size if tile is not None else None
+        return size[0] if size else None
 
     def feed_faces(self, camera: str, faces: FacesInView) -> None:
         self.tiles[camera].video.show_faces(faces)
@@ -269,8 +277,7 @@ class MainWindow(QMainWindow):
             self.watchlist = None
             self.alerts.deployment_concluded()
             for tile in self.tiles.values():
-                tile.video.image = None
-                tile.video.update()
+                tile.video.clear()
             QPixmapCache.clear()
         self.bar.show_deployment(deployment, len(self.watchlist) if self.watchlist else 0)
         self._describe()

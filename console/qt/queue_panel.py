@@ -10,6 +10,7 @@ row, never by taking the selection's colour.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -39,7 +40,7 @@ from console.domain.incidents import (
     RecentDecision,
     waiting_text,
 )
-from console.qt.images import FacePhoto
+from console.qt.images import FacePhoto, mark_face
 
 PHOTO_SIDE = 150
 THUMB_SIDE = 44
@@ -116,6 +117,9 @@ class IncidentCard(QFrame):
         self.awaiting_reason = False  # D was pressed without a reason: Return dismisses
         self.busy = False
         self.closed_reason = ""  # set when no decision may be taken any more
+        # The camera's full frame width, to place the matched face on the scene frame
+        # (the scene is a downscaled copy); set by the window from its tiles.
+        self.frame_width: Callable[[str], int | None] | None = None
         self.setObjectName("incidentCard")
         self.setStyleSheet(
             "QFrame#incidentCard { border: 3px solid #1a73e8; border-radius: 6px;"
@@ -280,7 +284,8 @@ class IncidentCard(QFrame):
         if best is None or best.scene_rgb is None:
             self.scene.set_text("The camera frame is kept in memory only: not after a restart.")
         else:
-            self.scene.set_rgb(best.scene_rgb)
+            width = self.frame_width(best.camera) if self.frame_width else None
+            self.scene.set_rgb(mark_face(best.scene_rgb, best.bbox, best.subject_name, width))
 
     def _note_entered(self) -> None:
         if self.awaiting_reason and self.note.text().strip():

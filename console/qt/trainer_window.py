@@ -123,8 +123,8 @@ class TrainerWindow(QMainWindow):
         self.shortcuts = install_shortcuts(self, bindings)
 
     # -- the player's listener ---------------------------------------------------------------
-    def feed_frame(self, camera: str, preview_rgb, scale: float) -> None:
-        self.tiles[camera].video.show_frame(preview_rgb, scale)
+    def feed_frame(self, camera: str, preview_rgb, scale: float, index: int | None = None) -> None:
+        self.tiles[camera].video.show_frame(preview_rgb, scale, index)
 
     def feed_faces(self, camera: str, faces: FacesInView) -> None:
         self.tiles[camera].video.show_faces(faces)

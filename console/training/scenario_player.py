@@ -187,7 +187,7 @@ class ScenarioPlayer:
         for cam, frame in zip(live, frames, strict=True):
             if frame is not None:
                 preview, scale = self._preview(frame.image)
-                self.listener.feed_frame(cam.spec.camera, preview, scale)
+                self.listener.feed_frame(cam.spec.camera, preview, scale, frame.index)
             self._report(cam)
         for alert in self.alerts:
             if alert.t <= t and alert.alert_id not in self._revealed:
