@@ -68,7 +68,7 @@ def test_an_officer_works_the_queue_with_the_keyboard_alone(qtbot, open_sample, 
     assert rows[keane.alert_ids[0]].outcome.outcome.value == "arrested"
     assert rows[marsh.alert_ids[0]].decision.value == "false_match"
     assert rows[first.alert_ids[0]].adjudication.note == "dealt with earlier today"
-    history.decision.setCurrentText("engage")
+    history.decision.setCurrentText("Engage")
     assert history.table.rowCount() == 2
     history.decision.setCurrentText("(any)")
     history.images.setChecked(True)

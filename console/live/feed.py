@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HEALTH_WINDOW_S = 3600.0  # reconnects and stalls are counted over the last hour
+RATE_WINDOW_S = 60.0  # frame rates on the tile: over the last minute
 # Analyses a second per camera at most. Beyond this, extra analyses buy little latency
 # (a sighting needs two frames a few hundred ms apart anyway) but cost a worker core:
 # on a 2-core desk machine two cameras at 3/s keep the console under the CPU of the
@@ -65,13 +66,15 @@ class FeedStatus:
     detail: str = ""
     decode_fps: float = 0.0
     analysed_fps: float = 0.0
-    dropped: int = 0  # decoded but not analysed (the pool was busy with this camera)
+    dropped: int = 0  # decoded but not analysed (by design: at most a few a second)
     faces_in_view: int = 0
     frames_decoded: int = 0
     bad_frames: int = 0  # undecodable frames skipped by a live source
     reconnects_last_hour: int = 0  # times the stream came back after being lost
     stalls_last_hour: int = 0  # times the stream went silent
     attempt: int = 0  # reconnection attempt under way (0: none)
+    # The rates above are over the last minute (RATE_WINDOW_S); counts since the start:
+    frames_analysed: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,14 @@ class RecentEvents:
         self.window_s = window_s
         self.total = 0
         self._times: deque[float] = deque()
+        self._since: float | None = None  # the first event: a young window is shorter
 
     def add(self) -> None:
         self.total += 1
-        self._times.append(time.monotonic())
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+        self._times.append(now)
 
     def recent(self) -> int:
         now = time.monotonic()
@@ -114,7 +121,13 @@ class RecentEvents:
         return len(self._times)
 
     def per_second(self) -> float:
-        return self.recent() / self.window_s
+        """Events a second over the window, or over the time since the first event when
+        that is shorter (a camera live for ten seconds is not at a sixth of its rate)."""
+        count = self.recent()
+        if self._since is None:
+            return 0.0
+        span = min(self.window_s, max(1.0, time.monotonic() - self._since))
+        return count / span
 
 
 class FeedHealth:
@@ -198,9 +211,9 @@ class CameraFeed:
         self._reader = self._new_reader()
         self._source: VideoSource | None = None
         self._analysis: asyncio.Task | None = None
-        # Frame rates on the tile: events over the last two seconds.
-        self._decoded = RecentEvents(2.0)
-        self._analysed = RecentEvents(2.0)
+        # Frame rates on the tile: over the last minute, steadier to read than a second's.
+        self._decoded = RecentEvents(RATE_WINDOW_S)
+        self._analysed = RecentEvents(RATE_WINDOW_S)
         self._stopping = False
         self._lost_at: float | None = None  # monotonic time the stream was lost
         self._has_been_live = False  # frames have flowed at least once
@@ -241,6 +254,7 @@ class CameraFeed:
             reconnects_last_hour=self.health.reconnects.recent(),
             stalls_last_hour=self.health.stalls.recent(),
             attempt=self.attempt if self.state == FeedState.RECONNECTING else 0,
+            frames_analysed=c.frames_analysed,
         )
 
     def _set_state(self, state: FeedState, detail: str = "") -> None:

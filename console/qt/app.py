@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import qasync
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from console.config import DeploymentPlan
@@ -23,24 +22,23 @@ from console.live.session import MonitoringSession
 from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, seed_sample_accounts
 from console.qt.login import LoginDialog
 from console.qt.main_window import SIGN_OUT, MainWindow
+from console.qt.settings import window_settings
+from console.qt.theme import DEFAULT_THEME, apply_theme
 from console.storage import AsyncStore, StorageError, Store
 from console.storage.console_log import CLOSED, SIGNED_OUT
 from console.vision.pool import AnalysisPool
 
 log = logging.getLogger(__name__)
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 Clock = Callable[[], datetime]
 
 
-def apply_look(app: QApplication) -> None:
-    """The style sheet and icon from resources/ (the console still runs without them)."""
-    style = RESOURCES / "style.qss"
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
-    icon = RESOURCES / "icons" / "app.svg"
-    if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
+def apply_look(app: QApplication, data_dir: Path | None = None) -> None:
+    """The theme the officer chose last (dark, the control-room look, by default)."""
+    name = DEFAULT_THEME
+    if data_dir is not None:
+        name = str(window_settings(data_dir / "console.db").value("theme", DEFAULT_THEME))
+    apply_theme(app, name)
 
 
 @dataclass
@@ -144,7 +142,7 @@ def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
     # to quit with the last window, the loop would stop under a pending close
     # ("Event loop stopped before Future completed").
     app.setQuitOnLastWindowClosed(False)
-    apply_look(app)
+    apply_look(app, data_dir)
     store = Store.in_dir(data_dir)  # retention: the site policy's
     if plan.sample:
         seed_sample_accounts(store)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtCore import QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.live.feed import FacesInView, FeedState, FeedStatus
@@ -138,34 +138,71 @@ def draw_boxes(painter: QPainter, boxes: list, k: float, origin: QPoint) -> None
 
 
 class CameraTile(QFrame):
+    """One camera: its name, its picture, its state and its health in plain words.
+
+    Double-click (or Enter once clicked) asks the wall to enlarge it."""
+
+    activated = Signal()
+
     def __init__(self, camera: str, location: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.camera = camera
         self.setObjectName(f"tile-{camera}")
+        self.setProperty("role", "tile")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         # Masked here too (it is idempotent): a stream password must never reach the screen,
         # whatever the caller passed.
         shown = html.escape(SourceSpec(camera, location).shown_location)
         self.title = QLabel(
-            f"<b>{html.escape(camera.upper())}</b>  <span style='color:#888'>{shown}</span>"
+            f"<b>{html.escape(camera.upper())}</b>  <span style='color:#8a94a6'>{shown}</span>"
         )
+        self.title.setObjectName("tileTitle")
         self.state_label = QLabel()
-        self.state_label.setWordWrap(True)
         self.health_label = QLabel()
         self.health_label.setObjectName("health")
         # Long lines wrap rather than widen the tile (and the window) past the screen.
-        for label in (self.title, self.health_label):
+        for label in (self.title, self.state_label, self.health_label):
             label.setWordWrap(True)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.video = VideoView()
+        self.setMinimumSize(180, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(3)
         layout.addWidget(self.title)
         layout.addWidget(self.video, 1)
         layout.addWidget(self.state_label)
         layout.addWidget(self.health_label)
         self.status = FeedStatus(camera, FeedState.WAITING)
         self.show_status(self.status)
+
+    @property
+    def aspect(self) -> float:
+        """The camera's width over height (16:9 until its first frame says otherwise)."""
+        size = self.video.frame_size
+        return size[0] / size[1] if size and size[1] else 16 / 9
+
+    def chrome_height(self, width: int | None = None) -> int:
+        """The tile's height besides the picture (title, state and health lines) when
+        the tile is *width* wide (its current width if not given): the lines wrap."""
+        layout = self.layout()
+        m = layout.contentsMargins()
+        inner = (width or self.width()) - m.left() - m.right()
+        lines = 0
+        for label in (self.title, self.state_label, self.health_label):
+            h = label.heightForWidth(inner) if inner > 0 else -1
+            lines += h if h > 0 else label.sizeHint().height()
+        return lines + m.top() + m.bottom() + 3 * layout.spacing()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        self.activated.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.activated.emit()
+        else:
+            super().keyPressEvent(event)
 
     def show_status(self, status: FeedStatus) -> None:
         self.status = status
@@ -176,7 +213,9 @@ class CameraTile(QFrame):
             f"{html.escape(status.state.value.upper() + detail, quote=False)}"
         )
         self.state_label.setToolTip(status.detail)
-        self.health_label.setText(health_text(status))
+        text, details = health_text(status)
+        self.health_label.setText(text)
+        self.health_label.setToolTip(details)
         self.video.message = (
             f"{status.state.value.upper()}{detail}" if status.state in NOT_LIVE_STATES else ""
         )
@@ -188,14 +227,42 @@ class CameraTile(QFrame):
         return self.state_label.text()
 
 
-def health_text(status: FeedStatus) -> str:
-    """Two lines: the picture's rates now, then the link's record (last hour for events)."""
-    rates = (
-        f"decode {status.decode_fps:.1f} fps · analysed {status.analysed_fps:.1f} fps · "
-        f"dropped {status.dropped} · faces {status.faces_in_view}"
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def health_word(status: FeedStatus) -> str:
+    """The camera's health in one plain word or two, as an officer would say it."""
+    if status.state != FeedState.LIVE:
+        return "No picture"
+    if status.reconnects_last_hour or status.stalls_last_hour:
+        return "Unsteady link"
+    if status.decode_fps >= 1 and status.analysed_fps < 0.5:
+        return "Face checks behind"
+    return "Good"
+
+
+def health_text(status: FeedStatus) -> tuple[str, str]:
+    """One short line for the tile (rates over the last minute) and the full record for
+    its tooltip. Cumulative counts live in the tooltip only: "dropped 11049" on the tile
+    read as a fault, when most frames are skipped by design (a few checks a second)."""
+    line = (
+        f"{health_word(status)} · picture {status.decode_fps:.0f} fps · faces checked "
+        f"{status.analysed_fps:.1f}/s · {_plural(status.faces_in_view, 'face')} in view"
     )
-    link = (
-        f"decoded {status.frames_decoded} · corrupt {status.bad_frames} · "
-        f"reconnects {status.reconnects_last_hour} · stalls {status.stalls_last_hour} (last hour)"
+    events = []
+    if status.reconnects_last_hour:
+        events.append(_plural(status.reconnects_last_hour, "reconnection"))
+    if status.stalls_last_hour:
+        events.append(_plural(status.stalls_last_hour, "stall"))
+    if events:
+        line += f" · {' and '.join(events)} in the last hour"
+    details = (
+        "Rates are over the last minute.\n"
+        f"Since the start: {status.frames_decoded} frames shown, {status.frames_analysed} "
+        f"checked for faces, {status.dropped} not checked (only a few a second are, by "
+        f"design), {status.bad_frames} corrupt frames skipped.\n"
+        f"Last hour: reconnects {status.reconnects_last_hour} · "
+        f"stalls {status.stalls_last_hour}"
     )
-    return f"{rates}\n{link}"
+    return line, details

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QPixmapCache, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QPixmapCache
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QGridLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -38,9 +37,13 @@ from console.live.session import MonitoringSession, PartlyRecorded
 from console.live.setup import import_watchlist
 from console.qt.camera_tile import CameraTile
 from console.qt.deployment_bar import DeploymentBar
+from console.qt.help import KeysDialog
 from console.qt.keys import install_shortcuts
 from console.qt.queue_panel import DECISION_KEYS, OUTCOME_KEYS, IncidentPanel
+from console.qt.settings import window_settings
 from console.qt.sound import AlertSound
+from console.qt.theme import add_theme_menu
+from console.qt.tile_grid import TileGrid
 from console.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -48,34 +51,23 @@ log = logging.getLogger(__name__)
 # How the window ended, as the close future reports it to the application.
 QUIT = "quit"
 SIGN_OUT = "sign out"
-# A tile narrower than this shows the cameras one above the other.
-TWO_COLUMNS_FROM_PX = 1000
-
-
-class TileGrid(QWidget):
-    """The camera tiles, two to a row when there is room, else one above the other."""
-
-    def __init__(self, tiles: list[CameraTile], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.tiles = tiles
-        self.grid = QGridLayout(self)
-        self.grid.setContentsMargins(2, 2, 2, 2)
-        self.columns = 0
-        self._lay_out(1)  # until it knows its width: one column never widens the window
-
-    def _lay_out(self, columns: int) -> None:
-        if columns == self.columns:
-            return
-        self.columns = columns
-        for tile in self.tiles:
-            self.grid.removeWidget(tile)
-        for i, tile in enumerate(self.tiles):
-            self.grid.addWidget(tile, i // columns, i % columns)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
-        wide = event.size().width() >= TWO_COLUMNS_FROM_PX or len(self.tiles) > 4
-        self._lay_out(2 if wide and len(self.tiles) > 1 else 1)
-        super().resizeEvent(event)
+# Every key of the window, for Help → Keys (F1); the bindings are in _install_keys.
+KEYS = [
+    ("E", "Engage the selected incident (officers approach)"),
+    ("D", "Dismiss it: type the reason, then Return"),
+    ("F", "False match: the person is not the subject"),
+    ("1 / 2 / 3 / 4", "Outcome of an engagement: arrested / advice / not located / false"),
+    ("Ctrl+Z", "Undo the last decision (within its window)"),
+    ("Up / Down, PgUp / PgDown, Home / End", "Move through the queue"),
+    ("V", "Show or hide the camera frame of the selected incident"),
+    ("Double-click a camera, or click it and Enter", "Enlarge that camera"),
+    ("Ctrl+1 … Ctrl+8", "Enlarge camera 1 … 8"),
+    ("Escape", "Back to every camera; cancel a dismissal waiting for its reason"),
+    ("M", "Mute or unmute the alert sound"),
+    ("H", "Alert history"),
+    ("F1 or ?", "This list of keys"),
+    ("Ctrl+Q", "Quit (asks first during a deployment)"),
+]
 
 
 class MainWindow(QMainWindow):
@@ -153,13 +145,31 @@ class MainWindow(QMainWindow):
         reports.addAction("Alert history… [H]", self.open_history)
         reports.addAction("Deployment record…", self.open_record)
         reports.addAction("Evaluation…", self.open_evaluation)
+        self.view_menu = self.menuBar().addMenu("&View")
+        for n, tile in enumerate(self.tiles.values(), start=1):
+            self.view_menu.addAction(
+                f"Enlarge {tile.camera} [Ctrl+{n}]" if n <= 8 else f"Enlarge {tile.camera}",
+                lambda t=tile: self.tile_grid.enlarge(t),
+            )
+        self.view_menu.addAction("Every camera [Esc]", self.tile_grid.restore)
+        self.view_menu.addSeparator()
+        self.theme_actions = add_theme_menu(self.view_menu, window_settings(record_path))
+        help_menu = self.menuBar().addMenu("&Help")
+        self.keys_action = help_menu.addAction("Keys… [F1]", self.show_keys)
         self.deployment_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.hide()
+        # Always there while muted: an officer coming back to the desk must see it.
+        self.mute_label = QLabel("🔇 Sound off [M]")
+        self.mute_label.setObjectName("muted")
+        self.mute_label.hide()
+        self.statusBar().addPermanentWidget(self.mute_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.deployment_label)
+        self.settings = window_settings(record_path)
         self._record_path = record_path
+        self._restored = False
         self._describe()
         screen = QApplication.primaryScreen()
         room = screen.availableGeometry() if screen is not None else None
@@ -171,12 +181,30 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        # The queue gets about half the width: its card and list need ~700 px.
-        total = self.splitter.width() or self.width()
-        panel = max(self.alerts.minimumSizeHint().width(), min(820, total // 2))
-        self.splitter.setSizes([max(1, total - panel), panel])
+        if not self._restored:
+            self._restored = True
+            geometry = self.settings.value("main/geometry")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+            splitter = self.settings.value("main/splitter")
+            if splitter is None or not self.splitter.restoreState(splitter):
+                # The queue gets about half the width: its card and list need ~700 px.
+                total = self.splitter.width() or self.width()
+                panel = max(self.alerts.minimumSizeHint().width(), min(820, total // 2))
+                self.splitter.setSizes([max(1, total - panel), panel])
         self.focus_queue()
         QTimer.singleShot(0, self._fit_screen)
+
+    def save_layout(self) -> None:
+        """The window's place and size and the wall/queue split, for next time."""
+        self.settings.setValue("main/geometry", self.saveGeometry())
+        self.settings.setValue("main/splitter", self.splitter.saveState())
+        self.settings.sync()
+
+    def show_keys(self) -> None:
+        self.keys_dialog = KeysDialog("console", KEYS, self)
+        self.keys_dialog.finished.connect(lambda _: self.focus_queue())
+        self.keys_dialog.open()
 
     def _fit_screen(self) -> None:
         """Never wider or taller than the screen (1280x720 included): the layout reflows."""
@@ -229,7 +257,9 @@ class MainWindow(QMainWindow):
     ) -> None:
         if self.deployment.state == DeploymentState.CONCLUDED:
             return  # a frame still in flight at conclusion is not shown
-        self.tiles[camera].video.show_frame(preview_rgb, scale, index)
+        tile = self.tiles[camera]
+        tile.video.show_frame(preview_rgb, scale, index)
+        self.tile_grid.frame_shown(tile)
 
     def _frame_width(self, camera: str) -> int | None:
         tile = self.tiles.get(camera)
@@ -255,6 +285,7 @@ class MainWindow(QMainWindow):
         if is_new:
             self.sound.play()
             self.show_message(f"ALERT: {alert.subject_name} on {alert.camera}")
+        self._history_changed()
 
     def alert_restored(self, alert: Alert, adjudication: Adjudication | None) -> None:
         """Open work from before a restart comes back into the queue as it was."""
@@ -370,7 +401,9 @@ class MainWindow(QMainWindow):
             self.focus_queue()
 
     def cancel_pending_entry(self) -> None:
-        """Escape: a dismiss waiting for its reason is cancelled, focus back on the queue."""
+        """Escape: an enlarged camera goes back to the wall; a dismiss waiting for its
+        reason is cancelled; focus back on the queue."""
+        self.tile_grid.restore()
         card = self.alerts.card
         if card.awaiting_reason:
             card.awaiting_reason = False
@@ -434,6 +467,7 @@ class MainWindow(QMainWindow):
         self.alerts.offer_undo(
             RecentDecision(incident, decision, str(self.officer), self.session.now())
         )
+        self._history_changed()
         at = decided_at.astimezone().strftime("%H:%M:%S")
         self.show_message(
             f"{decision.label} recorded for {name} ({len(recorded)} alert(s)) by "
@@ -457,6 +491,7 @@ class MainWindow(QMainWindow):
             return
         self.alerts.queue.remove(recent.incident.incident_id)  # if it was engaged
         self.alerts.put_back(recent.incident)
+        self._history_changed()
         self.show_message(
             f"{recent.decision.label} for {recent.incident.subject_name} undone: decide it "
             "again (recorded as a correction)"
@@ -491,6 +526,7 @@ class MainWindow(QMainWindow):
         self.alerts.remove(incident_id)
         if self.alerts.recent is not None and self.alerts.recent.incident is incident:
             self.alerts.hide_undo()  # an engagement with an outcome is not undone
+        self._history_changed()
         self.show_message(f"Outcome '{outcome.label}' recorded for {name} by {self.officer}")
         self.focus_queue()
 
@@ -589,7 +625,12 @@ class MainWindow(QMainWindow):
             "H": self.open_history,
             "Escape": self.cancel_pending_entry,
             "Ctrl+Z": self.undo,
+            "F1": self.show_keys,
+            "?": self.show_keys,
         }
+        for n, tile in enumerate(self.tiles.values(), start=1):
+            if n <= 8:
+                bindings[f"Ctrl+{n}"] = lambda t=tile: self.tile_grid.enlarge(t)
         for decision, key in DECISION_KEYS.items():
             bindings[key] = lambda d=decision: self._decide_selected(d)
         for outcome, key in OUTCOME_KEYS.items():
@@ -603,6 +644,7 @@ class MainWindow(QMainWindow):
 
     def _toggle_mute(self) -> None:
         muted = self.sound.toggle_mute()
+        self.mute_label.setVisible(muted)
         self.show_message("Alert sound muted" if muted else "Alert sound on")
 
     def open_record(self) -> None:
@@ -628,8 +670,16 @@ class MainWindow(QMainWindow):
             return
         from console.qt.history_view import HistoryDialog
 
-        self.history = HistoryDialog(self.session.store.store, self.deployment.reference, self)
+        self.history = HistoryDialog(
+            self.session.store.store, self.deployment.reference, self, self._photo
+        )
         self.history.show()
+
+    def _history_changed(self) -> None:
+        """An alert or a decision reached the record: an open history shows it at once."""
+        history = getattr(self, "history", None)
+        if history is not None and history.isVisible():
+            history.reload()
 
     # -- closing ------------------------------------------------------------------------
     def sign_out(self) -> None:
@@ -643,9 +693,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             self._ask_close()
             return
-        for dialog in (self.close_box, self.conclude_box):
+        for dialog in (self.close_box, self.conclude_box, getattr(self, "history", None)):
             if dialog is not None:
                 dialog.close()
+        self.save_layout()
         if not self.closed.done():
             self.closed.set_result(self._ending)
         super().closeEvent(event)

@@ -63,10 +63,11 @@ URGENCY_COLOURS = {
     Urgency.PRIORITY: "#d9822b",
     Urgency.ROUTINE: "#5f6368",
 }
-OVERDUE_ROW = QColor("#fbe3e1")
+# A red tint that reads on both themes (translucent over the list's own background).
+OVERDUE_ROW = QColor(235, 87, 87, 70)
 ID = Qt.ItemDataRole.UserRole
 LIST_STYLE = (
-    "QListWidget::item { padding: 3px 2px; border-bottom: 1px solid #e4e4e4; }"
+    "QListWidget::item { padding: 3px 2px; border-bottom: 1px solid rgba(128,128,128,60); }"
     "QListWidget::item:selected { background: #1a73e8; color: white; }"
 )
 
@@ -121,11 +122,7 @@ class IncidentCard(QFrame):
         # (the scene is a downscaled copy); set by the window from its tiles.
         self.frame_width: Callable[[str], int | None] | None = None
         self.setObjectName("incidentCard")
-        self.setStyleSheet(
-            "QFrame#incidentCard { border: 3px solid #1a73e8; border-radius: 6px;"
-            " background: #fbfcff; }"
-            "QPushButton:disabled { background: #e4e4e4; color: #9a9a9a; }"
-        )
+        # Its border and background are the theme's (resources/style*.qss).
         self.badge = QLabel()
         self.heading = QLabel()
         self.heading.setWordWrap(True)  # a long name must not widen the card past the panel
@@ -302,7 +299,7 @@ class IncidentCard(QFrame):
 def _caption(text: str) -> QLabel:
     label = QLabel(text)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color: #777")
+    label.setStyleSheet("color: #8a94a6")
     return label
 
 
@@ -377,7 +374,7 @@ class IncidentPanel(QWidget):
         self.undo_button = QPushButton()
         self.undo_button.setObjectName("undo")
         self.undo_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.undo_button.setStyleSheet("background:#fff4d6; font-weight:bold; padding:4px")
+        self.undo_button.setObjectName("undo")  # amber: the theme's (resources/style*.qss)
         self.undo_button.clicked.connect(self.undo_requested)
         self.undo_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.undo_button.hide()
@@ -387,7 +384,7 @@ class IncidentPanel(QWidget):
             "H history · Ctrl+Q quit"
         )
         self.keys.setWordWrap(True)
-        self.keys.setStyleSheet("color:#666")
+        self.keys.setStyleSheet("color:#8a94a6")
         self.keys.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         left = QVBoxLayout()

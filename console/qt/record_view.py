@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.deployments import DeploymentState
+from console.qt.settings import documents_folder
 from console.reports import export
 from console.reports.charts import ChartView
 from console.reports.evaluation import Evaluation, evaluate, sites
@@ -121,7 +122,10 @@ class _Exports:
         if path is None:
             filters = {"pdf": "PDF (*.pdf)", "csv": "CSV (*.csv)", "json": "JSON (*.json)"}
             chosen, _ = QFileDialog.getSaveFileName(
-                self._owner, f"Export {kind.upper()}", f"{self._file_stem()}.{kind}", filters[kind]
+                self._owner,
+                f"Export {kind.upper()}",
+                str(documents_folder() / f"{self._file_stem()}.{kind}"),
+                filters[kind],
             )
             if not chosen:
                 return None

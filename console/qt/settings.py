@@ -1,0 +1,29 @@
+"""Where the console remembers its windows (geometry, splitters, theme), and where files go.
+
+Window settings live beside the record in the data folder, not in the officer's home:
+each deployment desk (and each test) keeps its own, and nothing of the console is left
+in a home folder that several officers may share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+SETTINGS_FILE = "window-settings.ini"
+
+
+def window_settings(record_path: str | Path) -> QSettings:
+    """The settings file for the record at *record_path* (a file or its folder)."""
+    path = Path(record_path)
+    folder = path if path.is_dir() else path.parent
+    return QSettings(str(folder / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+
+def documents_folder() -> Path:
+    """The officer's Documents folder (home if there is none): save dialogs open there,
+    never in the code checkout or the data folder."""
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    folder = Path(found) if found else Path.home()
+    return folder if folder.is_dir() else Path.home()
