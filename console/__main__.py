@@ -1,4 +1,8 @@
-"""Command line: ``python -m console run|replay|uat|train|watchlist|officer|audit``."""
+"""The LFR console: python -m console COMMAND (run, officer, policy, report, evaluate,
+uat, train, audit, watchlist, replay); python -m console COMMAND --help for its options.
+
+Long commands (replay, uat, train, watchlist) show a progress line on stderr when it is a
+terminal; --quiet turns it off."""
 
 from __future__ import annotations
 
@@ -38,8 +42,13 @@ def _camera(text: str) -> SourceSpec:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m console", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m console",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="open the console window on a deployment")
     run.add_argument(
@@ -105,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     reports_cli.add_arguments(commands)
 
-    uat.add_arguments(commands.add_parser("uat", help=uat.HELP, description=uat.__doc__))
-    trainer.add_arguments(
-        commands.add_parser("train", help=trainer.HELP, description=trainer.__doc__)
-    )
+    uat_parser = commands.add_parser("uat", help=uat.HELP, description=uat.__doc__)
+    uat.add_arguments(uat_parser)
+    train_parser = commands.add_parser("train", help=trainer.HELP, description=trainer.__doc__)
+    trainer.add_arguments(train_parser)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -156,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="frames analysed per second of video (default 5)",
     )
     replay.add_argument("--out", type=Path, help="write alerts here (JSON lines); default stdout")
+    for long_command in (uat_parser, train_parser, watchlist, replay):
+        # SUPPRESS: an absent --quiet after the command leaves one given before it.
+        long_command.add_argument(
+            "--quiet",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="no progress line on stderr (there is none when stderr is not a terminal)",
+        )
     return parser
 
 
@@ -164,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        from console.progress import set_quiet
+
+        set_quiet()
     try:
         if args.command == "replay":
             return _replay(args)
@@ -362,22 +383,17 @@ def _audit(args: argparse.Namespace) -> int:
 def _check_watchlist(args: argparse.Namespace) -> int:
     import time
 
+    from console.progress import ProgressLine
     from console.vision.enrolment import enrol_watchlist
     from console.vision.pool import AnalysisPool
 
     started = time.monotonic()
-
-    def progress(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        print(
-            f"\renrolled {done}/{total} images ({time.monotonic() - started:.1f} s)",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
-
+    line = ProgressLine("enrolling watchlist", 0, unit="images")
     with AnalysisPool() as pool:
-        watchlist = enrol_watchlist(args.folder, progress, pool)
+        try:
+            watchlist = enrol_watchlist(args.folder, line.update, pool)
+        finally:
+            line.finish()
     print(
         f"watchlist {args.folder}: {len(watchlist)} subjects accepted "
         f"in {time.monotonic() - started:.1f} s"
@@ -386,6 +402,7 @@ def _check_watchlist(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from console.progress import ProgressLine, video_frames
     from console.replay import replay, write_alerts
     from console.vision.enrolment import enrol_watchlist
     from console.vision.pool import AnalysisPool
@@ -400,9 +417,13 @@ def _replay(args: argparse.Namespace) -> int:
             threshold = threshold_for(args.false_alert_rate, len(watchlist))
         elif not (math.isfinite(threshold) and 0 < threshold <= 1):
             raise ConfigError(f"--threshold must be in (0, 1], not {threshold}")
-        alerts, summary = replay(
-            args.camera, watchlist, pool, threshold, args.analyses_per_second
-        )
+        line = ProgressLine("replaying", sum(video_frames(c.location) for c in args.camera))
+        try:
+            alerts, summary = replay(
+                args.camera, watchlist, pool, threshold, args.analyses_per_second, line.advance
+            )
+        finally:
+            line.finish()
     if args.out:
         with args.out.open("w") as out:
             write_alerts(alerts, out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
@@ -56,8 +57,11 @@ def replay(
     pool: AnalysisPool,
     threshold: float,
     analyses_per_second: float = 5.0,
+    on_frame: Callable[[], None] | None = None,
 ) -> tuple[list[Alert], ReplaySummary]:
-    """Run every camera's video through the pipeline; return the alerts and a summary."""
+    """Run every camera's video through the pipeline; return the alerts and a summary.
+
+    *on_frame* is called (on a camera's thread) after each frame decoded: progress."""
     started = time.monotonic()
     matcher = Matcher(watchlist, threshold)
     pipelines = {
@@ -65,7 +69,9 @@ def replay(
     }
     with ThreadPoolExecutor(len(cameras), thread_name_prefix="replay") as decoders:
         futures = [
-            decoders.submit(_replay_camera, spec, pipelines[spec.camera], pool, analyses_per_second)
+            decoders.submit(
+                _replay_camera, spec, pipelines[spec.camera], pool, analyses_per_second, on_frame
+            )
             for spec in cameras
         ]
         per_camera = [f.result() for f in futures]
@@ -83,7 +89,11 @@ def replay(
 
 
 def _replay_camera(
-    spec: SourceSpec, pipeline: CameraPipeline, pool: AnalysisPool, analyses_per_second: float
+    spec: SourceSpec,
+    pipeline: CameraPipeline,
+    pool: AnalysisPool,
+    analyses_per_second: float,
+    on_frame: Callable[[], None] | None = None,
 ) -> list[Alert]:
     alerts: dict[str, Alert] = {}
     pending: deque[tuple[Frame, Future[list[FaceObservation]]]] = deque()
@@ -97,6 +107,8 @@ def _replay_camera(
         step = max(1, round(source.fps / analyses_per_second))
         while (frame := source.read()) is not None:
             pipeline.counters.frames_decoded += 1
+            if on_frame is not None:
+                on_frame()
             if frame.index % step:
                 continue
             pending.append((frame, pool.analyse(frame.image)))

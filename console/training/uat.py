@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,9 @@ from console.training.scenarios import (
 
 if TYPE_CHECKING:
     from console.vision.pool import AnalysisPool
+
+# (stage, done, total), called from worker threads while a scenario is prepared.
+Progress = Callable[[str, int, int], None]
 
 HELP = "run a scenario headless and check its alerts against the scenario's ground truth"
 
@@ -79,13 +83,32 @@ def run(args: argparse.Namespace, pool: AnalysisPool | None = None) -> int:
 
 
 def replay_scenario(
-    scenario: Scenario, pool: AnalysisPool
+    scenario: Scenario, pool: AnalysisPool, progress: Progress | None = None
 ) -> tuple[list[Alert], dict[str, CameraRun]]:
     """Enrol the scenario's watchlist and replay every camera; a camera whose video
-    cannot be read is reported as failed, and the others still run."""
+    cannot be read is reported as failed, and the others still run.
+
+    A progress line goes to stderr (a terminal, not --quiet); *progress* is also called
+    with (stage, done, total) from worker threads, for a window's progress bar."""
+    from console.progress import ProgressLine, video_frames
     from console.vision.enrolment import enrol_watchlist
 
-    watchlist = enrol_watchlist(scenario.watchlist, pool=pool)
+    enrolling = ProgressLine("enrolling watchlist", 0, unit="images")
+
+    def enrolled(done: int, total: int) -> None:
+        enrolling.update(done, total)
+        if progress is not None:
+            progress("Enrolling the watchlist", done, total)
+
+    watchlist = enrol_watchlist(scenario.watchlist, enrolled, pool=pool)
+    enrolling.finish()
+    total = sum(video_frames(c.video) for c in scenario.cameras)
+    replaying = ProgressLine(f"replaying {scenario.name}", total)
+
+    def frame_done() -> None:
+        replaying.advance()
+        if progress is not None:
+            progress("Working out the alerts", replaying.done, total)
     print(
         f"replaying {scenario.name}: {len(scenario.cameras)} camera(s), "
         f"watchlist of {len(watchlist)}",
@@ -96,16 +119,21 @@ def replay_scenario(
     # when one camera's source raises, and an acceptance run must see the others out.
     with ThreadPoolExecutor(len(scenario.cameras), thread_name_prefix="uat") as cameras:
         futures = [
-            cameras.submit(_replay_camera, camera, scenario, watchlist, pool)
+            cameras.submit(_replay_camera, camera, scenario, watchlist, pool, frame_done)
             for camera in scenario.cameras
         ]
         results = [f.result() for f in futures]
+    replaying.finish()
     alerts = sorted((a for found, _ in results for a in found), key=lambda a: (a.t, a.camera))
     return alerts, {run.camera: run for _, run in results}
 
 
 def _replay_camera(
-    camera: ScenarioCamera, scenario: Scenario, watchlist: Watchlist, pool: AnalysisPool
+    camera: ScenarioCamera,
+    scenario: Scenario,
+    watchlist: Watchlist,
+    pool: AnalysisPool,
+    on_frame: Callable[[], None] | None = None,
 ) -> tuple[list[Alert], CameraRun]:
     from console.replay import replay
     from console.vision.sources import SourceError, SourceSpec, VideoSource
@@ -115,7 +143,7 @@ def _replay_camera(
         with VideoSource(spec) as source:  # the frame rate, to turn frames into seconds
             fps = source.fps
         alerts, summary = replay(
-            [spec], watchlist, pool, scenario.threshold, scenario.analyses_per_second
+            [spec], watchlist, pool, scenario.threshold, scenario.analyses_per_second, on_frame
         )
     except SourceError as exc:
         # Raised only when the video cannot be opened or its first frame decoded: a file

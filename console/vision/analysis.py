@@ -85,12 +85,22 @@ def _detect(gray: np.ndarray, settings: AnalysisSettings) -> list[BBox]:
     return boxes
 
 
+def load_face_recognition():  # noqa: ANN201 (the module)
+    """Import face_recognition without its models package's pkg_resources deprecation
+    warning (printed once per process, workers included, on every command)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        import face_recognition
+    return face_recognition
+
+
 def encode_faces(frame_bgr: np.ndarray, boxes: list[BBox], jitters: int = 1) -> list[np.ndarray]:
     """128-d encodings for the given boxes, computed on the full-resolution frame."""
     if not boxes:
         return []
-    import face_recognition
-
+    face_recognition = load_face_recognition()
     rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
     return face_recognition.face_encodings(
         rgb, known_face_locations=boxes, num_jitters=jitters, model="small"

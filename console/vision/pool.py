@@ -42,7 +42,9 @@ def _init_worker(settings: AnalysisSettings, console_pid: int) -> None:
     # The window must stay smooth when analysis saturates both cores: workers yield
     # the CPU to the GUI process (and to decoding) whenever both want it.
     os.nice(WORKER_NICENESS)
-    import face_recognition  # noqa: F401  (load the models once, before the first frame)
+    from console.vision.analysis import load_face_recognition
+
+    load_face_recognition()  # load the models once, before the first frame
 
 
 def _watch_parent(console_pid: int) -> None:
