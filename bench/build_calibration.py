@@ -17,6 +17,18 @@ What is written is derived figures only, never a face, an encoding or a name:
   why ``bench/unseen_faces.py`` checks the false-alert rate on people never calibrated.
 - genuine shares: for distances 0.20 to 0.80, the share of same-person pairs within.
 
+Then the sightings: the photo pairs say how far apart two photos of different people
+are, but the console judges a *walk* (many frames, its evidence rule). The calibration
+half's people walk a street (``bench/unseen_faces.py``'s street, built once and cached),
+and for every walk against every other person's enrolment photo the rule's statistic is
+measured (``bench/sighting_stats.py``: the smallest threshold at which that walk would
+alert on that person). Its impostor quantiles sit a little below the photo pairs'
+(a walk has many frames, so more chances); their median gap over the measured range is
+the ``shift`` the console subtracts from the photo-pair distance. The walks' genuine
+statistics (each walker against their own enrolment photo) give the share of
+watchlisted people expected to be found. The evidence rules are compared here, on the
+calibration half, which is how the shipped rule was chosen.
+
 ``--check`` prints the table beside the data without writing.
 """
 
@@ -36,6 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calibrate_threshold import ENCODER_VERSION, load_or_encode, pairwise_distances  # noqa: E402
 from devsplit import CALIBRATION, DEFAULT_FACES, REPO_ROOT, require_faces, split  # noqa: E402
+
+from console.domain.sightings import EvidenceRule  # noqa: E402
 
 OUT = REPO_ROOT / "resources" / "calibration.json"
 MIN_TAIL_PAIRS = 25  # an empirical quantile needs at least this many pairs below it
@@ -85,6 +99,75 @@ def impostor_table(imp: np.ndarray) -> tuple[list[list[float]], float, dict]:
     return rows, measured_down_to, fit
 
 
+RULES = {
+    "frame by frame (2 frames, or 1 within t - 0.1)": EvidenceRule(aggregate=False),
+    "aggregated, weighted": EvidenceRule(aggregate=True),
+    "aggregated, unweighted": EvidenceRule(aggregate=True, weighted=False),
+}
+
+
+def sighting_calibration(faces: Path, photo: list[list[float]]) -> dict:
+    """The chosen evidence rule's impostor and genuine statistics on the calibration
+    half's street, and its shift from the photo-pair quantiles."""
+    from sighting_stats import impostor_and_genuine, walk_frames
+    from unseen_faces import attribute, street
+
+    names = sorted(p.name for p in faces.iterdir() if p.is_dir())
+    halves = split(names)
+    people, walks, observed, rendered = street(
+        faces, [n for n in names if halves[n] == CALIBRATION], classic=False
+    )
+    per_walk = walk_frames(observed, walks, rendered, attribute)
+    print("evidence rules on the calibration half's walks (recall at a share of impostor "
+          "sightings):", file=sys.stderr)
+    for name, rule in RULES.items():
+        imp, gen = impostor_and_genuine(per_walk, walks, people, rule)
+        cells = [f"{q:g}: {np.mean(gen <= np.quantile(imp, q)):.3f}" for q in (1e-3, 3e-3, 1e-2)]
+        print(f"  {name:48} {'  '.join(cells)}", file=sys.stderr)
+    compare_in_pipeline(people, walks, observed, rendered)
+    imp, gen = impostor_and_genuine(per_walk, walks, people, EvidenceRule())
+    floor = MIN_TAIL_PAIRS / len(imp)
+    qs, ds = np.array(photo).T
+    gaps = [
+        float(np.interp(np.log10(q), np.log10(qs), ds) - np.quantile(imp, q))
+        for q in Q_GRID
+        if floor <= q <= 1e-2
+    ]
+    shift = max(0.0, float(np.median(gaps)))
+    print(f"sighting shift {shift:.4f} (gaps {min(gaps):.4f} to {max(gaps):.4f} over "
+          f"{floor:.1e} to 1e-2)", file=sys.stderr)
+    return {
+        "walks": len(per_walk),
+        "impostor_sightings": len(imp),
+        "genuine_sightings": len(gen),
+        "measured_down_to": floor,
+        "shift": round(shift, 5),
+        "genuine": {"cdf": [[d, round(float(np.mean(gen <= d)), 5)] for d in GENUINE_GRID]},
+    }
+
+
+def compare_in_pipeline(people, walks, observed, rendered) -> None:
+    """The rules through the console's own pipeline (tracking, sightings, cooldown) on
+    the calibration half: rounds of 10 watchlisted walkers, everyone else passing by."""
+    from unseen_faces import Tally, padded_watchlist, run_console, score
+
+    enrolled = [p for p in people if p.enrolled is not None]
+    rounds = [enrolled[i : i + 10] for i in range(0, len(enrolled), 10)]
+    print("through the pipeline (10-subject watchlists): recall, false alerts / 1,000 "
+          "walks past", file=sys.stderr)
+    for threshold in (0.40, 0.45, 0.50):
+        for name, rule in RULES.items():
+            total = Tally()
+            for targets in rounds:
+                watchlist = padded_watchlist(targets, np.zeros((0, 128)), len(targets))
+                raised = run_console(observed, watchlist, threshold, rule)
+                total.add(score(raised, walks, {p.identity for p in targets}, rendered))
+            row = total.row()
+            print(f"  {threshold:.2f} {name:48} recall {row['recall']:.3f}  false "
+                  f"{row['false_per_1000_distractor_walks']:.2f} ({row['false_alerts']})",
+                  file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
@@ -94,6 +177,7 @@ def main() -> None:
     imp, gen, info = distances(require_faces(args.faces), args.workers)
     quantiles, floor, fit = impostor_table(imp)
     genuine = [[d, round(float(np.mean(gen <= d)), 5)] for d in GENUINE_GRID]
+    sightings = sighting_calibration(args.faces, quantiles)
     data = {
         "encoder": ENCODER_VERSION,
         "source": (
@@ -105,6 +189,7 @@ def main() -> None:
         "counts": info,
         "impostor": {"quantiles": quantiles, "measured_down_to": floor, "normal_tail": fit},
         "genuine": {"cdf": genuine},
+        "sightings": sightings,
     }
     for q, d in quantiles:
         if abs(np.log10(q) - round(np.log10(q))) < 1e-9:

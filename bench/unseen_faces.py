@@ -136,6 +136,9 @@ class Person:
     enrolment: str  # photo path relative to the face folder
     enrolled: WatchlistSubject | None
     walking: list[str] = field(default_factory=list)
+    # Other ways to build the template (see TEMPLATES), when they could be built.
+    templates: dict[str, np.ndarray] = field(default_factory=dict)
+    enrolled_photos: dict[str, WatchlistSubject] = field(default_factory=dict)
 
 
 def photos_of(faces: Path, identity: str) -> list[str]:
@@ -167,10 +170,53 @@ def choose_people(
         for photo in candidates:
             result = futures[(person.identity, photo)].result()
             if isinstance(result, WatchlistSubject):
-                person.enrolment, person.enrolled = photo, result
-                break
+                person.enrolled_photos[photo] = result
+                if person.enrolled is None:
+                    person.enrolment, person.enrolled = photo, result
         person.walking = [p for p in candidates if p != person.enrolment][:walks_per_person]
+    build_templates(faces, people, pool)
     return people
+
+
+# A second enrolment photo is one the person otherwise walks with: that walk is then
+# left out of scoring, for this template and for the one-photo row it is compared with.
+SECOND_PHOTO = "two photos (mean)"
+TEMPLATES = ("10 jitters", "68-point alignment", SECOND_PHOTO)
+
+
+def template_encoding(path: Path, jitters: int, model: str) -> np.ndarray | None:
+    """The enrolment photo encoded another way (in a worker process)."""
+    import face_recognition
+
+    from console.vision.enrolment import _bounded
+
+    image = _bounded(cv2.imread(str(path), cv2.IMREAD_COLOR))
+    boxes = find_faces(image)
+    if len(boxes) != 1:
+        return None
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return face_recognition.face_encodings(rgb, boxes, num_jitters=jitters, model=model)[0]
+
+
+def build_templates(faces: Path, people: list[Person], pool: AnalysisPool) -> None:
+    from console.vision.templates import combine_encodings
+
+    jobs = {}
+    for p in people:
+        if p.enrolled is None:
+            continue
+        jobs[(p.identity, "10 jitters")] = pool.run(
+            template_encoding, faces / p.enrolment, 10, "small")
+        jobs[(p.identity, "68-point alignment")] = pool.run(
+            template_encoding, faces / p.enrolment, 1, "large")
+        second = p.enrolled_photos.get(p.walking[0]) if p.walking else None
+        if second is not None:
+            p.templates[SECOND_PHOTO] = combine_encodings(
+                [p.enrolled.encoding, second.encoding])
+    for (identity, name), job in jobs.items():
+        encoding = job.result()
+        if encoding is not None:
+            next(p for p in people if p.identity == identity).templates[name] = encoding
 
 
 # ----------------------------------------------------------------------------- videos
@@ -204,7 +250,7 @@ def render(faces: Path, walks: list[Walk], folder: Path) -> tuple[dict[str, Path
             image = cv2.imread(str(faces / w.photo), cv2.IMREAD_COLOR)
             boxes = find_faces(image)
             box = max(boxes, key=lambda b: (b[1] - b[3]) * (b[2] - b[0])) if boxes else None
-            sprites[w.photo] = make_sprite(faces / w.photo, box) if box else None
+            sprites[w.photo] = _at_most(make_sprite(faces / w.photo, box), 200) if box else None
     videos = {}
     rng = np.random.default_rng(SEED)
     for camera in ("north", "south"):
@@ -247,7 +293,18 @@ class Observed:
     classic: dict[str, list[tuple[int, float, list]]]
 
 
-def analyse(videos: dict[str, Path], pool: AnalysisPool) -> Observed:
+def _at_most(sprite, face_px: float):
+    """The cut-out scaled down once so its face is at most *face_px* wide: a 4,000 px
+    photo would otherwise be resized for every frame it is drawn in."""
+    if sprite.face_w <= face_px:
+        return sprite
+    k = face_px / sprite.face_w
+    rgba = cv2.resize(sprite.rgba, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    return replace(sprite, rgba=rgba, face_cx=sprite.face_cx * k, face_cy=sprite.face_cy * k,
+                   face_w=face_px)
+
+
+def analyse(videos: dict[str, Path], pool: AnalysisPool, classic: bool = True) -> Observed:
     console: dict[str, list] = {}
     classic: dict[str, list] = {}
     for camera, path in videos.items():
@@ -257,13 +314,13 @@ def analyse(videos: dict[str, Path], pool: AnalysisPool) -> Observed:
             while (frame := source.read()) is not None:
                 if frame.index % step == 0:
                     jobs.append((frame.index, frame.t, pool.analyse(frame.image),
-                                 pool.run(classic_analyse, frame.image)))
+                                 pool.run(classic_analyse, frame.image) if classic else None))
                     if len(jobs) % 200 == 0:
                         print(f"  {camera}: {len(jobs)} frames submitted", file=sys.stderr)
                     while sum(not j[2].done() for j in jobs) > 8:
                         time.sleep(0.01)
         console[camera] = [(i, t, a.result()) for i, t, a, _ in jobs]
-        classic[camera] = [(i, t, c.result()) for i, t, _, c in jobs]
+        classic[camera] = [(i, t, c.result() if c else []) for i, t, _, c in jobs]
     return Observed(console, classic)
 
 
@@ -410,10 +467,20 @@ def padding_pool(faces: Path, halves: dict[str, str], need: int) -> tuple[np.nda
     return real[:need], synthetic
 
 
-def padded_watchlist(targets: list[Person], padding: np.ndarray, size: int) -> Watchlist:
-    subjects = [p.enrolled for p in targets if p.enrolled is not None]
+def padded_watchlist(targets: list[Person], padding: np.ndarray, size: int,
+                     template: str = "", round_no: int = 0, synthetic: int = 0) -> Watchlist:
+    """The round's targets, then padding drawn afresh for each round (the same padding
+    in every round would repeat one lookalike's false alert round after round)."""
+    subjects = [
+        replace(p.enrolled, encoding=p.templates.get(template, p.enrolled.encoding))
+        for p in targets if p.enrolled is not None
+    ]
     blank = np.zeros((1, 1, 3), np.uint8)
-    for i, encoding in enumerate(padding[: size - len(subjects)]):
+    rng = np.random.default_rng(SEED + round_no)
+    real = len(padding) - synthetic
+    order = np.concatenate([rng.permutation(real), np.arange(real, len(padding))])
+    chosen = padding[order[: size - len(subjects)]]  # real people first, then synthetic
+    for i, encoding in enumerate(chosen):
         entry = WatchlistEntry(0, f"PAD-{i:04d}", f"PAD-{i:04d}", "wanted by the courts",
                                Path("none"))
         subjects.append(WatchlistSubject(entry, encoding, blank))
@@ -423,27 +490,68 @@ def padded_watchlist(targets: list[Person], padding: np.ndarray, size: int) -> W
 # ------------------------------------------------------------------------------- main
 
 
-def recipes(size: int) -> dict[str, tuple]:
+@dataclass(frozen=True)
+class Recipe:
+    kind: str  # "console" or "classic"
+    threshold: float
+    rule: EvidenceRule | None = None
+    template: str = ""  # one of TEMPLATES; "" is one photo, 1 jitter, 5-point alignment
+    same_walks_as_two_photos: bool = False  # leave out the walks SECOND_PHOTO uses
+
+
+def recipes(size: int) -> dict[str, Recipe]:
     shipped = EvidenceRule()
     t = threshold_for(FalseAlertRate(DEFAULT_ONE_IN), size)
     out = {
-        "console": ("console", t, shipped),
-        "console, frame by frame (no aggregation)": ("console", t, replace(shipped,
-                                                                            aggregate=False)),
-        "console, unweighted aggregation": ("console", t, replace(shipped, weighted=False)),
-        "console, + margin 0.05 to 2nd subject": ("console", t, replace(shipped,
-                                                                         min_margin=0.05)),
-        "console, no single-frame strong rule": ("console", t, replace(shipped,
-                                                                        strong_margin=9.0)),
-        "console before (0.40, frame by frame)": ("console", OLD_THRESHOLD,
-                                                  replace(shipped, aggregate=False)),
-        "classic 0.6": ("classic", 0.6, None),
-        "classic 0.5": ("classic", 0.5, None),
+        "console": Recipe("console", t, shipped),
+        "console, frame by frame (no aggregation)": Recipe(
+            "console", t, replace(shipped, aggregate=False)),
+        "console, unweighted aggregation": Recipe("console", t, replace(shipped, weighted=False)),
+        "console, + margin 0.05 to 2nd subject": Recipe(
+            "console", t, replace(shipped, min_margin=0.05)),
+        "console, no single-frame strong rule": Recipe(
+            "console", t, replace(shipped, strong_margin=9.0)),
+        "console before (0.40, frame by frame)": Recipe(
+            "console", OLD_THRESHOLD, replace(shipped, aggregate=False)),
+        "classic 0.6": Recipe("classic", 0.6),
+        "classic 0.5": Recipe("classic", 0.5),
     }
     for one_in in (100, 10_000, 100_000):
-        out[f"console at 1 in {one_in:,}"] = (
+        out[f"console at 1 in {one_in:,}"] = Recipe(
             "console", threshold_for(FalseAlertRate(one_in), size), shipped)
+    out["console, enrolled with 10 jitters"] = Recipe("console", t, shipped, "10 jitters")
+    out["console, enrolled with 68-point alignment"] = Recipe(
+        "console", t, shipped, "68-point alignment")
+    out["console, 1 photo (walks of the 2-photo row)"] = Recipe(
+        "console", t, shipped, same_walks_as_two_photos=True)
+    out["console, enrolled with 2 photos"] = Recipe(
+        "console", t, shipped, SECOND_PHOTO, same_walks_as_two_photos=True)
     return out
+
+
+def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bool = True
+           ) -> tuple[list[Person], list[Walk], Observed, set[int]]:
+    """The people, their walks and what was found in the videos: built and analysed
+    once, then read from a git-ignored cache."""
+    key = hashlib.sha256(
+        json.dumps([names, walks_per_person, SEED, WALK_S, LANES]).encode()
+    ).hexdigest()[:12]
+    folder = OUT / key
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = folder / "observed.pkl"
+    print(f"{len(names)} people; cache {folder}", file=sys.stderr)
+    with AnalysisPool(AnalysisSettings(), workers=2) as pool:
+        people = choose_people(faces, names, pool, walks_per_person)
+        walks = schedule(people, np.random.default_rng(SEED))
+        if cache.exists():  # our own file, in a git-ignored folder
+            observed, rendered = pickle.loads(cache.read_bytes())
+        else:
+            print("rendering ...", file=sys.stderr)
+            videos, rendered = render(faces, walks, folder)
+            print("analysing ...", file=sys.stderr)
+            observed = analyse(videos, pool, classic)
+            cache.write_bytes(pickle.dumps((observed, rendered)))
+    return people, walks, observed, rendered
 
 
 def main() -> None:
@@ -460,24 +568,7 @@ def main() -> None:
     evaluation = [n for n in names if halves[n] == EVALUATION]
     if args.people:
         evaluation = evaluation[: args.people]
-    key = hashlib.sha256(
-        json.dumps([evaluation, args.walks_per_person, SEED, WALK_S, LANES]).encode()
-    ).hexdigest()[:12]
-    folder = OUT / key
-    folder.mkdir(parents=True, exist_ok=True)
-    cache = folder / "observed.pkl"
-    print(f"{len(evaluation)} evaluation people; cache {folder}", file=sys.stderr)
-    with AnalysisPool(AnalysisSettings(), workers=2) as pool:
-        people = choose_people(faces, evaluation, pool, args.walks_per_person)
-        walks = schedule(people, np.random.default_rng(SEED))
-        if cache.exists():  # our own file, in a git-ignored folder
-            observed, rendered = pickle.loads(cache.read_bytes())
-        else:
-            print("rendering ...", file=sys.stderr)
-            videos, rendered = render(faces, walks, folder)
-            print("analysing (console and classic) ...", file=sys.stderr)
-            observed = analyse(videos, pool)
-            cache.write_bytes(pickle.dumps((observed, rendered)))
+    people, walks, observed, rendered = street(faces, evaluation, args.walks_per_person)
     enrollable = [p for p in people if p.enrolled is not None]
     sizes = [int(s) for s in args.sizes.split(",")]
     padding, synthetic = padding_pool(faces, halves, max(sizes))
@@ -487,14 +578,22 @@ def main() -> None:
         rounds = [enrollable[i : i + per_round] for i in range(0, len(enrollable), per_round)]
         tallies: dict[str, Tally] = defaultdict(Tally)
         thresholds = {}
-        for targets in rounds:
-            watchlist = padded_watchlist(targets, padding, size)
+        # Walks whose photo a two-photo template enrols: left out of the rows comparing.
+        second = {p.identity: p.walking[0] for p in enrollable if SECOND_PHOTO in p.templates}
+        used = {w.walk_id for w in walks if second.get(w.identity) == w.photo}
+        for round_no, targets in enumerate(rounds):
             target_ids = {p.identity for p in targets}
-            for name, (kind, t, rule) in recipes(size).items():
-                thresholds[name] = t
-                raised = (run_console(observed, watchlist, t, rule) if kind == "console"
-                          else run_classic(observed, watchlist, t))
-                tallies[name].add(score(raised, walks, target_ids, rendered))
+            for name, recipe in recipes(size).items():
+                watchlist = padded_watchlist(
+                    targets, padding, size, recipe.template, round_no, synthetic)
+                thresholds[name] = recipe.threshold
+                raised = (
+                    run_console(observed, watchlist, recipe.threshold, recipe.rule)
+                    if recipe.kind == "console"
+                    else run_classic(observed, watchlist, recipe.threshold)
+                )
+                scored = rendered - used if recipe.same_walks_as_two_photos else rendered
+                tallies[name].add(score(raised, walks, target_ids, scored))
         results[str(size)] = {
             name: {"threshold": thresholds[name], **tally.row()} for name, tally in tallies.items()
         }
