@@ -58,10 +58,13 @@ def replay(
     threshold: float,
     analyses_per_second: float = 5.0,
     on_frame: Callable[[], None] | None = None,
+    on_view: Callable[[str, int, list], None] | None = None,
 ) -> tuple[list[Alert], ReplaySummary]:
     """Run every camera's video through the pipeline; return the alerts and a summary.
 
-    *on_frame* is called (on a camera's thread) after each frame decoded: progress."""
+    *on_frame* is called (on a camera's thread) after each frame decoded: progress.
+    *on_view* gets (camera, frame index, faces boxed with names) of each analysed frame:
+    the trainer draws them on its tiles."""
     started = time.monotonic()
     matcher = Matcher(watchlist, threshold)
     pipelines = {
@@ -70,7 +73,13 @@ def replay(
     with ThreadPoolExecutor(len(cameras), thread_name_prefix="replay") as decoders:
         futures = [
             decoders.submit(
-                _replay_camera, spec, pipelines[spec.camera], pool, analyses_per_second, on_frame
+                _replay_camera,
+                spec,
+                pipelines[spec.camera],
+                pool,
+                analyses_per_second,
+                on_frame,
+                on_view,
             )
             for spec in cameras
         ]
@@ -94,6 +103,7 @@ def _replay_camera(
     pool: AnalysisPool,
     analyses_per_second: float,
     on_frame: Callable[[], None] | None = None,
+    on_view: Callable[[str, int, list], None] | None = None,
 ) -> list[Alert]:
     alerts: dict[str, Alert] = {}
     pending: deque[tuple[Frame, Future[list[FaceObservation]]]] = deque()
@@ -102,6 +112,8 @@ def _replay_camera(
         frame, future = pending.popleft()
         for event in pipeline.process(frame, future.result()):
             alerts[event.alert.alert_id] = event.alert
+        if on_view is not None:
+            on_view(spec.camera, frame.index, list(pipeline.last_view))
 
     with VideoSource(SourceSpec(spec.camera, spec.location, loop=False)) as source:
         step = max(1, round(source.fps / analyses_per_second))

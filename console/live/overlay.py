@@ -93,18 +93,24 @@ def _between(a: BBox, b: BBox, u: float) -> BBox:
 
 
 class DelayedPicture:
-    """Recent frames and analyses of one camera; hands out each frame with its own boxes."""
+    """Recent frames and analyses of one camera; hands out each frame with its own boxes.
 
-    def __init__(self, capacity: int = BUFFER_FRAMES) -> None:
+    *replayable*: frame indices name positions in a file whose analyses are known ahead
+    (the trainer). A seek back then keeps the analyses, which still belong to their
+    frames; for a camera, frames going back are another picture and everything goes.
+    """
+
+    def __init__(self, capacity: int = BUFFER_FRAMES, replayable: bool = False) -> None:
         self.capacity = capacity
+        self.replayable = replayable
         self._frames: deque[tuple[int, np.ndarray, float]] = deque(maxlen=capacity)
-        self._analyses: deque[tuple[int, list[Box]]] = deque(maxlen=capacity)
+        self._analyses: dict[int, list[Box]] = {}
         self._needs: deque[int] = deque(maxlen=DELAY_MEMORY)
         self.delay = 0  # frames the picture is held back
         self.shown_index = -1
 
     def clear(self) -> None:
-        """A new connection or a seek: nothing from before belongs to what comes next."""
+        """A new picture: nothing from before belongs to what comes next."""
         self._frames.clear()
         self._analyses.clear()
         self.shown_index = -1
@@ -115,21 +121,35 @@ class DelayedPicture:
 
     def add_frame(self, index: int, rgb: np.ndarray, scale: float) -> None:
         if self._frames and index <= self._frames[-1][0]:
-            self.clear()  # the index went back: a seek or a restarted file
+            # The index went back: a seek, or a source that started over.
+            self._frames.clear()
+            self.shown_index = -1
+            if not self.replayable:
+                self._analyses.clear()
         self._frames.append((index, rgb, scale))
+        self._forget_far(index)
 
     def add_analysis(self, index: int, boxes: list[Box]) -> None:
-        """The faces found on frame *index* (arriving once the analysis is done)."""
+        """The faces found on frame *index* (arriving once the analysis is done, or, for
+        a replay, known ahead)."""
         if index < 0:
             return
-        if self._analyses and index <= self._analyses[-1][0]:
-            return  # out of order: the newer analysis already stands
-        # To be shown with boxes, the frames after the previous analysis had to wait for
-        # this one: that wait is the delay the picture needs.
-        previous = self._analyses[-1][0] if self._analyses else index
-        self._needs.append(max(0, self.newest - previous))
-        self.delay = min(self.capacity - 1, max(self._needs))
-        self._analyses.append((index, list(boxes)))
+        if index <= self.newest:
+            # To be shown with boxes, the frames after the previous analysis had to wait
+            # for this one: that wait is the delay the picture needs.
+            earlier = [i for i in self._analyses if i < index]
+            previous = max(earlier) if earlier else index
+            self._needs.append(max(0, self.newest - previous))
+            self.delay = min(self.capacity - 1, max(self._needs))
+        self._analyses[index] = list(boxes)
+        self._forget_far(self.newest)
+
+    def _forget_far(self, around: int) -> None:
+        """Analyses far from the picture are of no use: the memory stays bounded."""
+        span = 4 * self.capacity
+        if len(self._analyses) > span:
+            for i in [i for i in self._analyses if abs(i - around) > span]:
+                del self._analyses[i]
 
     def frame_to_show(self) -> Shown | None:
         """The frame now due on screen (``delay`` behind the newest), once; else None."""
@@ -145,22 +165,17 @@ class DelayedPicture:
 
     def boxes_for(self, index: int) -> list[Box]:
         """The boxes that belong on frame *index*: never those of another frame."""
-        before = after = None
-        for analysed, boxes in self._analyses:
-            if analysed <= index:
-                before = (analysed, boxes)
-            elif after is None:
-                after = (analysed, boxes)
-        if before is None:
-            return []
-        if before[0] == index:
-            return list(before[1])
-        if after is None or after[0] - before[0] > MAX_INTERPOLATION_FRAMES:
+        if index in self._analyses:
+            return list(self._analyses[index])
+        before = max((i for i in self._analyses if i < index), default=None)
+        after = min((i for i in self._analyses if i > index), default=None)
+        if before is None or after is None or after - before > MAX_INTERPOLATION_FRAMES:
             return []  # not yet known (or too far apart to say): no box rather than a wrong one
-        u = (index - before[0]) / (after[0] - before[0])
+        u = (index - before) / (after - before)
+        first, last = self._analyses[before], self._analyses[after]
         placed = []
-        for i, j in pair_faces(before[1], after[1]):
-            (a, name_a), (b, name_b) = before[1][i], after[1][j]
+        for i, j in pair_faces(first, last):
+            (a, name_a), (b, name_b) = first[i], last[j]
             # The name of the nearer analysis: each is that analysis's own verdict.
             name = name_a if name_a == name_b else (name_a if u < 0.5 else name_b)
             placed.append((_between(a, b, u), name))

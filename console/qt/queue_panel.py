@@ -80,6 +80,15 @@ def _hms(t: datetime) -> str:
     return t.astimezone().strftime("%H:%M:%S")
 
 
+def _raised(alert: Alert) -> datetime:
+    return alert.raised_at
+
+
+def wall_time(alert: Alert) -> str:
+    """When an alert was raised, as the officer's clock says."""
+    return _hms(alert.raised_at)
+
+
 def _urgency_icon(urgency: Urgency) -> QIcon:
     pixmap = QPixmap(12, 28)
     pixmap.fill(QColor(URGENCY_COLOURS[urgency]))
@@ -89,13 +98,19 @@ def _urgency_icon(urgency: Urgency) -> QIcon:
 class SightingRow(QWidget):
     """One alert of an incident: its best face, camera, time, distance."""
 
-    def __init__(self, alert: Alert, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        alert: Alert,
+        parent: QWidget | None = None,
+        time_text: Callable[[Alert], str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.alert_id = alert.alert_id
         self.face = FacePhoto(THUMB_SIDE, THUMB_SIDE)
         self.face.set_rgb(alert.crop_rgb)
+        when = (time_text or wall_time)(alert)
         self.text = QLabel(
-            f"<b>{html.escape(alert.camera)}</b> {_hms(alert.raised_at)}<br>"
+            f"<b>{html.escape(alert.camera)}</b> {html.escape(when)}<br>"
             f"distance {alert.distance:.3f} · {alert.frames_seen} frame(s)"
         )
         self.text.setWordWrap(True)
@@ -121,6 +136,8 @@ class IncidentCard(QFrame):
         # The camera's full frame width, to place the matched face on the scene frame
         # (the scene is a downscaled copy); set by the window from its tiles.
         self.frame_width: Callable[[str], int | None] | None = None
+        # How a sighting's time is shown: the clock (live) or the scenario's (trainer).
+        self.time_text: Callable[[Alert], str] = wall_time
         self.setObjectName("incidentCard")
         # Its border and background are the theme's (resources/style*.qss).
         self.badge = QLabel()
@@ -228,7 +245,8 @@ class IncidentCard(QFrame):
         self.facts.setText(
             f"Cameras <b>{html.escape(', '.join(incident.cameras))}</b> · "
             f"{html.escape(self.site)}<br>"
-            f"First {_hms(incident.opened_at)} · last {_hms(incident.last_seen)} · "
+            f"First {html.escape(self.time_text(min(incident.alerts, key=_raised)))} · "
+            f"last {html.escape(self.time_text(max(incident.alerts, key=_raised)))} · "
             f"<b>{n}</b> sighting{'s' if n != 1 else ''}<br>"
             f"Best distance <b>{best.distance:.3f}</b> (threshold {best.threshold:.2f}) "
             f"on {html.escape(best.camera)}"
@@ -253,7 +271,7 @@ class IncidentCard(QFrame):
         while self.sightings_layout.count():
             self.sightings_layout.takeAt(0)
         for alert in alerts:
-            self.sightings_layout.addWidget(SightingRow(alert))
+            self.sightings_layout.addWidget(SightingRow(alert, time_text=self.time_text))
         self.sightings_layout.addStretch(1)
 
     def refresh(self, now: datetime, overdue_after_s: float) -> None:

@@ -15,9 +15,9 @@ SETTINGS_FILE = "window-settings.ini"
 
 
 def window_settings(record_path: str | Path) -> QSettings:
-    """The settings file for the record at *record_path* (a file or its folder)."""
+    """The settings file for the record at *record_path* (the record's file, or its folder)."""
     path = Path(record_path)
-    folder = path if path.is_dir() else path.parent
+    folder = path if path.is_dir() or not path.suffix else path.parent
     return QSettings(str(folder / SETTINGS_FILE), QSettings.Format.IniFormat)
 
 

@@ -1,42 +1,72 @@
-"""Trainer mode: a scenario plays on every camera in sync; the trainee adjudicates its
-alerts as in a live deployment; a score sheet follows. Nothing touches the deployment
-record: decisions go to the separate training record."""
+"""Trainer mode: a scenario plays on every camera in sync; the trainee works its alerts on
+the console's own wall and queue (tiles, face boxes, incident cards, the outcome step);
+a score sheet follows, to print or export. Nothing touches the deployment record:
+decisions go to the separate training record."""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import html
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QTextDocument
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QGridLayout,
+    QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
+    QProgressBar,
     QPushButton,
     QSlider,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from console.domain.alerts import Alert, Decision
+from console.domain.alerts import Alert, Decision, Outcome
 from console.domain.training import Expectation, ScoreSheet, TraineeDecision, score
 from console.domain.watchlist import Watchlist
-from console.live.feed import FacesInView, FeedStatus
-from console.qt.alert_panel import DECISION_KEYS, AlertPanel
+from console.live.feed import FacesInView, FeedState, FeedStatus
+from console.live.overlay import DelayedPicture
 from console.qt.camera_tile import CameraTile
+from console.qt.help import KeysDialog
 from console.qt.keys import install_shortcuts
+from console.qt.queue_panel import DECISION_KEYS, OUTCOME_KEYS, IncidentPanel
+from console.qt.settings import documents_folder
+from console.qt.tile_grid import TileGrid
 from console.storage.training import TrainingRecords
 from console.training.scenario_player import SPEEDS, ScenarioPlayer
+from console.training.scenarios import DEFAULT_PASS_MARK
+
+TRAINER_KEYS = [
+    ("Space", "Play or pause the scenario"),
+    (".", "One frame forward (paused)"),
+    ("E", "Engage the selected incident"),
+    ("D", "Dismiss it: type the reason, then Return"),
+    ("F", "False match: the person is not the subject"),
+    ("1 / 2 / 3 / 4", "Outcome of an engagement: arrested / advice / not located / false"),
+    ("Up / Down, PgUp / PgDown, Home / End", "Move through the queue"),
+    ("V", "Show or hide the camera frame of the selected incident"),
+    ("Double-click a camera, or click it and Enter", "Enlarge that camera"),
+    ("Escape", "Back to every camera; cancel a dismissal waiting for its reason"),
+    ("F1 or ?", "This list of keys"),
+]
+
+
+def scenario_clock(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 60}:{s % 60:02d}"
 
 
 class TrainerWindow(QMainWindow):
@@ -48,34 +78,48 @@ class TrainerWindow(QMainWindow):
         expectations: list[Expectation],
         records: TrainingRecords,
         trainee: str,
+        title: str = "",
+        pass_mark: float = DEFAULT_PASS_MARK,
+        names: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.scenario = scenario
+        self.title = title or scenario
+        self.pass_mark = pass_mark
         self.player = player
         self.watchlist = watchlist
         self.expectations = expectations
         self.records = records
         self.trainee = trainee
+        self.names = {s.subject_id: s.name for s in watchlist.subjects} | (names or {})
         self.run_id = records.start_run(trainee, scenario)
         self.shown_at: dict[str, float] = {}
         self.decisions: list[TraineeDecision] = []
+        self.outcomes: dict[str, Outcome] = {}  # alert id -> outcome reported
         self.raised: list[Alert] = []
         self.sheet: ScoreSheet | None = None
-        self.setWindowTitle(f"LFR console · TRAINING · {scenario} · {trainee}")
+        self.score_dialog: ScoreDialog | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+        self.setWindowTitle(f"LFR console · TRAINING · {self.title} · {trainee}")
 
         self.play_button = QPushButton("Play [Space]")
         self.play_button.clicked.connect(self.toggle_play)
+        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.speed = QComboBox()
         self.speed.addItems([f"{s:g}x" for s in SPEEDS])
         self.speed.setCurrentText(f"{player.speed:g}x")
         self.speed.currentIndexChanged.connect(lambda i: player.set_speed(SPEEDS[i]))
+        self.speed.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.step_button = QPushButton("Step [.]")
         self.step_button.clicked.connect(player.step)
+        self.step_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 1000)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.sliderReleased.connect(self._seek_from_slider)
-        self.clock = QLabel("0.0 s")
+        self.clock = QLabel("0:00 / 0:00")
         self.finish_button = QPushButton("Finish and score")
+        self.finish_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.finish_button.clicked.connect(self.finish)
         controls = QHBoxLayout()
         banner = QLabel(" TRAINING: nothing here is a real deployment ")
@@ -86,62 +130,123 @@ class TrainerWindow(QMainWindow):
         controls.addWidget(self.clock)
         controls.addWidget(self.finish_button)
 
+        # The console's own wall: tiles, boxes on their frames, enlarge with Enter/double-click.
         self.tiles: dict[str, CameraTile] = {}
-        grid_holder = QWidget()
-        grid = QGridLayout(grid_holder)
-        for i, spec in enumerate(player.specs):
+        for spec in player.specs:
             tile = CameraTile(spec.camera, Path(spec.location).name)
+            tile.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            # Frame indices are positions in the scenario's files: a seek keeps the faces.
+            tile.video.picture = DelayedPicture(replayable=True)
             self.tiles[spec.camera] = tile
-            grid.addWidget(tile, i // 2, i % 2)
-        self.alerts = AlertPanel(overdue_after_s=60)
-        self.alerts.decided.connect(self._decide)
+        self.tile_grid = TileGrid(list(self.tiles.values()))
+        # The console's own queue and cards, outcome step included.
+        self.alerts = IncidentPanel(f"training: {self.title}", overdue_after_s=60)
+        self.alerts.card.time_text = lambda a: f"at {scenario_clock(a.t)} in the scenario"
+        self.alerts.decide_requested.connect(self._decide)
+        self.alerts.outcome_requested.connect(self._report_outcome)
+        self.alerts.card.decided.connect(self._decide_selected)
+        self.alerts.card.note.returnPressed.connect(self._after_text_entry)
         self.alerts.keys.setText(
-            "Keys: Space play/pause · . step · ↑/↓ select · E engage · D dismiss · F false match"
+            "Keys: Space play/pause · . step · ↑/↓ select · E engage · D dismiss · "
+            "F false match · 1-4 outcome · V camera frame · F1 all keys"
         )
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(grid_holder)
-        splitter.addWidget(self.alerts)
-        splitter.setStretchFactor(0, 3)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.tile_grid)
+        self.splitter.addWidget(self.alerts)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
         central = QWidget()
         column = QVBoxLayout(central)
         column.addLayout(controls)
-        column.addWidget(splitter, 1)
+        column.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-        self.resize(1500, 800)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("Keys… [F1]", self.show_keys)
+        screen = self.screen()
+        room = screen.availableGeometry() if screen is not None else None
+        if room is not None and room.width() > 0:
+            self.resize(min(1500, room.width()), min(860, room.height()))
+        else:
+            self.resize(1500, 860)
         self._keys()
         self.startTimer(200)
 
     def _keys(self) -> None:
-        bindings = {
+        panel = self.alerts
+        bindings: dict[str, Callable[[], object]] = {
             "Space": self.toggle_play,
             ".": self.player.step,
-            "Up": lambda: self.alerts.move_selection(-1),
-            "Down": lambda: self.alerts.move_selection(1),
+            "Up": lambda: panel.move_selection(-1),
+            "Down": lambda: panel.move_selection(1),
+            "PgUp": lambda: panel.move_selection(-panel.page_step()),
+            "PgDown": lambda: panel.move_selection(panel.page_step()),
+            "Home": panel.select_first,
+            "End": panel.select_last,
+            "V": panel.card.toggle_scene,
+            "Escape": self.cancel_pending_entry,
+            "F1": self.show_keys,
+            "?": self.show_keys,
         }
         for decision, key in DECISION_KEYS.items():
             bindings[key] = lambda d=decision: self._decide_selected(d)
+        for outcome, key in OUTCOME_KEYS.items():
+            bindings[key] = lambda o=outcome: self._outcome_selected(o)
         self.shortcuts = install_shortcuts(self, bindings)
+
+    def show_keys(self) -> None:
+        self.keys_dialog = KeysDialog("trainer", TRAINER_KEYS, self)
+        self.keys_dialog.open()
+
+    def focus_queue(self) -> None:
+        self.alerts.list.setFocus()
+
+    def cancel_pending_entry(self) -> None:
+        self.tile_grid.restore()
+        card = self.alerts.card
+        if card.awaiting_reason:
+            card.awaiting_reason = False
+            card.note.clear()
+            card.status.setText("Dismiss cancelled")
+        self.focus_queue()
+
+    def _after_text_entry(self) -> None:
+        if not self.alerts.card.awaiting_reason:
+            self.focus_queue()
 
     # -- the player's listener ---------------------------------------------------------------
     def feed_frame(self, camera: str, preview_rgb, scale: float, index: int | None = None) -> None:
-        self.tiles[camera].video.show_frame(preview_rgb, scale, index)
+        tile = self.tiles[camera]
+        tile.video.show_frame(preview_rgb, scale, index)
+        self.tile_grid.frame_shown(tile)
 
     def feed_faces(self, camera: str, faces: FacesInView) -> None:
         self.tiles[camera].video.show_faces(faces)
 
     def feed_status(self, status: FeedStatus) -> None:
-        self.tiles[status.camera].show_status(status)
+        tile = self.tiles[status.camera]
+        tile.show_status(status)
+        if status.state == FeedState.LIVE:
+            # A scenario is played, not live: say whether it moves, and its clock.
+            state = "PLAYING" if self.player.playing else "PAUSED"
+            colour = "#27ae60" if self.player.playing else "#f2c94c"
+            tile.state_label.setText(
+                f"<span style='color:{colour}'>●</span> {state} · scenario "
+                f"{scenario_clock(self.player.position)}"
+            )
+        tile.health_label.setText(f"Scenario playback at {self.player.speed:g}x")
+        tile.health_label.setToolTip("Training: the alerts were worked out beforehand.")
 
     def alert_revealed(self, alert: Alert) -> None:
         # Worked out beforehand: for the trainee it is raised now, as it would be live.
         alert = replace(alert, raised_at=datetime.now(UTC))
         try:
-            subject = self.watchlist.subject(alert.subject_id)
+            photo = self.watchlist.subject(alert.subject_id).photo_rgb
         except KeyError:
-            subject = None
+            photo = None
         self.raised.append(alert)
         self.shown_at[alert.alert_id] = time.monotonic()
-        self.alerts.show_alert(alert, subject, self.scenario)
+        self.alerts.show_alert(alert, photo)
 
     # -- controls ----------------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -157,75 +262,253 @@ class TrainerWindow(QMainWindow):
     def timerEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if self.player.duration and not self.slider.isSliderDown():
             self.slider.setValue(int(1000 * self.player.position / self.player.duration))
-        self.clock.setText(f"{self.player.position:5.1f} / {self.player.duration:.1f} s")
+        self.clock.setText(
+            f"{scenario_clock(self.player.position)} / {scenario_clock(self.player.duration)}"
+        )
+        if not self.player.playing and self.play_button.text().startswith("Pause"):
+            self.play_button.setText("Play [Space]")  # the scenario reached its end
 
     # -- decisions and score -----------------------------------------------------------------
     def _decide_selected(self, decision: Decision) -> None:
-        card = self.alerts.selected
-        if card is not None:
-            self._decide(card.alert_id, decision)
+        incident = self.alerts.selected
+        if incident is not None:
+            self._decide(incident.incident_id, decision)
 
-    def _decide(self, alert_id: str, decision: Decision) -> None:
-        card = self.alerts.card(alert_id)
-        if card is None:
+    def _decide(self, incident_id: str, decision: Decision) -> None:
+        incident = self.alerts.incident(incident_id)
+        card = self.alerts.card
+        if incident is None or incident.engaged:
             return
-        a = card.alert
-        seconds = time.monotonic() - self.shown_at.get(alert_id, time.monotonic())
-        d = TraineeDecision(alert_id, a.camera, a.subject_id, a.t, decision, seconds)
-        self.records.record(self.run_id, d)
-        self.decisions.append(d)
-        self.alerts.remove(alert_id)
+        note = card.note.text().strip() if card.incident is incident else ""
+        if decision == Decision.DISMISS and not note:
+            card.awaiting_reason = True
+            card.status.setText(
+                "A reason is needed to dismiss: type it, then press Return (Esc cancels)"
+            )
+            card.note.setFocus()
+            return
+        first_shown = min(self.shown_at.get(a.alert_id, time.monotonic()) for a in incident.alerts)
+        seconds = time.monotonic() - first_shown
+        for a in incident.alerts:
+            d = TraineeDecision(a.alert_id, a.camera, a.subject_id, a.t, decision, seconds)
+            self.records.record(self.run_id, d)
+            self.decisions.append(d)
+        card.note.clear()
+        if decision == Decision.ENGAGE:
+            self.alerts.mark_engaged(incident_id)  # the outcome step follows, as live
+        else:
+            self.alerts.remove(incident_id)
+        self.focus_queue()
+
+    def _outcome_selected(self, outcome: Outcome) -> None:
+        incident = self.alerts.selected_engaged()
+        if incident is not None:
+            self._report_outcome(incident.incident_id, outcome)
+
+    def _report_outcome(self, incident_id: str, outcome: Outcome) -> None:
+        incident = self.alerts.incident(incident_id)
+        if incident is None or not incident.engaged:
+            return
+        for a in incident.alerts:
+            self.outcomes[a.alert_id] = outcome
+        self.alerts.remove(incident_id)
+        self.focus_queue()
 
     def finish(self) -> ScoreSheet:
         self.player.pause()
         raised = [(a.alert_id, a.camera, a.subject_id, a.t) for a in self.raised]
-        self.sheet = score(self.expectations, self.decisions, raised)
+        self.sheet = score(self.expectations, self.decisions, raised, self.names)
         self.records.finish(self.run_id, self.sheet)
-        self.score_dialog = ScoreDialog(self.sheet, self.records.runs(self.scenario), self)
+        engaged = {d.alert_id for d in self.decisions if d.decision == Decision.ENGAGE}
+        self.score_dialog = ScoreDialog(
+            self.sheet,
+            self.records.runs(self.scenario),
+            title=self.title,
+            trainee=self.trainee,
+            pass_mark=self.pass_mark,
+            outcomes=(len(engaged & set(self.outcomes)), len(engaged)),
+            parent=self,
+        )
         self.score_dialog.show()
         return self.sheet
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        self.closed = True
+        # The player stops with the window: no frame may reach a closed window.
+        self.player.pause()
+        self.player.listener = _Discard()
+        if self.score_dialog is not None:
+            self.score_dialog.close()
+        if not self.closed.done():
+            self.closed.set_result(None)
         super().closeEvent(event)
 
 
-class ScoreDialog(QDialog):
-    """The trainee's score sheet, beside earlier runs of the same scenario."""
+class _Discard:
+    """A listener for a player whose window has closed: everything is dropped."""
 
-    def __init__(self, sheet: ScoreSheet, runs: list[dict], parent: QWidget | None = None):
+    def feed_frame(self, *args: object) -> None: ...
+    def feed_faces(self, *args: object) -> None: ...
+    def feed_status(self, *args: object) -> None: ...
+
+
+class PreparationDialog(QDialog):
+    """Shown while the scenario's alerts are worked out (a minute or two): what, how far."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Score sheet")
-        self.sheet = sheet
-        summary = sheet.summary()
-        self.summary = QLabel(
-            "<br>".join(f"{k.replace('_', ' ')}: <b>{v}</b>" for k, v in summary.items())
-        )
-        details = [
-            ("Correctly engaged", sheet.correctly_engaged),
-            ("Missed", sheet.missed),
-            ("Wrongly dismissed", sheet.wrongly_dismissed),
-            ("False matches called", sheet.false_matches_called),
-            ("Wrong engagements", sheet.wrong_engagements),
-        ]
-        self.details = QLabel(
-            "<br>".join(f"{t}: {', '.join(items) or '-'}" for t, items in details)
-        )
-        self.details.setWordWrap(True)
-        keys = ["trainee", "started_at", *summary]
+        self.setWindowTitle(f"Preparing {title}")
+        self.stage = QLabel("Starting…")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>{html.escape(title)}</b>"))
+        layout.addWidget(self.stage)
+        layout.addWidget(self.bar)
+        self.resize(460, 120)
+        self._started = time.monotonic()
+
+    def show_progress(self, stage: str, done: int, total: int) -> None:
+        self.bar.setRange(0, max(1, total))
+        self.bar.setValue(done)
+        text = f"{stage}: {done} of {total}"
+        elapsed = time.monotonic() - self._started
+        if stage.startswith("Working") and done and total > done:
+            left = elapsed * (total - done) / done
+            text += f" · about {scenario_clock(left)} left"
+        self.stage.setText(text)
+
+
+PLAIN = {
+    "score_percent": "Score (%)",
+    "correctly_engaged": "Correctly engaged",
+    "missed_or_wrongly_dismissed": "Missed or wrongly dismissed",
+    "false_matches_called": "Lookalikes called a false match",
+    "wrong_engagements": "Wrong engagements",
+    "undecided_alerts": "Alerts left undecided",
+    "mean_time_to_decide_s": "Mean time to decide (s)",
+    "worst_time_to_decide_s": "Slowest decision (s)",
+}
+
+
+class ScoreDialog(QDialog):
+    """The trainee's score sheet, beside earlier runs: print it or export it as PDF."""
+
+    def __init__(
+        self,
+        sheet: ScoreSheet,
+        runs: list[dict],
+        title: str = "",
+        trainee: str = "",
+        pass_mark: float = DEFAULT_PASS_MARK,
+        outcomes: tuple[int, int] = (0, 0),
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.setWindowTitle(f"Score sheet · {title}")
+        self.sheet, self.title, self.trainee = sheet, title, trainee
+        self.pass_mark, self.outcomes = pass_mark, outcomes
+        self.passed = sheet.passed(pass_mark)
+        self.when = datetime.now().strftime("%d %b %Y %H:%M")
+        self.text = QTextBrowser()
+        self.text.setHtml(self.to_html())
+        self.text.setOpenLinks(False)
+        self.summary = self.text  # the figures, as the trainer reads them
+        keys = ["trainee", "started_at", *PLAIN]
         self.runs = QTableWidget(len(runs), len(keys))
-        self.runs.setHorizontalHeaderLabels([k.replace("_", " ") for k in keys])
+        self.runs.setHorizontalHeaderLabels(["Trainee", "Started", *PLAIN.values()])
+        self.runs.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.runs.setWordWrap(True)
         for i, run in enumerate(runs):
             for j, key in enumerate(keys):
-                self.runs.setItem(i, j, QTableWidgetItem(str(run.get(key, ""))))
+                value = run.get(key, "")
+                if key == "started_at" and value:
+                    value = str(value)[:16].replace("T", " ")
+                self.runs.setItem(i, j, QTableWidgetItem("" if value is None else str(value)))
+        header = self.runs.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.print_button = QPushButton("Print…")
+        self.print_button.clicked.connect(self.print_sheet)
+        self.pdf_button = QPushButton("Export PDF…")
+        self.pdf_button.clicked.connect(lambda: self.export_pdf())
+        close = QPushButton("Close [Esc]")
+        close.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.print_button, self.pdf_button, close):
+            buttons.addWidget(b)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.details)
+        layout.addWidget(self.text, 3)
         layout.addWidget(QLabel("Runs of this scenario (newest first):"))
-        layout.addWidget(self.runs)
-        self.resize(900, 500)
+        layout.addWidget(self.runs, 2)
+        layout.addLayout(buttons)
+        self.resize(900, 640)
+
+    def to_html(self) -> str:
+        s = self.sheet
+        result = "PASS" if self.passed else "NOT YET PASSED"
+        colour = "#1e7b34" if self.passed else "#b3261e"
+        rows = "".join(
+            f"<tr><td>{html.escape(PLAIN[k])}</td><td align='right'><b>"
+            f"{'-' if v is None else v}</b></td></tr>"
+            for k, v in s.summary().items()
+            if k in PLAIN
+        )
+        done, engaged = self.outcomes
+        rows += (
+            f"<tr><td>Engagements with their outcome reported</td>"
+            f"<td align='right'><b>{done} of {engaged}</b></td></tr>"
+        )
+        lists = [
+            ("Correctly engaged", s.correctly_engaged),
+            ("Missed", s.missed),
+            ("Wrongly dismissed", s.wrongly_dismissed),
+            ("Lookalikes called a false match", s.false_matches_called),
+            ("Wrong engagements", s.wrong_engagements),
+        ]
+        details = "".join(
+            f"<p><b>{t}</b>: {html.escape(', '.join(items)) or '-'}</p>" for t, items in lists
+        )
+        return (
+            f"<h2>Score sheet: {html.escape(self.title)}</h2>"
+            f"<p>Trainee <b>{html.escape(self.trainee)}</b> · {self.when}</p>"
+            f"<p style='font-size:14pt; color:{colour}'><b>{result}</b>: "
+            f"{s.percent:.0f} % of {s.judged} call(s) right (pass mark {self.pass_mark:.0f} %)</p>"
+            f"<table cellpadding='4'>{rows}</table>{details}"
+        )
+
+    def _document(self) -> QTextDocument:
+        doc = QTextDocument()
+        doc.setHtml(self.to_html())
+        return doc
+
+    def export_pdf(self, path: Path | None = None) -> Path | None:
+        from PySide6.QtPrintSupport import QPrinter
+
+        if path is None:
+            name = f"score-{self.title}-{self.trainee}.pdf".replace(" ", "_").replace("/", "-")
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export score sheet", str(documents_folder() / name), "PDF (*.pdf)"
+            )
+            if not chosen:
+                return None
+            path = Path(chosen)
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(path))
+        self._document().print_(printer)
+        return path
+
+    def print_sheet(self) -> None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._document().print_(printer)
 
     def export(self, path: Path) -> Path:
+        import json
         from dataclasses import asdict
 
         path.write_text(

@@ -8,6 +8,7 @@ on how busy the machine is; the player only reveals each alert when playback rea
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +18,16 @@ import cv2
 import numpy as np
 
 from console.domain.alerts import Alert
-from console.live.feed import FeedListener, FeedState, FeedStatus
+from console.live.feed import FacesInView, FeedListener, FeedState, FeedStatus
 from console.vision.sources import Frame, SourceError, SourceSpec, VideoSource
 
 log = logging.getLogger(__name__)
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0)
 TICK_S = 0.04
+# Analyses handed to a tile on each side of the frame shown: enough to place a face
+# between two analyses (a replay analyses every few frames).
+LOOK_AROUND_FRAMES = 25
 
 
 class SeekableSource(VideoSource):
@@ -87,8 +91,13 @@ class ScenarioPlayer:
         listener: FeedListener,
         on_alert: Callable[[Alert], None],
         preview_width: int = 640,
+        views: dict[str, dict[int, list]] | None = None,
     ) -> None:
         self.specs = cameras
+        # The faces the replay found, per camera and analysed frame: drawn on the tiles
+        # as a live analysis would be (each on its own frame).
+        self.views = views or {}
+        self._view_indexes = {camera: sorted(v) for camera, v in self.views.items()}
         self.alerts = sorted(alerts, key=lambda a: a.t)
         self.listener = listener
         self.on_alert = on_alert
@@ -152,6 +161,8 @@ class ScenarioPlayer:
             self._cameras.append(cam)
             self._report(cam)
         self.duration = max((c.duration for c in self._cameras), default=0.0)
+        # The first frame at once: a paused scenario shows its street, not black tiles.
+        await self._show(0.0)
 
     async def _run(self) -> None:
         await self._open()
@@ -187,12 +198,23 @@ class ScenarioPlayer:
         for cam, frame in zip(live, frames, strict=True):
             if frame is not None:
                 preview, scale = self._preview(frame.image)
+                self._faces_around(cam.spec.camera, frame.index)
                 self.listener.feed_frame(cam.spec.camera, preview, scale, frame.index)
             self._report(cam)
         for alert in self.alerts:
             if alert.t <= t and alert.alert_id not in self._revealed:
                 self._revealed.add(alert.alert_id)
                 self.on_alert(alert)
+
+    def _faces_around(self, camera: str, index: int) -> None:
+        """Hand the tile the analyses on both sides of frame *index* (known ahead)."""
+        indexes = self._view_indexes.get(camera)
+        if not indexes:
+            return
+        lo = bisect.bisect_left(indexes, index - LOOK_AROUND_FRAMES)
+        hi = bisect.bisect_right(indexes, index + LOOK_AROUND_FRAMES)
+        for i in indexes[lo:hi]:
+            self.listener.feed_faces(camera, FacesInView(self.views[camera][i], i))
 
     def _preview(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         scale = min(1.0, self.preview_width / image.shape[1])

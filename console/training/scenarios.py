@@ -26,6 +26,7 @@ from console.domain.watchlist import WatchlistError, read_watchlist_csv
 
 MANIFEST_NAME = "scenario.toml"
 DEFAULT_ANALYSES_PER_SECOND = 5.0
+DEFAULT_PASS_MARK = 80.0  # trainer mode: the share of right calls that passes
 TRAINING_DECISIONS = (Decision.ENGAGE, Decision.FALSE_MATCH)
 
 
@@ -104,6 +105,7 @@ class Scenario:
     tolerances: Tolerances = field(default_factory=Tolerances)
     threshold: float = DEFAULT_THRESHOLD
     analyses_per_second: float = DEFAULT_ANALYSES_PER_SECOND
+    pass_mark: float = DEFAULT_PASS_MARK  # % of the trainee's calls right, to pass
 
     def appearance_for(self, camera: str, subject_id: str, t: float) -> Appearance | None:
         """The truth behind an alert: who was in view, for a trainer to mark the decision.
@@ -140,6 +142,7 @@ _TOP_KEYS = {
     "watchlist",
     "threshold",
     "analyses_per_second",
+    "pass_mark",
     "tolerances",
     "camera",
     "appearance",
@@ -213,6 +216,9 @@ def load_scenario(path: Path) -> Scenario:
     rate = problems.number("", data, "analyses_per_second")
     if rate == 0:
         problems.add("", "'analyses_per_second' must be more than 0")
+    pass_mark = problems.number("", data, "pass_mark")
+    if pass_mark is not None and not 0 <= pass_mark <= 100:
+        problems.add("", f"'pass_mark' is a percentage (0 to 100), not {pass_mark}")
     tolerances = _tolerances(data.get("tolerances", {}), problems)
     cameras = _cameras(data.get("camera"), folder, problems)
     subjects = _watchlist_subjects(watchlist_dir, problems)
@@ -231,6 +237,7 @@ def load_scenario(path: Path) -> Scenario:
         tolerances=tolerances,
         threshold=threshold if threshold is not None else DEFAULT_THRESHOLD,
         analyses_per_second=rate or DEFAULT_ANALYSES_PER_SECOND,
+        pass_mark=pass_mark if pass_mark is not None else DEFAULT_PASS_MARK,
     )
 
 

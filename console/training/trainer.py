@@ -44,24 +44,46 @@ def expectations(scenario: Scenario) -> list[Expectation]:
 
 
 async def open_trainer(scenario: Scenario, pool, records, trainee: str, speed: float = 1.0):
-    """Work out the alerts, then show the trainer window with the scenario ready to play."""
-    from console.qt.trainer_window import TrainerWindow
+    """Work out the alerts (a progress bar meanwhile), then show the trainer window with
+    the scenario's first frame, ready to play."""
+    from console.qt.trainer_window import PreparationDialog, TrainerWindow
     from console.training.scenario_player import ScenarioPlayer
     from console.training.uat import replay_scenario
     from console.vision.enrolment import enrol_watchlist
     from console.vision.sources import SourceSpec
 
     loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(1, thread_name_prefix="prepare") as waiter:
-        alerts, _ = await loop.run_in_executor(waiter, replay_scenario, scenario, pool)
-        watchlist = await loop.run_in_executor(
-            waiter, lambda: enrol_watchlist(scenario.watchlist, pool=pool)
-        )
+    preparing = PreparationDialog(scenario.title or scenario.name)
+    preparing.show()
+
+    def progress(stage: str, done: int, total: int) -> None:  # on worker threads
+        loop.call_soon_threadsafe(preparing.show_progress, stage, done, total)
+
+    views: dict[str, dict[int, list]] = {}
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="prepare") as waiter:
+            alerts, _ = await loop.run_in_executor(
+                waiter, replay_scenario, scenario, pool, progress, views
+            )
+            watchlist = await loop.run_in_executor(
+                waiter, lambda: enrol_watchlist(scenario.watchlist, pool=pool)
+            )
+    finally:
+        preparing.close()
     specs = [SourceSpec(c.name, str(c.video)) for c in scenario.cameras]
-    player = ScenarioPlayer(specs, alerts, listener=None, on_alert=None)  # type: ignore[arg-type]
+    player = ScenarioPlayer(specs, alerts, listener=None, on_alert=None, views=views)  # type: ignore[arg-type]
     player.set_speed(speed)
+    names = {a.person: a.name for a in scenario.appearances if getattr(a, "name", "")}
     window = TrainerWindow(
-        scenario.name, player, watchlist, expectations(scenario), records, trainee
+        scenario.name,
+        player,
+        watchlist,
+        expectations(scenario),
+        records,
+        trainee,
+        title=scenario.title or scenario.name,
+        pass_mark=scenario.pass_mark,
+        names=names,
     )
     player.listener, player.on_alert = window, window.alert_revealed
     window.show()
@@ -83,20 +105,26 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from console.qt.settings import window_settings
+    from console.qt.theme import DEFAULT_THEME, apply_theme
+
     app = QApplication.instance() or QApplication(sys.argv)
+    folder = data_dir(args.data_dir)
+    apply_theme(app, str(window_settings(folder).value("theme", DEFAULT_THEME)))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    records = TrainingRecords(data_dir(args.data_dir))
+    records = TrainingRecords(folder)
 
     async def main() -> int:
-        closed = loop.create_future()
         with AnalysisPool() as pool:
-            print(f"preparing {scenario.name} (working out its alerts)...", file=sys.stderr)
             window = await open_trainer(scenario, pool, records, args.trainee, args.speed)
-            app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
-            await closed
+            await window.closed
+            # Stop the player before the pool and the loop go: nothing left running.
             await window.player.close()
         return 0
 
     with loop:
-        return loop.run_until_complete(main())
+        try:
+            return loop.run_until_complete(main())
+        finally:
+            records.close()

@@ -83,13 +83,17 @@ def run(args: argparse.Namespace, pool: AnalysisPool | None = None) -> int:
 
 
 def replay_scenario(
-    scenario: Scenario, pool: AnalysisPool, progress: Progress | None = None
+    scenario: Scenario,
+    pool: AnalysisPool,
+    progress: Progress | None = None,
+    views: dict[str, dict[int, list]] | None = None,
 ) -> tuple[list[Alert], dict[str, CameraRun]]:
     """Enrol the scenario's watchlist and replay every camera; a camera whose video
     cannot be read is reported as failed, and the others still run.
 
     A progress line goes to stderr (a terminal, not --quiet); *progress* is also called
-    with (stage, done, total) from worker threads, for a window's progress bar."""
+    with (stage, done, total) from worker threads, for a window's progress bar. *views*,
+    when given, receives each camera's faces per analysed frame index."""
     from console.progress import ProgressLine, video_frames
     from console.vision.enrolment import enrol_watchlist
 
@@ -119,7 +123,9 @@ def replay_scenario(
     # when one camera's source raises, and an acceptance run must see the others out.
     with ThreadPoolExecutor(len(scenario.cameras), thread_name_prefix="uat") as cameras:
         futures = [
-            cameras.submit(_replay_camera, camera, scenario, watchlist, pool, frame_done)
+            cameras.submit(
+                _replay_camera, camera, scenario, watchlist, pool, frame_done, views
+            )
             for camera in scenario.cameras
         ]
         results = [f.result() for f in futures]
@@ -128,12 +134,22 @@ def replay_scenario(
     return alerts, {run.camera: run for _, run in results}
 
 
+def _keep_view(into: dict[int, list]) -> Callable[[str, int, list], None]:
+    """Where the faces found on each analysed frame are kept (for the trainer's tiles)."""
+
+    def keep(camera: str, index: int, boxes: list) -> None:
+        into[index] = boxes
+
+    return keep
+
+
 def _replay_camera(
     camera: ScenarioCamera,
     scenario: Scenario,
     watchlist: Watchlist,
     pool: AnalysisPool,
     on_frame: Callable[[], None] | None = None,
+    views: dict[str, dict[int, list]] | None = None,
 ) -> tuple[list[Alert], CameraRun]:
     from console.replay import replay
     from console.vision.sources import SourceError, SourceSpec, VideoSource
@@ -143,7 +159,13 @@ def _replay_camera(
         with VideoSource(spec) as source:  # the frame rate, to turn frames into seconds
             fps = source.fps
         alerts, summary = replay(
-            [spec], watchlist, pool, scenario.threshold, scenario.analyses_per_second, on_frame
+            [spec],
+            watchlist,
+            pool,
+            scenario.threshold,
+            scenario.analyses_per_second,
+            on_frame,
+            None if views is None else _keep_view(views.setdefault(camera.name, {})),
         )
     except SourceError as exc:
         # Raised only when the video cannot be opened or its first frame decoded: a file
