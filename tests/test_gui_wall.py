@@ -66,6 +66,9 @@ def test_tiles_keep_the_cameras_shape_and_the_grid_follows_the_count_and_the_roo
         # The picture fills its widget: no black bars beyond a few pixels of rounding.
         assert abs(video.width() / video.height() - 16 / 9) < 0.08, (video.width(), video.height())
         assert grid.rect().contains(tile.geometry()), "a tile never leaves the wall"
+    if count > columns:  # the rows touch: no band of empty wall between them
+        first, below = grid.tiles[0].geometry(), grid.tiles[columns].geometry()
+        assert below.top() - first.bottom() <= 8
 
 
 def test_best_columns_gives_the_most_picture():

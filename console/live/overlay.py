@@ -24,12 +24,14 @@ import numpy as np
 
 from console.domain.alerts import BBox
 
-# Frames held back at most: 1.6 s at 25 fps. The delay adapts within it to the time
-# analyses actually take (about 0.6 s on a desk machine at three analyses a second).
-BUFFER_FRAMES = 40
+# Frames held back at most: 2.4 s at 25 fps (60 previews of 640x360, 40 MB a camera).
+# The delay adapts within it to the time analyses actually take: about 0.6 s at three
+# analyses a second on an idle desk machine, over 2 s when the CPU is saturated.
+BUFFER_FRAMES = 60
 # Between two analyses further apart than this, faces are not interpolated (a person
 # may have turned, stopped or crossed another): only the analysed frames get boxes.
-MAX_INTERPOLATION_FRAMES = 25
+# 1.6 s: a busy machine analyses a camera well under once a second.
+MAX_INTERPOLATION_FRAMES = 40
 # The delay follows the largest need over the last few analyses, so one slow analysis
 # does not make the picture jump back and forth.
 DELAY_MEMORY = 12
@@ -56,17 +58,25 @@ def _width(b: BBox) -> float:
     return float(max(1, b[1] - b[3]))
 
 
-def _same_face(a: BBox, b: BBox) -> float | None:
-    """How far apart two boxes are, if they can be one face a few frames apart."""
+# How far a face may move between two analyses, in face widths a frame: a walker crossing
+# the picture moves about 0.13 of its face's width a frame at 25 fps; within one face
+# width at least, three at most (beyond that the two boxes are better not joined).
+REACH_PER_FRAME = 0.2
+MIN_REACH, MAX_REACH = 1.0, 3.0
+
+
+def _same_face(a: BBox, b: BBox, frames: int = 8) -> float | None:
+    """How far apart two boxes are, if they can be one face *frames* frames apart."""
     (ax, ay), (bx, by) = _centre(a), _centre(b)
     wa, wb = _width(a), _width(b)
     if not 0.6 <= wa / wb <= 1.67:
         return None
+    reach = min(MAX_REACH, max(MIN_REACH, REACH_PER_FRAME * frames))
     distance = math.hypot(ax - bx, ay - by)
-    return distance if distance <= 1.5 * max(wa, wb) else None
+    return distance if distance <= reach * max(wa, wb) else None
 
 
-def pair_faces(before: list[Box], after: list[Box]) -> list[tuple[int, int]]:
+def pair_faces(before: list[Box], after: list[Box], frames: int = 8) -> list[tuple[int, int]]:
     """Faces of two analyses that are the same person: mutual nearest, close enough.
 
     Mutual nearest, not merely nearest: where two people are close together a face
@@ -74,14 +84,16 @@ def pair_faces(before: list[Box], after: list[Box]) -> list[tuple[int, int]]:
     """
     pairs = []
     for i, (a, _) in enumerate(before):
-        near = [(d, j) for j, (b, _) in enumerate(after) if (d := _same_face(a, b)) is not None]
+        near = [
+            (d, j) for j, (b, _) in enumerate(after) if (d := _same_face(a, b, frames)) is not None
+        ]
         if not near:
             continue
         _, j = min(near)
         back = [
             (d, k)
             for k, (c, _) in enumerate(before)
-            if (d := _same_face(c, after[j][0])) is not None
+            if (d := _same_face(c, after[j][0], frames)) is not None
         ]
         if back and min(back)[1] == i:
             pairs.append((i, j))
@@ -174,7 +186,7 @@ class DelayedPicture:
         u = (index - before) / (after - before)
         first, last = self._analyses[before], self._analyses[after]
         placed = []
-        for i, j in pair_faces(first, last):
+        for i, j in pair_faces(first, last, after - before):
             (a, name_a), (b, name_b) = first[i], last[j]
             # The name of the nearer analysis: each is that analysis's own verdict.
             name = name_a if name_a == name_b else (name_a if u < 0.5 else name_b)

@@ -115,11 +115,14 @@ class VideoView(QWidget):
         if self.image is None or self.current is None:
             return
         k = self._scale * target.width() / self.image.width()
-        draw_boxes(painter, self.current.boxes, k, target.topLeft())
+        draw_boxes(painter, self.current.boxes, k, target.topLeft(), target)
 
 
-def draw_boxes(painter: QPainter, boxes: list, k: float, origin: QPoint) -> None:
-    """Face boxes scaled by *k* from frame pixels; a name only on the face that matched."""
+def draw_boxes(
+    painter: QPainter, boxes: list, k: float, origin: QPoint, within: QRect | None = None
+) -> None:
+    """Face boxes scaled by *k* from frame pixels; a name only on the face that matched,
+    kept inside the picture (*within*) when the face is at its edge."""
     for (top, right, bottom, left), name in boxes:
         colour = QColor("#ff4d4d") if name else QColor("#e0e0e0")
         painter.setPen(QPen(colour, 3 if name else 1))
@@ -133,6 +136,11 @@ def draw_boxes(painter: QPainter, boxes: list, k: float, origin: QPoint) -> None
         if name:
             label = painter.fontMetrics().boundingRect(name).adjusted(-4, -2, 4, 2)
             label.moveTopLeft(rect.bottomLeft() + QPoint(0, 3))
+            if within is not None:
+                label.moveRight(min(label.right(), within.right()))
+                label.moveLeft(max(label.left(), within.left()))
+                if label.bottom() > within.bottom():
+                    label.moveBottom(rect.top() - 3)  # above the face instead
             painter.fillRect(label, QColor(0, 0, 0, 180))
             painter.drawText(label, Qt.AlignmentFlag.AlignCenter, name)
 
@@ -246,10 +254,13 @@ def health_text(status: FeedStatus) -> tuple[str, str]:
     """One short line for the tile (rates over the last minute) and the full record for
     its tooltip. Cumulative counts live in the tooltip only: "dropped 11049" on the tile
     read as a fault, when most frames are skipped by design (a few checks a second)."""
-    line = (
-        f"{health_word(status)} · picture {status.decode_fps:.0f} fps · faces checked "
-        f"{status.analysed_fps:.1f}/s · {_plural(status.faces_in_view, 'face')} in view"
-    )
+    if status.state == FeedState.LIVE:
+        line = (
+            f"{health_word(status)} · picture {status.decode_fps:.0f} fps · faces checked "
+            f"{status.analysed_fps:.1f}/s · {_plural(status.faces_in_view, 'face')} in view"
+        )
+    else:
+        line = health_word(status)
     events = []
     if status.reconnects_last_hour:
         events.append(_plural(status.reconnects_last_hour, "reconnection"))

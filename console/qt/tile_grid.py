@@ -97,9 +97,8 @@ class TileGrid(QWidget):
         rows = math.ceil(len(shown) / self.columns)
         cell_w = (width - GAP * (self.columns - 1)) // self.columns
         cell_h = (height - GAP * (rows - 1)) // rows
-        for i, tile in enumerate(shown):
-            row, column = divmod(i, self.columns)
-            cell = QRect(column * (cell_w + GAP), row * (cell_h + GAP), cell_w, cell_h)
+        sizes = []
+        for tile in shown:
             # The tile hugs its picture: the camera's shape, as large as the cell allows.
             # Twice: the text lines wrap differently once the tile's width is known.
             tile_w = cell_w
@@ -107,14 +106,24 @@ class TileGrid(QWidget):
                 chrome = tile.chrome_height(tile_w)
                 picture_w = max(1, min(cell_w - 12, int((cell_h - chrome) * tile.aspect)))
                 tile_w = picture_w + 12
-            size = QSize(
-                max(tile.minimumWidth(), min(cell_w, picture_w + 12)),
-                max(tile.minimumHeight(), min(cell_h, round(picture_w / tile.aspect) + chrome)),
+            sizes.append(
+                QSize(
+                    max(tile.minimumWidth(), min(cell_w, picture_w + 12)),
+                    max(tile.minimumHeight(), min(cell_h, round(picture_w / tile.aspect) + chrome)),
+                )
             )
-            box = QRect(cell.topLeft(), size)
-            box.moveCenter(cell.center())
-            box.moveTop(cell.top())  # rows start at the top: no gap above the first
-            tile.setGeometry(box)
+        # Rows stacked without gaps and the block centred: no strip of empty wall between
+        # rows, nor under the cameras only.
+        row_heights = [
+            max(size.height() for size in sizes[r * self.columns : (r + 1) * self.columns])
+            for r in range(rows)
+        ]
+        top = max(0, (height - sum(row_heights) - GAP * (rows - 1)) // 2)
+        for i, (tile, size) in enumerate(zip(shown, sizes, strict=True)):
+            row, column = divmod(i, self.columns)
+            y = top + sum(row_heights[:row]) + GAP * row
+            x = column * (cell_w + GAP) + (cell_w - size.width()) // 2
+            tile.setGeometry(QRect(x, y, size.width(), size.height()))
 
     def frame_shown(self, tile: CameraTile) -> None:
         """A tile showed a frame: lay the wall out again once its camera's shape is known."""

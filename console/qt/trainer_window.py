@@ -61,6 +61,7 @@ TRAINER_KEYS = [
     ("Double-click a camera, or click it and Enter", "Enlarge that camera"),
     ("Escape", "Back to every camera; cancel a dismissal waiting for its reason"),
     ("F1 or ?", "This list of keys"),
+    ("Ctrl+Q", "Quit the trainer"),
 ]
 
 
@@ -161,6 +162,9 @@ class TrainerWindow(QMainWindow):
         column.addLayout(controls)
         column.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction("Finish and score", self.finish)
+        file_menu.addAction("Quit", "Ctrl+Q", self.close)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("Keys… [F1]", self.show_keys)
         screen = self.screen()
@@ -226,8 +230,12 @@ class TrainerWindow(QMainWindow):
     def feed_status(self, status: FeedStatus) -> None:
         tile = self.tiles[status.camera]
         tile.show_status(status)
-        if status.state == FeedState.LIVE:
-            # A scenario is played, not live: say whether it moves, and its clock.
+        self._show_play_state(tile)
+        tile.health_label.setToolTip("Training: the alerts were worked out beforehand.")
+
+    def _show_play_state(self, tile: CameraTile) -> None:
+        """A scenario is played, not live: whether it moves, and its clock."""
+        if tile.status.state == FeedState.LIVE:
             state = "PLAYING" if self.player.playing else "PAUSED"
             colour = "#27ae60" if self.player.playing else "#f2c94c"
             tile.state_label.setText(
@@ -235,7 +243,6 @@ class TrainerWindow(QMainWindow):
                 f"{scenario_clock(self.player.position)}"
             )
         tile.health_label.setText(f"Scenario playback at {self.player.speed:g}x")
-        tile.health_label.setToolTip("Training: the alerts were worked out beforehand.")
 
     def alert_revealed(self, alert: Alert) -> None:
         # Worked out beforehand: for the trainee it is raised now, as it would be live.
@@ -267,6 +274,8 @@ class TrainerWindow(QMainWindow):
         )
         if not self.player.playing and self.play_button.text().startswith("Pause"):
             self.play_button.setText("Play [Space]")  # the scenario reached its end
+        for tile in self.tiles.values():
+            self._show_play_state(tile)
 
     # -- decisions and score -----------------------------------------------------------------
     def _decide_selected(self, decision: Decision) -> None:
@@ -437,12 +446,13 @@ class ScoreDialog(QDialog):
         buttons.addStretch(1)
         for b in (self.print_button, self.pdf_button, close):
             buttons.addWidget(b)
+        self.runs.setMaximumHeight(170)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.text, 3)
+        layout.addWidget(self.text, 1)
         layout.addWidget(QLabel("Runs of this scenario (newest first):"))
-        layout.addWidget(self.runs, 2)
+        layout.addWidget(self.runs)
         layout.addLayout(buttons)
-        self.resize(900, 640)
+        self.resize(900, 760)
 
     def to_html(self) -> str:
         s = self.sheet

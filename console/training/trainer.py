@@ -109,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     from console.qt.theme import DEFAULT_THEME, apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv)
+    # The loop ends when main() returns, after the player has stopped; were Qt to quit
+    # with the last window, the loop would stop under it ("Event loop stopped before
+    # Future completed", the traceback trainers saw on closing).
+    app.setQuitOnLastWindowClosed(False)
     folder = data_dir(args.data_dir)
     apply_theme(app, str(window_settings(folder).value("theme", DEFAULT_THEME)))
     loop = qasync.QEventLoop(app)
