@@ -7,6 +7,7 @@ terminal; --quiet turns it off."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -165,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="frames analysed per second of video (default 5)",
     )
     replay.add_argument("--out", type=Path, help="write alerts here (JSON lines); default stdout")
+    _engine_arguments(replay)
+    replay.add_argument(
+        "--node",
+        action="append",
+        default=[],
+        metavar="CAMERA=LABEL",
+        help="run a camera on the Ray node labelled LABEL (ray start --labels "
+        "lfr-node=LABEL); repeatable",
+    )
     for long_command in (uat_parser, train_parser, watchlist, replay):
         # SUPPRESS: an absent --quiet after the command leaves one given before it.
         long_command.add_argument(
@@ -174,6 +184,25 @@ def build_parser() -> argparse.ArgumentParser:
             help="no progress line on stderr (there is none when stderr is not a terminal)",
         )
     return parser
+
+
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default=None,
+        help="where the cameras are analysed: local (this computer's pool, the default) "
+        "or ray (a Ray cluster; README, 'Beyond one desk')",
+    )
+    parser.add_argument(
+        "--ray-address", metavar="HOST:PORT", help="the Ray cluster's head (its GCS port)"
+    )
+    parser.add_argument(
+        "--ray-token-file",
+        type=Path,
+        metavar="FILE",
+        help="the cluster's token (a 0600 file); default $RAY_AUTH_TOKEN_PATH",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +233,13 @@ def main(argv: list[str] | None = None) -> int:
             return trainer.run(args)
         return _run(args)
     except (ConfigError, WatchlistError, SourceError, StorageError, SafeguardError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from console.engine import EngineError
+
+        if not isinstance(exc, EngineError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -401,7 +437,27 @@ def _check_watchlist(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_settings(args: argparse.Namespace, plan: DeploymentPlan | None = None):  # noqa: ANN202
+    """The engine from the command line over the plan's (engine, ray_address,
+    ray_token_file, a camera's node)."""
+    from console.engine import EngineSettings, Placement
+
+    placements = dict(plan.placements) if plan is not None else {}
+    for text in getattr(args, "node", []):
+        camera, sep, label = text.partition("=")
+        if not sep or not camera.strip() or not label.strip():
+            raise ConfigError(f"--node takes CAMERA=LABEL, not {text!r}")
+        placements[camera.strip()] = Placement(label.strip())
+    return EngineSettings(
+        kind=args.engine or (plan.engine if plan is not None else "local"),
+        address=args.ray_address or (plan.ray_address if plan is not None else None),
+        token_file=args.ray_token_file or (plan.ray_token_file if plan is not None else None),
+        placements=placements,
+    )
+
+
 def _replay(args: argparse.Namespace) -> int:
+    from console.engine import open_engine
     from console.progress import ProgressLine, video_frames
     from console.replay import replay, write_alerts
     from console.vision.enrolment import enrol_watchlist
@@ -410,7 +466,12 @@ def _replay(args: argparse.Namespace) -> int:
     for spec in args.camera:
         if spec.kind != "file":
             raise ConfigError(f"replay takes video files; {spec.camera} is a {spec.kind}")
-    with AnalysisPool() as pool:
+    settings = _engine_settings(args)
+    # A cluster that cannot be reached or refuses the token is reported before enrolling.
+    engine = open_engine(settings) if settings.kind == "ray" else None
+    with AnalysisPool() as pool, contextlib.ExitStack() as stack:
+        if engine is not None:
+            stack.callback(engine.close)
         watchlist = enrol_watchlist(args.watchlist, pool=pool)
         threshold = args.threshold
         if threshold is None:
@@ -419,9 +480,14 @@ def _replay(args: argparse.Namespace) -> int:
             raise ConfigError(f"--threshold must be in (0, 1], not {threshold}")
         line = ProgressLine("replaying", sum(video_frames(c.location) for c in args.camera))
         try:
-            alerts, summary = replay(
-                args.camera, watchlist, pool, threshold, args.analyses_per_second, line.advance
-            )
+            if engine is None:
+                alerts, summary = replay(
+                    args.camera, watchlist, pool, threshold, args.analyses_per_second, line.advance
+                )
+            else:
+                alerts, summary = engine.replay(
+                    args.camera, watchlist, threshold, args.analyses_per_second, line.advance
+                )
         finally:
             line.finish()
     if args.out:
@@ -431,7 +497,7 @@ def _replay(args: argparse.Namespace) -> int:
         write_alerts(alerts, sys.stdout)
     print("\n".join(summary.lines()), file=sys.stderr if not args.out else sys.stdout)
     print(
-        json.dumps({k: v for k, v in vars(summary).items() if k != "cameras"}),
+        json.dumps({k: v for k, v in vars(summary).items() if k not in ("cameras", "receipt")}),
         file=sys.stderr if not args.out else sys.stdout,
     )
     return 0

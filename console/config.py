@@ -21,6 +21,7 @@ import platformdirs
 
 from console.domain.deployments import Deployment
 from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
+from console.engine import ENGINES, NODE_LABEL, EngineError, Placement, check_address
 from console.vision.operating_point import DEFAULT_ONE_IN, threshold_for
 from console.vision.sources import SourceSpec
 
@@ -38,8 +39,9 @@ DEFAULT_FALSE_ALERT_RATE = FalseAlertRate(DEFAULT_ONE_IN)
 _PLAN_KEYS = {
     "reference", "site", "watchlist", "false_alert_rate", "authorised_by", "authorised_rank",
     "planned_start", "duration_hours", "sample", "camera",
+    "engine", "ray_address", "ray_token_file",  # where the cameras are analysed
 }
-_CAMERA_KEYS = {"name", "source", "loop", *SourceSpec.TIMING_FIELDS}
+_CAMERA_KEYS = {"name", "source", "loop", "node", "node_fallback", *SourceSpec.TIMING_FIELDS}
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*(\{seq\}[A-Za-z0-9._\-]*)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
@@ -60,6 +62,10 @@ class DeploymentPlan:
     planned_start: datetime | None = None  # None: when the console first opens the plan
     duration: timedelta = timedelta(hours=8)
     sample: bool = False  # the bundled sample: its own data folder and sample accounts
+    engine: str = "local"  # console.engine: local (embedded) or ray (a cluster)
+    ray_address: str | None = None  # the Ray cluster's head, HOST:PORT
+    ray_token_file: Path | None = None  # its token, a 0600 file
+    placements: dict[str, Placement] = field(default_factory=dict)  # camera -> node label
 
     def with_cameras(self, overrides: list[SourceSpec]) -> DeploymentPlan:
         """Replace cameras of the same name, add the others, keep the order."""
@@ -91,6 +97,7 @@ class _Plan:
 
     def __init__(self, path: Path, data: dict) -> None:
         self.path, self.data, self.problems = path, data, []
+        self.placements: dict[str, Placement] = {}
 
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{key}: {message}")
@@ -175,6 +182,7 @@ def load_plan(path: Path) -> DeploymentPlan:
     sample = data.get("sample", False)
     if not isinstance(sample, bool):
         plan.fail("sample", f"must be true or false, not {sample!r}")
+    engine, address, token = _engine(plan, base)
     result = DeploymentPlan(
         reference=reference,
         site=plan.text("site", required=False),
@@ -186,6 +194,10 @@ def load_plan(path: Path) -> DeploymentPlan:
         planned_start=start,
         duration=timedelta(hours=hours),
         sample=sample is True,
+        engine=engine,
+        ray_address=address,
+        ray_token_file=token,
+        placements=plan.placements,
     )
     if plan.problems:
         raise ConfigError(
@@ -225,7 +237,38 @@ def _cameras(plan: _Plan, base: Path) -> list[SourceSpec]:
         }
         if name:
             cameras.append(SourceSpec.of(name, source.strip(), base, loop is True, **timings))
+        node = plan.text("node", table, required=False, limit=63, label=f"{label} node")
+        fallback = table.get("node_fallback", False)
+        if not isinstance(fallback, bool):
+            plan.fail(f"{label} node_fallback", f"must be true or false, not {fallback!r}")
+        if node and not NODE_LABEL.fullmatch(node):
+            plan.fail(f"{label} node", f"{node!r} is not a node label (letters, digits, "
+                                       "'.', '_', '-'; as ray start --labels lfr-node=LABEL)")
+        elif node and name:
+            plan.placements[name] = Placement(node, fallback is True)
     return cameras
+
+
+def _engine(plan: _Plan, base: Path) -> tuple[str, str | None, Path | None]:
+    """engine, ray_address and ray_token_file: checked together."""
+    data = plan.data
+    engine = plan.text("engine", required=False, limit=10) or "local"
+    if engine not in ENGINES:
+        plan.fail("engine", f"must be one of {', '.join(ENGINES)}, not {engine!r}")
+        engine = "local"
+    address = plan.text("ray_address", required=False, limit=300) or None
+    if address:
+        try:
+            check_address(address)
+        except EngineError as exc:
+            plan.fail("ray_address", str(exc))
+    elif engine == "ray":
+        plan.fail("ray_address", "is missing: engine = \"ray\" needs the cluster's HOST:PORT")
+    token = plan.text("ray_token_file", required=False, limit=500)
+    if "ray_token_file" in data and not token:
+        plan.fail("ray_token_file", "is empty")
+    token_file = (base / Path(token).expanduser()) if token else None
+    return engine, address, token_file
 
 
 def data_dir(override: Path | None = None, sample: bool = False) -> Path:
