@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "policy's loosest still applies)",
     )
     run.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
+    _engine_arguments(run)
 
     officer = commands.add_parser(
         "officer", help="manage officer accounts (an admin signs in first)"
@@ -298,6 +299,13 @@ def _run(args: argparse.Namespace) -> int:
         plan = replace(plan, false_alert_rate=args.false_alert_rate)
     if not plan.cameras:
         raise ConfigError("no cameras: give --camera NAME=SOURCE or a deployment file with cameras")
+    if _engine_settings(args, plan).kind == "ray":
+        # Refused rather than quietly analysed here: the officer must know where it runs.
+        raise ConfigError(
+            "the live console analyses its cameras on this computer (engine local) in this "
+            "version; the Ray engine runs replays (replay --engine ray; README, 'Beyond one "
+            "desk')"
+        )
     return run_console(plan, record_folder(plan, args.deployment, args.data_dir))
 
 

@@ -171,6 +171,22 @@ rack = 3
         load_plan(no_address)
 
 
+def test_the_live_console_refuses_the_ray_engine_rather_than_analyse_locally(tmp_path):
+    """Not wired into the live console yet: a plan or option naming it must not quietly
+    run the cameras on the desk computer."""
+    import subprocess
+
+    from tests.conftest import REPO
+
+    done = subprocess.run(
+        [sys.executable, "-m", "console", "run", "--engine", "ray", "--ray-address",
+         "127.0.0.1:9", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert done.returncode == 2
+    assert "the Ray engine runs replays" in done.stderr, done.stderr[-2000:]
+
+
 # -- on a real cluster -------------------------------------------------------------------
 
 

@@ -67,6 +67,9 @@ class EngineSettings:
     address: str | None = None  # HOST:PORT of the cluster's head (its GCS port)
     token_file: Path | None = None  # Ray's token: a file readable by its owner only
     placements: dict[str, Placement] = field(default_factory=dict)  # by camera name
+    # Ray CPUs each camera's actor reserves: 1 keeps a 720p camera at 5 analyses a second
+    # (~1.25 CPU seconds a second); less packs more cameras on a node at fewer analyses.
+    cpus_per_camera: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in ENGINES:
@@ -75,6 +78,8 @@ class EngineSettings:
             raise EngineError("the ray engine needs the cluster's address (HOST:PORT)")
         if self.address is not None:
             check_address(self.address)
+        if not 0 < self.cpus_per_camera <= 64:
+            raise EngineError(f"cpus_per_camera must be in (0, 64], not {self.cpus_per_camera}")
         for camera, placement in self.placements.items():
             if placement.node is not None and not NODE_LABEL.fullmatch(placement.node):
                 raise EngineError(f"camera {camera}: node {placement.node!r} is not a node label")

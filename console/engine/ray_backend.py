@@ -69,7 +69,6 @@ CONNECT_TIMEOUT_S = 5.0
 POLL_WAIT_S = 0.5  # a camera's poll returns at once when it has news, else after this
 ACTOR_START_TIMEOUT_S = 120.0  # an actor loads dlib's models on its first start
 RESTARTS = 10  # an actor lost with its node is restarted elsewhere this often at most
-CPUS_PER_CAMERA = 1.0
 TOKEN_PATH_ENV = "RAY_AUTH_TOKEN_PATH"
 
 
@@ -316,7 +315,7 @@ class RayEngine:
         for spec in cameras:
             actor = self._actor_class.options(
                 name=f"lfr-camera-{spec.camera}-{uuid.uuid4().hex[:8]}",
-                num_cpus=CPUS_PER_CAMERA,
+                num_cpus=self.settings.cpus_per_camera,
                 max_restarts=RESTARTS,
                 max_task_retries=0,  # the console re-asks itself, knowing where it was
                 max_concurrency=4,  # a long poll must not block start or conclude
@@ -382,19 +381,25 @@ class RayEngine:
         pending = {run.pending[0]: run for run in self.cameras.values() if run.pending}
         if not pending:
             return []
-        ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=wait_s + 5.0)
         reports = []
-        for ref in ready:
-            run = pending[ref]
-            sent_at = run.pending[1]
-            run.pending = None
-            try:
-                report: CameraReport = ray.get(ref)
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-                self._lost(run, exc)
-                continue
-            self._heard(run, report, time.perf_counter() - sent_at - report.served_s)
-            reports.append(report)
+        waiting = list(pending)
+        deadline = time.monotonic() + wait_s + 5.0
+        while waiting and time.monotonic() < deadline:
+            # One at a time, so each camera's round trip ends when its own answer is in.
+            ready, waiting = ray.wait(
+                waiting, num_returns=1, timeout=max(0.0, deadline - time.monotonic())
+            )
+            for ref in ready:
+                run = pending[ref]
+                sent_at = run.pending[1]
+                run.pending = None
+                try:
+                    report: CameraReport = ray.get(ref)
+                except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+                    self._lost(run, exc)
+                    continue
+                self._heard(run, report, time.perf_counter() - sent_at - report.served_s)
+                reports.append(report)
         return reports
 
     def _lost(self, run: CameraRun, exc: Exception) -> None:
