@@ -467,7 +467,7 @@ def _engine_settings(args: argparse.Namespace, plan: DeploymentPlan | None = Non
 def _replay(args: argparse.Namespace) -> int:
     from console.engine import open_engine
     from console.progress import ProgressLine, video_frames
-    from console.replay import replay, write_alerts
+    from console.replay import write_alerts
     from console.vision.enrolment import enrol_watchlist
     from console.vision.pool import AnalysisPool
 
@@ -475,6 +475,8 @@ def _replay(args: argparse.Namespace) -> int:
         if spec.kind != "file":
             raise ConfigError(f"replay takes video files; {spec.camera} is a {spec.kind}")
     settings = _engine_settings(args)
+    if settings.kind == "local" and args.node:
+        raise ConfigError("--node places cameras on a Ray cluster's nodes: add --engine ray")
     # A cluster that cannot be reached or refuses the token is reported before enrolling.
     engine = open_engine(settings) if settings.kind == "ray" else None
     with AnalysisPool() as pool, contextlib.ExitStack() as stack:
@@ -488,14 +490,9 @@ def _replay(args: argparse.Namespace) -> int:
             raise ConfigError(f"--threshold must be in (0, 1], not {threshold}")
         line = ProgressLine("replaying", sum(video_frames(c.location) for c in args.camera))
         try:
-            if engine is None:
-                alerts, summary = replay(
-                    args.camera, watchlist, pool, threshold, args.analyses_per_second, line.advance
-                )
-            else:
-                alerts, summary = engine.replay(
-                    args.camera, watchlist, threshold, args.analyses_per_second, line.advance
-                )
+            alerts, summary = (engine or open_engine(settings, pool)).replay(
+                args.camera, watchlist, threshold, args.analyses_per_second, line.advance
+            )
         finally:
             line.finish()
     if args.out:

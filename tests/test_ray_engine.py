@@ -171,7 +171,9 @@ rack = 3
         load_plan(no_address)
 
 
-def test_the_live_console_refuses_the_ray_engine_rather_than_analyse_locally(tmp_path):
+def test_the_live_console_refuses_the_ray_engine_and_a_local_replay_refuses_nodes(
+    tmp_path,
+):
     """Not wired into the live console yet: a plan or option naming it must not quietly
     run the cameras on the desk computer."""
     import subprocess
@@ -185,6 +187,12 @@ def test_the_live_console_refuses_the_ray_engine_rather_than_analyse_locally(tmp
     )
     assert done.returncode == 2
     assert "the Ray engine runs replays" in done.stderr, done.stderr[-2000:]
+    done = subprocess.run(
+        [sys.executable, "-m", "console", "replay", "--camera", f"north={SAMPLES / 'north.mp4'}",
+         "--watchlist", str(SAMPLES / "watchlist"), "--node", "north=edge"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert done.returncode == 2 and "add --engine ray" in done.stderr
 
 
 # -- on a real cluster -------------------------------------------------------------------
