@@ -284,7 +284,7 @@ def test_a_wrong_token_an_open_token_file_and_no_cluster_are_refused_clearly(
 
 
 def test_a_concluded_deployment_leaves_no_actor_and_no_watchlist_on_the_cluster(
-    cluster, node_ids, tmp_path
+    cluster, node_ids, tmp_path, sample_watchlist
 ):
     clip = write_street_clip(tmp_path / "street.avi")
     done = cluster.run([PYTHON, CLIENT, "purge", cluster.address, str(cluster.token_file),
@@ -301,6 +301,17 @@ def test_a_concluded_deployment_leaves_no_actor_and_no_watchlist_on_the_cluster(
     assert result["receipt_labels"] == {node_ids["head"]: "head", node_ids["edge"]: "edge"}
     assert result["previews"] > 0 and max(result["preview_widths"]) <= 960
     assert result["arrays_in_reports"] == []
+    # Nothing of the watchlist was written to the nodes' disk (logs, session files, no
+    # spilled objects): its encodings' bytes are in no file the cluster wrote.
+    probes = [e.astype(dtype).tobytes()[:32] for e in sample_watchlist.encodings
+              for dtype in (np.float64, np.float32)]
+    written = [f for f in [*cluster.tmpdir.rglob("*"), *cluster.folder.glob("*.log")]
+               if f.is_file() and not f.is_symlink()]
+    assert len(written) > 10, "the scan should see the cluster's files"
+    assert not [f for f in written if "spill" in str(f)]
+    for f in written:
+        data = f.read_bytes()
+        assert not any(probe in data for probe in probes), f
 
 
 def test_killing_the_worker_node_moves_its_camera_to_the_head_and_alerts_resume(
