@@ -1,9 +1,10 @@
 """One camera's recognition stage: faces in a frame -> tracks -> evidence -> alerts.
 
 Shared by the live console and the headless replay, so both raise the same alerts
-from the same frames. Each followed face is judged on the weighted mean of its
-encodings so far (``console.vision.track_evidence``). Only faces that match the
-watchlist are ever cropped; the encodings of everyone else live in memory only while
+from the same frames. Each face is judged frame by frame and the sighting's evidence
+rule decides (``EvidenceRule``; judging a followed face on the weighted mean of its
+encodings, ``console.vision.track_evidence``, was measured and is off). Only faces
+that match the watchlist are ever cropped; the encodings of everyone else live in memory only while
 their track does, then are dropped (privacy by construction).
 """
 
