@@ -47,8 +47,11 @@ class EvidenceRule:
     gap_seconds: float = 1.5  # a sighting ends after this long without a match
     cooldown_seconds: float = 10.0  # see module docstring
     # Judge each followed face on the quality-weighted mean of all its encodings so far
-    # (console.vision.track_evidence), not frame by frame.
-    aggregate: bool = True
+    # (console.vision.track_evidence) instead of frame by frame. Measured on the
+    # calibration half (bench/build_calibration.py): through the pipeline it found fewer
+    # watchlisted walkers with more false alerts than frame by frame (tracks break in a
+    # crowd, and a mean over a broken track is a mean over two people), so it is off.
+    aggregate: bool = False
     weighted: bool = True  # weight frames by face size and sharpness (else equally)
     # The next-nearest subject must be at least this much further than the nearest: a
     # face about as close to two subjects is ambiguous, and ambiguity is how lookalikes
