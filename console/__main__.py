@@ -299,13 +299,20 @@ def _run(args: argparse.Namespace) -> int:
         plan = replace(plan, false_alert_rate=args.false_alert_rate)
     if not plan.cameras:
         raise ConfigError("no cameras: give --camera NAME=SOURCE or a deployment file with cameras")
-    if _engine_settings(args, plan).kind == "ray":
-        # Refused rather than quietly analysed here: the officer must know where it runs.
-        raise ConfigError(
-            "the live console analyses its cameras on this computer (engine local) in this "
-            "version; the Ray engine runs replays (replay --engine ray; README, 'Beyond one "
-            "desk')"
-        )
+    engine = _engine_settings(args, plan)
+    plan = replace(
+        plan,
+        engine=engine.kind,
+        ray_address=engine.address,
+        ray_token_file=engine.token_file,
+        placements=engine.placements,
+    )
+    if engine.kind == "ray":
+        from console.engine.ray_backend import preflight
+
+        # A cluster that cannot be reached or refuses the token is said before the window
+        # opens (within seconds); the actors start only when the deployment does.
+        preflight(engine)
     return run_console(plan, record_folder(plan, args.deployment, args.data_dir))
 
 

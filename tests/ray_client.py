@@ -4,6 +4,7 @@ inside the cluster's network namespace (``LocalCluster.run``) and prints one JSO
     python tests/ray_client.py nodes ADDRESS TOKEN
     python tests/ray_client.py failover ADDRESS TOKEN CLIP GO_FILE
     python tests/ray_client.py purge ADDRESS TOKEN CLIP
+    python tests/ray_client.py live ADDRESS TOKEN DATA_DIR
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -139,6 +141,127 @@ def purge(address: str, token: str, clip: str) -> None:
         )
 
 
+class Recorder:
+    """A SessionListener that remembers what the window would have shown."""
+
+    def __init__(self) -> None:
+        self.alerts: list = []
+        self.states: dict[str, list[list[str]]] = {}
+        self.frames: dict[str, list[tuple[int, float, int]]] = {}  # width, scale, index
+        self.faces: dict[str, int] = {}
+        self.errors: list[str] = []
+
+    def feed_frame(self, camera, preview_rgb, scale, index=-1) -> None:
+        self.frames.setdefault(camera, []).append((preview_rgb.shape[1], scale, index))
+
+    def feed_faces(self, camera, faces) -> None:
+        self.faces[camera] = self.faces.get(camera, 0) + 1
+
+    def feed_status(self, status) -> None:
+        seen = self.states.setdefault(status.camera, [])
+        if not seen or seen[-1] != [status.state.value, status.detail]:
+            seen.append([status.state.value, status.detail])
+
+    def alert_raised(self, alert, is_new) -> None:
+        self.alerts.append((alert.alert_id, alert.camera, alert.subject_id, is_new,
+                            alert.crop_rgb is not None and alert.crop_rgb.size > 0))
+
+    def storage_failed(self, message) -> None:
+        self.errors.append(message)
+
+    def deployment_changed(self, deployment) -> None: ...
+    def alert_restored(self, alert, adjudication) -> None: ...
+
+
+def open_live_session(address: str, token: str, data_dir: str, **placements: Placement):
+    """The console's monitoring session on the sample plan (both sample streams, looping),
+    engine ray, as `run --engine ray` opens it; signed in as a supervisor."""
+    from dataclasses import replace
+
+    from console.config import SAMPLE_DEPLOYMENT, load_plan
+    from console.domain.officers import Role
+    from console.engine import plan_engine
+    from console.live.session import MonitoringSession
+    from console.live.setup import prepare
+    from console.storage import AsyncStore, Store
+    from console.vision.pool import AnalysisPool
+
+    plan = replace(load_plan(SAMPLE_DEPLOYMENT), engine="ray", ray_address=address,
+                   ray_token_file=Path(token), placements=placements)
+    store = Store.in_dir(Path(data_dir))
+    store.officers.add("ward", "PS 1203 Ward", Role.SUPERVISOR, "correct horse", "test")
+    officer = store.officers.authenticate("ward", "correct horse")
+    recorder = Recorder()
+    with AnalysisPool(kind="thread", workers=1) as pool:  # enrolment only
+        deployment, watchlist = prepare(store, plan, officer, pool, datetime.now(UTC))
+    session = MonitoringSession(
+        deployment, plan.cameras, watchlist, pool, AsyncStore(store), officer, recorder,
+        policy=store.policy.current(), engine=plan_engine(plan),
+    )
+    return session, store, recorder
+
+
+async def until(what: str, done, seconds: float = WAIT_S) -> None:
+    import asyncio
+
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+def live(address: str, token: str, data_dir: str) -> None:
+    """A live deployment on the cluster, north on the head and south on the edge node:
+    start, alerts from both cameras through the session, conclude; what is left."""
+    import asyncio
+
+    import ray
+    from ray._private.internal_api import memory_summary
+
+    async def scenario() -> dict:
+        session, store, recorder = open_live_session(
+            address, token, data_dir, north=Placement("head"), south=Placement("edge")
+        )
+        session.open()
+        await session.confirm_officers_present()
+        connected_before_start = session.cluster.engine is not None
+        await session.start()
+        engine = session.cluster.engine
+        actor_ids = [run.actor._actor_id.hex() for run in engine.cameras.values()]
+        object_id = engine._watchlist_ref.hex()
+        await until("alerts from both cameras",
+                    lambda: {a[1] for a in recorder.alerts} == {"north", "south"})
+        await until("boxes on both tiles", lambda: len(recorder.faces) == 2)
+        summary_during = memory_summary(address, stats_only=False, num_entries=1000)
+        concluded = await session.conclude()
+        await asyncio.sleep(2)  # the owner's free reaches the stores asynchronously
+        summary_after = memory_summary(address, stats_only=False, num_entries=1000)
+        table = ray._private.state.actors()
+        reference = session.deployment.reference
+        await session.close()
+        saved = {r.alert.alert_id for r in store.alerts.history(reference)}
+        entries = [e for e in store.audit.entries() if e.details.get("reference") == reference]
+        return dict(
+            connected_before_start=connected_before_start,
+            alerts=recorder.alerts,
+            saved_alerts=sorted(saved),
+            frames={c: (len(f), max(w for w, _, _ in f), sorted({round(s, 3) for _, s, _ in f}))
+                    for c, f in recorder.frames.items()},
+            states=recorder.states,
+            errors=recorder.errors,
+            audit=[[e.actor, e.action, e.details] for e in entries],
+            audit_intact=store.audit.verify().intact,
+            concluded=concluded,
+            object_in_store_during=object_id in summary_during,
+            object_in_store_after=object_id in summary_after,
+            actor_states=[table.get(a, {}).get("State") for a in actor_ids],
+            ray_connected_after_close=ray.is_initialized(),
+        )
+
+    say(**asyncio.run(scenario()))
+
+
 def _width(jpeg: bytes) -> int:
     import cv2
     import numpy as np
@@ -148,4 +271,4 @@ def _width(jpeg: bytes) -> int:
 
 if __name__ == "__main__":
     scenario, *args = sys.argv[1:]
-    {"nodes": nodes, "failover": failover, "purge": purge}[scenario](*args)
+    {"nodes": nodes, "failover": failover, "purge": purge, "live": live}[scenario](*args)

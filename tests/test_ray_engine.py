@@ -9,6 +9,7 @@ too, as the command line (``replay --engine ray``) or as tests/ray_client.py.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -171,22 +172,25 @@ rack = 3
         load_plan(no_address)
 
 
-def test_the_live_console_refuses_the_ray_engine_and_a_local_replay_refuses_nodes(
+def test_the_live_console_on_a_cluster_it_cannot_reach_fails_before_its_window_opens(
     tmp_path,
 ):
-    """Not wired into the live console yet: a plan or option naming it must not quietly
-    run the cameras on the desk computer."""
+    """`run --engine ray`: an address that does not answer is said at once (exit 2, no
+    window, no hang); a local replay refuses node placements."""
     import subprocess
 
     from tests.conftest import REPO
 
+    token = write_token(tmp_path / "token")
     done = subprocess.run(
         [sys.executable, "-m", "console", "run", "--engine", "ray", "--ray-address",
-         "127.0.0.1:9", "--data-dir", str(tmp_path)],
+         "127.0.0.1:9", "--ray-token-file", str(token), "--data-dir", str(tmp_path)],
         capture_output=True, text=True, cwd=REPO, timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
-    assert done.returncode == 2
-    assert "the Ray engine runs replays" in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "cannot reach the Ray cluster at 127.0.0.1:9" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
     done = subprocess.run(
         [sys.executable, "-m", "console", "replay", "--camera", f"north={SAMPLES / 'north.mp4'}",
          "--watchlist", str(SAMPLES / "watchlist"), "--node", "north=edge"],
@@ -312,6 +316,48 @@ def test_a_concluded_deployment_leaves_no_actor_and_no_watchlist_on_the_cluster(
     for f in written:
         data = f.read_bytes()
         assert not any(probe in data for probe in probes), f
+
+
+def test_a_live_deployment_on_the_cluster_alerts_audits_its_nodes_and_leaves_nothing(
+    cluster, node_ids, tmp_path
+):
+    """The live console's session on engine ray (the sample plan: both streams, north
+    pinned to the head, south to the edge): no actor before the start; alerts from both
+    cameras reach the session and the record as the desk's do, with previews at most
+    960 px; the audit names the engine, the cluster's address and each camera's node;
+    after conclusion no actor is alive and the watchlist is in no node's store."""
+    done = cluster.run([PYTHON, CLIENT, "live", cluster.address, str(cluster.token_file),
+                        str(tmp_path / "record")], timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert not result["connected_before_start"], "nothing goes to the cluster before the start"
+    new_alerts = [a for a in result["alerts"] if a[3]]
+    assert {(camera, subject) for _, camera, subject, _, _ in new_alerts} >= {
+        ("north", "WL-0001"), ("south", "WL-0002")}
+    assert all(crop for *_, crop in new_alerts), "each alert card has its face crop"
+    assert {a[0] for a in new_alerts} <= set(result["saved_alerts"])
+    assert result["errors"] == []
+    for camera, (count, width, scales) in result["frames"].items():
+        assert count > 10 and width <= 960 and scales == [0.75], (camera, width, scales)
+    assert ["live", ""] in result["states"]["north"]
+    audit = result["audit"]
+    started = next(d for _, action, d in audit if action == "deployment started")
+    assert started["engine"] == "ray" and started["ray_address"] == cluster.address
+    assert started["camera_nodes"] == {
+        "north": [{"node": node_ids["head"], "label": "head"}],
+        "south": [{"node": node_ids["edge"], "label": "edge"}],
+    }
+    purged = next(d for _, action, d in audit if action == "deployment purged from the Ray cluster")
+    assert purged["nodes"] == {node_ids["head"]: "head", node_ids["edge"]: "edge"}
+    assert purged["actors_killed"] == 2 and purged["why"] == "deployment concluded"
+    actions = [action for _, action, _ in audit]
+    assert actions.index("deployment purged from the Ray cluster") < actions.index(
+        "watchlist deleted")
+    assert result["audit_intact"]
+    assert any("purged on the Ray cluster" in line for line in result["concluded"]["ray_purge"])
+    assert result["object_in_store_during"] and not result["object_in_store_after"]
+    assert result["actor_states"] == ["DEAD", "DEAD"]
+    assert not result["ray_connected_after_close"]
 
 
 def test_killing_the_worker_node_moves_its_camera_to_the_head_and_alerts_resume(

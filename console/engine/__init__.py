@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from console.config import DeploymentPlan
     from console.domain.alerts import Alert
     from console.domain.watchlist import Watchlist
     from console.replay import ReplaySummary
@@ -113,6 +114,16 @@ class Engine(Protocol):
     ) -> tuple[list[Alert], ReplaySummary]: ...
 
     def close(self) -> None: ...
+
+
+def plan_engine(plan: DeploymentPlan) -> EngineSettings:
+    """The engine a (checked) deployment plan names: local, or ray with its cluster."""
+    return EngineSettings(
+        kind=plan.engine,  # type: ignore[arg-type]  # checked when the plan was read
+        address=plan.ray_address,
+        token_file=plan.ray_token_file,
+        placements=dict(plan.placements),
+    )
 
 
 def open_engine(settings: EngineSettings, pool: AnalysisPool | None = None) -> Engine:

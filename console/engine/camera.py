@@ -77,7 +77,10 @@ class CameraReport:
     alerts: list[WireAlert] = field(default_factory=list)
     preview_jpeg: bytes = b""  # the newest preview since the last poll, or none
     preview_t: float = 0.0
+    preview_index: int = -1  # the preview's frame number (the tile ties boxes to it)
+    preview_scale: float = 1.0  # preview width / the camera's frame width
     boxes: list[tuple[BBox, str | None]] = field(default_factory=list)
+    boxes_index: int = -1  # the frame the boxes were found on (-1: none analysed yet)
     counters: CameraCounters = field(default_factory=CameraCounters)
     next_frame: int = 0  # the index of the next frame this camera will read
     next_t: float = 0.0  # and its time on the camera's clock
@@ -112,10 +115,14 @@ def slim_watchlist(watchlist: Watchlist) -> Watchlist:
 
 
 def preview_jpeg(frame_bgr: np.ndarray, width: int = PREVIEW_MAX_WIDTH) -> bytes:
-    scale = min(1.0, width / frame_bgr.shape[1])
+    scale = preview_scale(frame_bgr)
     small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])
     return data.tobytes() if ok else b""
+
+
+def preview_scale(frame: np.ndarray, width: int = PREVIEW_MAX_WIDTH) -> float:
+    return min(1.0, width / frame.shape[1])
 
 
 def _encode_rgb(image: np.ndarray | None, ext: str, params: list[int]) -> bytes:
@@ -161,6 +168,7 @@ class CameraWork:
         node_id: str = "",
         incarnation: str = "",
         analyse: Callable[[np.ndarray], list[FaceObservation]] | None = None,
+        alert_prefix: str = "",
     ) -> None:
         self.spec = spec
         self.threshold = threshold
@@ -176,6 +184,9 @@ class CameraWork:
         self._cpu_origin = time.process_time()
         self._matcher = Matcher(watchlist, threshold)
         self._alert_number = 1
+        # The live console names alerts uniquely across deployments (the record's key);
+        # a replay numbers them per camera, as the local replay does.
+        self._alert_prefix = alert_prefix
         self._pipeline = CameraPipeline(spec.camera, self._matcher, self._next_alert_id)
         self._changed = threading.Condition()
         self._alerts: list[WireAlert] = []
@@ -183,7 +194,8 @@ class CameraWork:
         # the sighting tracker adds evidence to an alert in place without an event, and
         # the console must end up with the alert as it is here.
         self._sent: dict[str, tuple[Alert, int, int]] = {}
-        self._preview: tuple[bytes, float] | None = None
+        self._preview: tuple[bytes, float, int, float] | None = None
+        self._view_index = -1  # the frame the newest boxes were found on
         self._next_preview_t = 0.0
         self._state, self._reason = "waiting", ""
         self._next_frame, self._next_t = 0, 0.0
@@ -194,7 +206,7 @@ class CameraWork:
     def _next_alert_id(self, camera: str) -> str:
         number = self._alert_number
         self._alert_number += 1
-        return f"{camera}-{number:03d}"
+        return f"{self._alert_prefix or camera}-{number:03d}"
 
     # -- control ---------------------------------------------------------------------
 
@@ -219,6 +231,12 @@ class CameraWork:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    def set_threshold(self, threshold: float) -> None:
+        """A supervisor changed the operating point: match at the new distance from now."""
+        self.threshold = threshold
+        self._matcher.threshold = threshold
+        self._pipeline.sightings.threshold = threshold
+
     def forget_watchlist(self) -> None:
         """Drop the watchlist's encodings from this process (the deployment concluded)."""
         self._matcher.use(Watchlist(Path(), []))
@@ -241,7 +259,10 @@ class CameraWork:
                 alerts=alerts,
                 preview_jpeg=preview[0] if preview else b"",
                 preview_t=preview[1] if preview else 0.0,
+                preview_index=preview[2] if preview else -1,
+                preview_scale=preview[3] if preview else 1.0,
                 boxes=list(pipeline.last_view),
+                boxes_index=self._view_index,
                 counters=replace(pipeline.counters),
                 next_frame=self._next_frame,
                 next_t=self._next_t,
@@ -262,6 +283,7 @@ class CameraWork:
         started = time.thread_time()
         faces = self._analyse_image(frame.image)
         events = self._pipeline.process(frame, faces)
+        self._view_index = frame.index
         changed = {e.alert.alert_id: e.is_new for e in events}
         for alert_id, (alert, evidence, _) in self._sent.items():
             if alert_id not in changed and len(alert.evidence) != evidence:
@@ -286,7 +308,8 @@ class CameraWork:
         self._next_preview_t = frame.t + self.preview_interval
         jpeg = preview_jpeg(frame.image)
         with self._changed:
-            self._preview = (jpeg, frame.t)  # an older, unsent preview is simply dropped
+            # An older, unsent preview is simply dropped.
+            self._preview = (jpeg, frame.t, frame.index, preview_scale(frame.image))
             self._changed.notify_all()
 
     def _run_replay(self, first_frame: int, first_t: float) -> None:

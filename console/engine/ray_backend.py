@@ -132,6 +132,23 @@ def check_token_accepted(address: str) -> None:
         ) from exc
 
 
+def preflight(settings: EngineSettings) -> Path:
+    """Steps 1 to 3 of connecting (the token file, the address answers, the cluster
+    accepts the token), each failure a clear ``EngineError`` within seconds; the token
+    file, checked. Sets token authentication for this process's Ray."""
+    if settings.kind != "ray" or not settings.address:
+        raise EngineError("the Ray engine needs the ray settings and an address")
+    token = read_token_file(settings.token_file)
+    check_address(settings.address)
+    # Token authentication, from the file only (set before Ray is first imported).
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ[TOKEN_PATH_ENV] = str(token)
+    os.environ.pop("RAY_AUTH_TOKEN", None)
+    check_reachable(settings.address)
+    check_token_accepted(settings.address)
+    return token
+
+
 class CameraActor:
     """The Ray actor of one camera: a ``CameraWork`` in a process on some node."""
 
@@ -149,9 +166,15 @@ class CameraActor:
         )
         del watchlist
 
-    def start(self, first_frame: int, first_t: float, next_alert: int) -> str:
+    def start(self, first_frame: int, first_t: float, next_alert: int,
+              threshold: float | None = None) -> str:
+        if threshold is not None:  # a restarted actor resumes at the console's threshold
+            self.work.set_threshold(threshold)
         self.work.start(first_frame, first_t, next_alert)
         return self.work.node_id
+
+    def set_threshold(self, threshold: float) -> None:
+        self.work.set_threshold(threshold)
 
     def poll(self, wait_s: float) -> CameraReport:
         return self.work.poll(wait_s)
@@ -235,18 +258,9 @@ class RayEngine:
     name = "ray"
 
     def __init__(self, settings: EngineSettings) -> None:
-        if settings.kind != "ray" or not settings.address:
-            raise EngineError("the Ray engine needs the ray settings and an address")
+        preflight(settings)
         self.settings = settings
-        self.address = settings.address
-        token = read_token_file(settings.token_file)
-        check_address(self.address)
-        # Token authentication, from the file only (set before Ray is first imported).
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ[TOKEN_PATH_ENV] = str(token)
-        os.environ.pop("RAY_AUTH_TOKEN", None)
-        check_reachable(self.address)
-        check_token_accepted(self.address)
+        self.address: str = settings.address or ""
         import ray
 
         if not ray.is_initialized():
@@ -268,6 +282,7 @@ class RayEngine:
         self.cameras: dict[str, CameraRun] = {}
         self._watchlist_ref: Any = None
         self._watchlist_nodes: set[str] = set()
+        self.threshold: float | None = None
         self.alerts: dict[str, Alert] = {}
         self.payload_bytes: dict[str, int] = {}
         self.transport_s: dict[str, float] = {}
@@ -300,19 +315,25 @@ class RayEngine:
         analyses_per_second: float = 5.0,
         realtime: bool = True,
         preview_fps: float = 10.0,
+        unique_alert_ids: bool = False,
     ) -> None:
-        """Put the (slim) watchlist on the cluster once, start one actor per camera."""
+        """Put the (slim) watchlist on the cluster once, start one actor per camera.
+        *unique_alert_ids*: alert ids unique across deployments (the live console's
+        record), else numbered per camera (a replay's, as the local replay's)."""
         if self.cameras:
             raise EngineError("the Ray engine is already running a deployment")
         self._check_placements(cameras)
         ray = self._ray
+        self.threshold = threshold
         self._watchlist_ref = ray.put(slim_watchlist(watchlist))
-        options = {
-            "analyses_per_second": analyses_per_second,
-            "realtime": realtime,
-            "preview_fps": preview_fps,
-        }
         for spec in cameras:
+            options: dict[str, Any] = {
+                "analyses_per_second": analyses_per_second,
+                "realtime": realtime,
+                "preview_fps": preview_fps,
+            }
+            if unique_alert_ids:
+                options["alert_prefix"] = f"{spec.camera}-{uuid.uuid4().hex[:10]}"
             actor = self._actor_class.options(
                 name=f"lfr-camera-{spec.camera}-{uuid.uuid4().hex[:8]}",
                 num_cpus=self.settings.cpus_per_camera,
@@ -357,7 +378,9 @@ class RayEngine:
         first = (last.next_frame, last.next_t, last.next_alert) if last else (0, 0.0, 1)
         remaining = max(1.0, deadline - time.monotonic())
         try:
-            node = self._ray.get(run.actor.start.remote(*first), timeout=remaining)
+            node = self._ray.get(
+                run.actor.start.remote(*first, self.threshold), timeout=remaining
+            )
         except self._ray.exceptions.GetTimeoutError as exc:
             raise EngineError(
                 f"camera {run.spec.camera}: no node of the cluster took it within "
@@ -454,6 +477,16 @@ class RayEngine:
                 self.alerts[alert_id] = wired.restored(self.alerts.get(alert_id))
                 if wired.is_new and wired.frame_wall:
                     self.latencies.append(received - wired.frame_wall)
+
+    def set_threshold(self, threshold: float) -> None:
+        """The new match distance on every camera (and on any actor restarted later)."""
+        self.threshold = threshold
+        refs = [run.actor.set_threshold.remote(threshold)
+                for run in self.cameras.values() if not run.done]
+        try:
+            self._ray.get(refs, timeout=30)
+        except Exception as exc:  # a lost actor takes it when it restarts (_start_actor)
+            log.warning("threshold not confirmed by every camera: %s", type(exc).__name__)
 
     def running(self) -> bool:
         return any(not run.done for run in self.cameras.values())

@@ -2,6 +2,13 @@
 
 Cameras are only read while the deployment is active and officers on the ground have
 been confirmed; until then (and after conclusion) the feeds wait and say why.
+
+The cameras are analysed by the engine the plan names: the local pool (the feeds here),
+or a Ray cluster (``console.engine.ray_live``: each camera an actor, started only when
+the cameras may run, killed and its watchlist freed when they stop). Either way alerts,
+counts and health come through this session to the same record; the audit trail says
+which engine ran the cameras and, on a cluster, its address and the nodes that served
+each camera.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from console.domain.alerts import (
     Adjudication,
@@ -35,6 +42,7 @@ from console.domain.officers import Officer, Permission
 from console.domain.policy import FalseAlertRate, PolicyError, SitePolicy
 from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
+from console.engine import EngineError, EngineSettings
 from console.live.feed import CameraFeed, FeedListener, FeedState
 from console.pipeline import CameraPipeline
 from console.reports.record import deployment_record
@@ -51,7 +59,17 @@ from console.vision.operating_point import (
 from console.vision.pool import AnalysisPool
 from console.vision.sources import SourceSpec
 
+if TYPE_CHECKING:
+    from console.engine.ray_backend import PurgeReceipt
+    from console.engine.ray_live import RayCameraFeed, RayCameras
+
 log = logging.getLogger(__name__)
+
+# Audit actions of the Ray engine (the deployment started entry says which engine ran).
+CAMERAS_ON_CLUSTER = "cameras started on the Ray cluster"
+CAMERA_NODE = "camera served by a Ray node"
+CLUSTER_PURGED = "deployment purged from the Ray cluster"
+ENGINE_ACTOR = "console: Ray engine"
 
 STATUS_INTERVAL_S = 0.5
 # Minutes live and faces seen are added to the record this often while the cameras run,
@@ -65,6 +83,11 @@ class PartlyRecorded(StorageError):
     def __init__(self, message: str, recorded: list[Adjudication]) -> None:
         super().__init__(message)
         self.recorded = recorded
+
+
+class CamerasUnavailable(SafeguardError):
+    """The engine cannot run the cameras (the Ray cluster is unreachable, refused the
+    console's token, or has no room for them): said to the officer as a refusal."""
 
 
 class SessionListener(FeedListener, Protocol):
@@ -93,6 +116,7 @@ class MonitoringSession:
         *,
         policy: SitePolicy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        engine: EngineSettings | None = None,
     ) -> None:
         self.deployment = deployment
         self.watchlist = watchlist
@@ -105,16 +129,27 @@ class MonitoringSession:
         self.matcher = Matcher(watchlist, deployment.threshold)
         self.pending: dict[str, Alert] = {}
         self.engaged: dict[str, Alert] = {}  # engaged, awaiting the ground's outcome
-        self.feeds = [
-            CameraFeed(
-                spec,
-                CameraPipeline(spec.camera, self.matcher, _new_alert_id),
-                pool,
-                listener,
-                self._on_alert,
+        self.engine = engine or EngineSettings()
+        self.cluster: RayCameras | None = None
+        self.feeds: list[CameraFeed] | list[RayCameraFeed]
+        if self.engine.kind == "ray":
+            from console.engine.ray_live import RayCameras
+
+            self.cluster = RayCameras(
+                self.engine, sources, listener, self._on_alert, self._on_node
             )
-            for spec in sources
-        ]
+            self.feeds = self.cluster.feeds
+        else:
+            self.feeds = [
+                CameraFeed(
+                    spec,
+                    CameraPipeline(spec.camera, self.matcher, _new_alert_id),
+                    pool,
+                    listener,
+                    self._on_alert,
+                )
+                for spec in sources
+            ]
         self._feed_tasks: list[asyncio.Task] = []
         self._tasks: list[asyncio.Task] = []
         self._saves: set[asyncio.Task] = set()
@@ -137,7 +172,10 @@ class MonitoringSession:
         self._resume_or_open()
         self._tasks.append(asyncio.create_task(self._tick()))
         if self.deployment.cameras_off_reason() is None:
-            self._start_feeds()
+            if self.cluster is None:
+                self._start_feeds()
+            else:
+                self._tasks.append(asyncio.create_task(self._resume_on_cluster()))
         else:
             self._show_cameras_off()
 
@@ -174,12 +212,14 @@ class MonitoringSession:
     async def close(self, how: str = CLOSED) -> None:
         """Stop everything (the console is closing, or its officer signs out); the
         deployment's state is kept, and the close is audited (*how*: closed or signed out)."""
-        await self._stop_feeds()
+        await self._stop_feeds("console closed")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._saves:
             await asyncio.gather(*self._saves, return_exceptions=True)
+        if self.cluster is not None:
+            await self.cluster.close()
         if self._closed:
             return
         self._closed = True
@@ -198,9 +238,56 @@ class MonitoringSession:
     def _start_feeds(self) -> None:
         self._live_since = time.monotonic()
         self._footfall_since = self._footfall_since or self._live_since
-        self._feed_tasks = [asyncio.create_task(feed.run()) for feed in self.feeds]
+        if self.cluster is not None:  # the actors are running: hear from them
+            self._feed_tasks = [asyncio.create_task(self.cluster.run())]
+        else:
+            self._feed_tasks = [asyncio.create_task(feed.run()) for feed in self.feeds]
 
-    async def _stop_feeds(self) -> None:
+    async def _start_on_cluster(self) -> dict[str, object]:
+        """The camera actors start on the Ray cluster (only once every check for the
+        cameras to run has passed); what the audit records of it. CamerasUnavailable, with
+        the cluster's reason, if they cannot run: nothing is left running then."""
+        assert self.cluster is not None
+        try:
+            return await self.cluster.start(self.watchlist, self.deployment.threshold)
+        except EngineError as exc:
+            raise CamerasUnavailable(
+                f"deployment {self.deployment.reference}: the cameras cannot run on the Ray "
+                f"cluster: {exc}"
+            ) from exc
+
+    async def _resume_on_cluster(self) -> None:
+        """Cameras that may run at opening (rare: a resumed deployment waits for
+        officers to be confirmed) start on the cluster; a failure shows on the tiles."""
+        try:
+            details = await self._start_on_cluster()
+            await self.store.call(
+                self.log.record, ENGINE_ACTOR, CAMERAS_ON_CLUSTER, self.deployment.reference,
+                details,
+            )
+        except (SafeguardError, StorageError) as exc:
+            log.error("cameras not started on the Ray cluster: %s", exc)
+            return
+        self._start_feeds()
+
+    def _on_node(self, camera: str, node: str, label: str, why: str) -> None:
+        """A node began serving a camera (a move after a node was lost, or a restart)."""
+        if why == "started":
+            return  # recorded with the start itself (camera_nodes)
+        details = {"camera": camera, "node": node, "label": label, "why": why,
+                   "ray_address": self.engine.address}
+        task = asyncio.create_task(
+            self.store.call(
+                self.log.record, ENGINE_ACTOR, CAMERA_NODE, self.deployment.reference, details
+            )
+        )
+        self._saves.add(task)
+        task.add_done_callback(self._saves.discard)
+
+    async def _stop_feeds(self, why: str) -> PurgeReceipt | None:
+        receipt = None
+        if self.cluster is not None:
+            receipt = await self.cluster.stop()
         for feed in self.feeds:
             await feed.stop()
         for task in self._feed_tasks:
@@ -208,6 +295,24 @@ class MonitoringSession:
         await asyncio.gather(*self._feed_tasks, return_exceptions=True)
         self._feed_tasks = []
         await self._save_counts(stopping=True)
+        if receipt is not None:
+            try:
+                await self.store.call(
+                    self.log.record,
+                    ENGINE_ACTOR,
+                    CLUSTER_PURGED,
+                    self.deployment.reference,
+                    {
+                        "why": why,
+                        "ray_address": receipt.address,
+                        "nodes": {n: receipt.node_labels.get(n, "") for n in receipt.nodes},
+                        "actors_killed": receipt.actors_killed,
+                        "watchlist_object": receipt.watchlist_object,
+                    },
+                )
+            except StorageError as exc:
+                self.listener.storage_failed(f"The cluster's purge could not be recorded: {exc}")
+        return receipt
 
     def _show_cameras_off(self) -> None:
         reason = self.deployment.cameras_off_reason() or ""
@@ -282,6 +387,12 @@ class MonitoringSession:
         await self._save_deployment(updated, "officers on the ground confirmed")
         self.resumed_after = None
         if updated.is_active and not self._feed_tasks:
+            if self.cluster is not None:
+                details = await self._start_on_cluster()
+                await self.store.call(
+                    self.log.record, str(self.officer), CAMERAS_ON_CLUSTER,
+                    updated.reference, details,
+                )
             self._start_feeds()
 
     async def start(self) -> None:
@@ -289,7 +400,15 @@ class MonitoringSession:
         self.officer.require(Permission.START_DEPLOYMENT)
         self.check_site_policy()  # what is checked when a value changes holds at start too
         updated = self.deployment.start(self._clock())
-        await self._save_deployment(updated, "deployment started")
+        details: dict[str, object] = {"engine": self.engine.kind}
+        if self.cluster is not None:
+            details = await self._start_on_cluster()
+        try:
+            await self._save_deployment(updated, "deployment started", details)
+        except BaseException:
+            if self.cluster is not None:  # no camera runs for a start the record lacks
+                await self.cluster.stop()
+            raise
         self._start_feeds()
 
     async def conclude(self) -> dict[str, object]:
@@ -300,7 +419,7 @@ class MonitoringSession:
         """Stop every feed, then delete the watchlist; return what was deleted."""
         if self.deployment.state.value == "concluded":
             return {}
-        await self._stop_feeds()
+        receipt = await self._stop_feeds("deployment concluded")
         updated = self.deployment.conclude(self._clock())
         await self.store.call(
             self.store.store.deployments.update, updated, by, "deployment concluded", None
@@ -316,6 +435,8 @@ class MonitoringSession:
         self.deployment = updated
         self._show_cameras_off()
         self.listener.deployment_changed(updated)
+        if receipt is not None:
+            summary = {**summary, "ray_purge": receipt.lines()}
         return summary
 
     def use_watchlist(self, deployment: Deployment, watchlist: Watchlist) -> None:
@@ -336,7 +457,7 @@ class MonitoringSession:
         if self._footfall_since is None:
             return None
         hours = (time.monotonic() - self._footfall_since) / 3600
-        people = sum(f.pipeline.counters.people_seen for f in self.feeds)
+        people = sum(f.counters.people_seen for f in self.feeds)
         return people / hours if hours > 1 / 60 else None
 
     def check_site_policy(self) -> None:
@@ -374,8 +495,11 @@ class MonitoringSession:
             },
         )
         self.matcher.threshold = value
+        if self.cluster is not None:
+            await self.cluster.set_threshold(value)
         for feed in self.feeds:
-            feed.pipeline.sightings.threshold = value
+            if isinstance(feed, CameraFeed):
+                feed.pipeline.sightings.threshold = value
 
     # -- alerts -----------------------------------------------------------------------
     def _restore(self) -> None:
@@ -397,7 +521,7 @@ class MonitoringSession:
                 self.engaged[alert.alert_id] = alert
                 self.listener.alert_restored(alert, record.adjudication)
 
-    def feed(self, camera: str) -> CameraFeed:
+    def feed(self, camera: str) -> CameraFeed | RayCameraFeed:
         return next(f for f in self.feeds if f.spec.camera == camera)
 
     def _on_alert(self, event: AlertEvent) -> None:
@@ -533,4 +657,4 @@ class MonitoringSession:
         return correction
 
 
-__all__ = ["MonitoringSession", "SafeguardError", "SessionListener"]
+__all__ = ["CamerasUnavailable", "MonitoringSession", "SafeguardError", "SessionListener"]
