@@ -2,7 +2,7 @@
 inside the cluster's network namespace (``LocalCluster.run``) and prints one JSON line.
 
     python tests/ray_client.py nodes ADDRESS TOKEN
-    python tests/ray_client.py failover ADDRESS TOKEN CLIP GO_FILE
+    python tests/ray_client.py failover ADDRESS TOKEN CLIP GO_FILE DATA_DIR
     python tests/ray_client.py purge ADDRESS TOKEN CLIP
     python tests/ray_client.py live ADDRESS TOKEN DATA_DIR
 """
@@ -52,42 +52,6 @@ def poll_until(ray_engine: RayEngine, done, what: str) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"gave up waiting for {what}")
         ray_engine.poll()
-
-
-def failover(address: str, token: str, clip: str, go_file: str) -> None:
-    """A camera that prefers the edge node; the test kills that node once it has alerted."""
-    watchlist, threshold = watchlist_and_threshold()
-    with engine(address, token, north=Placement("edge", fallback=True)) as ray_engine:
-        ray_engine.start([SourceSpec("north", clip, loop=True)], watchlist, threshold)
-        run = ray_engine.cameras["north"]
-        poll_until(ray_engine, lambda: len(ray_engine.alerts) >= 1, "the first alert")
-        before = sorted(ray_engine.alerts)
-        first_node = run.node_id
-        say(kill=first_node, alerts=before)
-        while not Path(go_file).exists():  # the test kills the node, then writes the file
-            ray_engine.poll(0.1)
-        killed_at = float(Path(go_file).read_text())
-        states: list[list[str]] = []
-
-        def moved() -> bool:
-            if not states or states[-1] != [run.state, run.reason]:
-                states.append([run.state, run.reason])
-            return run.state == "live" and run.node_id != first_node
-
-        poll_until(ray_engine, moved, "the camera to move")
-        moved_after = time.time() - killed_at
-        poll_until(ray_engine, lambda: set(ray_engine.alerts) - set(before), "a new alert")
-        say(
-            first_node=first_node,
-            nodes=run.nodes,
-            states=states,
-            moved_after_s=moved_after,
-            alerts_before=before,
-            alerts=sorted(ray_engine.alerts),
-            new_alert_after_s=time.time() - killed_at,
-            alive=ray_engine.alive_nodes(),
-        )
-        ray_engine.conclude()
 
 
 def purge(address: str, token: str, clip: str) -> None:
@@ -173,9 +137,10 @@ class Recorder:
     def alert_restored(self, alert, adjudication) -> None: ...
 
 
-def open_live_session(address: str, token: str, data_dir: str, **placements: Placement):
-    """The console's monitoring session on the sample plan (both sample streams, looping),
-    engine ray, as `run --engine ray` opens it; signed in as a supervisor."""
+def open_live_session(address: str, token: str, data_dir: str,
+                      cameras: list[SourceSpec] | None = None, **placements: Placement):
+    """The console's monitoring session on the sample plan (both sample streams, looping,
+    or *cameras*), engine ray, as `run --engine ray` opens it; signed in as a supervisor."""
     from dataclasses import replace
 
     from console.config import SAMPLE_DEPLOYMENT, load_plan
@@ -188,6 +153,8 @@ def open_live_session(address: str, token: str, data_dir: str, **placements: Pla
 
     plan = replace(load_plan(SAMPLE_DEPLOYMENT), engine="ray", ray_address=address,
                    ray_token_file=Path(token), placements=placements)
+    if cameras is not None:
+        plan = replace(plan, cameras=cameras)
     store = Store.in_dir(Path(data_dir))
     store.officers.add("ward", "PS 1203 Ward", Role.SUPERVISOR, "correct horse", "test")
     officer = store.officers.authenticate("ward", "correct horse")
@@ -257,6 +224,54 @@ def live(address: str, token: str, data_dir: str) -> None:
             object_in_store_after=object_id in summary_after,
             actor_states=[table.get(a, {}).get("State") for a in actor_ids],
             ray_connected_after_close=ray.is_initialized(),
+        )
+
+    say(**asyncio.run(scenario()))
+
+
+def failover(address: str, token: str, clip: str, go_file: str, data_dir: str) -> None:
+    """The live console's session with one camera that prefers the edge node; the test
+    kills that node once the camera has alerted."""
+    import asyncio
+
+    from console.live.feed import FeedState
+
+    async def scenario() -> dict:
+        session, store, recorder = open_live_session(
+            address, token, data_dir, [SourceSpec("north", clip, loop=True)],
+            north=Placement("edge", fallback=True),
+        )
+        feed = session.feeds[0]
+        session.open()
+        await session.confirm_officers_present()
+        await session.start()
+        await until("the first alert", lambda: any(a[3] for a in recorder.alerts))
+        before = sorted({a[0] for a in recorder.alerts})
+        first_node = feed.nodes[-1]
+        say(kill=first_node, alerts=before)
+        await until("the node to be killed", Path(go_file).exists, seconds=600)
+        killed_at = float(Path(go_file).read_text())
+        await until("the camera to move", lambda: feed.state == FeedState.LIVE
+                    and feed.nodes[-1] != first_node)
+        moved_after = time.time() - killed_at
+        await until("a new alert", lambda: {a[0] for a in recorder.alerts} - set(before))
+        pending = sorted(session.pending)
+        alive = session.cluster.engine.alive_nodes()
+        await session.conclude()
+        reference = session.deployment.reference
+        await session.close()
+        entries = [e for e in store.audit.entries() if e.details.get("reference") == reference]
+        return dict(
+            first_node=first_node,
+            nodes=feed.nodes,
+            states=recorder.states["north"],
+            moved_after_s=moved_after,
+            alerts_before=before,
+            alerts=sorted({a[0] for a in recorder.alerts}),
+            pending=pending,
+            alive=alive,
+            audit=[[e.actor, e.action, e.details] for e in entries],
+            audit_intact=store.audit.verify().intact,
         )
 
     say(**asyncio.run(scenario()))

@@ -199,6 +199,39 @@ def test_the_live_console_on_a_cluster_it_cannot_reach_fails_before_its_window_o
     assert done.returncode == 2 and "add --engine ray" in done.stderr
 
 
+def test_a_deployment_whose_cluster_cannot_run_its_cameras_is_refused_and_stays_planned(
+    tmp_path,
+):
+    """The cluster went away between opening and starting: the start is refused with
+    the reason (shown on the bar as any refusal), the deployment stays planned, the tiles
+    say why, and the record shows no start."""
+    import asyncio
+
+    from console.domain.deployments import DeploymentState, SafeguardError
+    from tests.ray_client import open_live_session
+
+    token = write_token(tmp_path / "token")
+
+    async def scenario():
+        session, store, recorder = open_live_session("127.0.0.1:9", str(token),
+                                                     str(tmp_path / "record"))
+        session.open()
+        await session.confirm_officers_present()
+        with pytest.raises(SafeguardError, match="cannot reach the Ray cluster at 127.0.0.1:9"):
+            await session.start()
+        state = session.deployment.state
+        await session.close()
+        return state, store, recorder
+
+    state, store, recorder = asyncio.run(scenario())
+    assert state == DeploymentState.PLANNED
+    assert any(s == "failed" and "cannot reach the Ray cluster" in d
+               for s, d in recorder.states["north"])
+    actions = [e.action for e in store.audit.entries()]
+    assert "deployment started" not in actions
+    assert "deployment purged from the Ray cluster" not in actions
+
+
 # -- on a real cluster -------------------------------------------------------------------
 
 
@@ -363,12 +396,14 @@ def test_a_live_deployment_on_the_cluster_alerts_audits_its_nodes_and_leaves_not
 def test_killing_the_worker_node_moves_its_camera_to_the_head_and_alerts_resume(
     cluster, node_ids, tmp_path
 ):
-    """Runs last: it kills the module's worker node."""
+    """The live console's session, its camera on the edge node (falling back to any
+    other). Kill that node: the tile says RECONNECTING with the reason, then LIVE on the
+    head; alerts raised before stay in the queue, new ones follow; the audit records the
+    move. Runs last: it kills the module's worker node."""
     clip = write_street_clip(tmp_path / "street.avi")
     go = tmp_path / "killed"
-    client = cluster.popen(
-        [PYTHON, CLIENT, "failover", cluster.address, str(cluster.token_file), str(clip), str(go)]
-    )
+    client = cluster.popen([PYTHON, CLIENT, "failover", cluster.address,
+                            str(cluster.token_file), str(clip), str(go), str(tmp_path / "rec")])
     try:
         line = client.stdout.readline()
         assert line, client.stderr.read()[-3000:]
@@ -385,9 +420,20 @@ def test_killing_the_worker_node_moves_its_camera_to_the_head_and_alerts_resume(
     result = json.loads(out.splitlines()[-1])
     assert result["nodes"] == [node_ids["edge"], node_ids["head"]]
     assert result["moved_after_s"] < 30
-    assert any(state == "reconnecting" and re.search("node .* lost", reason)
-               for state, reason in result["states"])
-    # Alerts raised before the failure stay; new ones follow on the head.
-    assert set(first["alerts"]) <= set(result["alerts"])
+    states = result["states"]
+    lost = next(i for i, (state, reason) in enumerate(states)
+                if state == "reconnecting" and re.search("node .* lost", reason))
+    assert ["live", ""] in states[lost:], states
+    # Alerts raised before the failure stay in the queue; new ones follow on the head.
+    assert set(first["alerts"]) <= set(result["pending"])
     assert len(result["alerts"]) > len(first["alerts"])
     assert node_ids["edge"] not in result["alive"]
+    audit = {action: details for _, action, details in result["audit"]}
+    assert audit["deployment started"]["camera_nodes"] == {
+        "north": [{"node": node_ids["edge"], "label": "edge"}]}
+    moved = audit["camera served by a Ray node"]
+    assert (moved["camera"], moved["node"], moved["label"]) == ("north", node_ids["head"], "head")
+    assert moved["why"].startswith(f"moved from node {node_ids['edge']}: node ")
+    assert audit["deployment purged from the Ray cluster"]["nodes"] == {
+        node_ids["edge"]: "edge", node_ids["head"]: "head"}
+    assert result["audit_intact"]

@@ -320,6 +320,8 @@ class RayCameras:
         self._stopping = True
         for feed in self.feeds:
             feed.set_state(FeedState.STOPPED)
+        if self.engine is None or not self.engine.cameras:
+            return None  # nothing runs (and after close the thread is gone)
         return await self._on_thread(self._conclude)
 
     def _conclude(self) -> PurgeReceipt | None:
