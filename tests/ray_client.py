@@ -213,6 +213,7 @@ def live(address: str, token: str, data_dir: str) -> None:
             connected_before_start=connected_before_start,
             alerts=recorder.alerts,
             saved_alerts=sorted(saved),
+            counts=store.deployments.counts(reference),
             frames={c: (len(f), max(w for w, _, _ in f), sorted({round(s, 3) for _, s, _ in f}))
                     for c, f in recorder.frames.items()},
             states=recorder.states,

@@ -369,6 +369,10 @@ def test_a_live_deployment_on_the_cluster_alerts_audits_its_nodes_and_leaves_not
         ("north", "WL-0001"), ("south", "WL-0002")}
     assert all(crop for *_, crop in new_alerts), "each alert card has its face crop"
     assert {a[0] for a in new_alerts} <= set(result["saved_alerts"])
+    # Counts (never who) reach the record as the desk's: faces seen, frames, time live.
+    for camera in ("north", "south"):
+        faces, frames, live_s = result["counts"][camera]
+        assert faces > 0 and frames > 0 and live_s > 0, result["counts"]
     assert result["errors"] == []
     for camera, (count, width, scales) in result["frames"].items():
         assert count > 10 and width <= 960 and scales == [0.75], (camera, width, scales)
