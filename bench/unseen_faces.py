@@ -1,11 +1,15 @@
 """Accuracy on faces the console was never tuned on: a street of unseen people.
 
     .venv/bin/python bench/unseen_faces.py [--faces DIR] [--walks-per-person 6]
+                                           [--half evaluation|calibration]
 
 Built from the EVALUATION half of the development face set (``bench/devsplit.py``): the
 shipped calibration was measured on the other half, so nobody scored here was used to
-set a threshold. For each person one photo is the enrolment photo (a custody image) and
-their other photos walk past the cameras (a street camera), each as a head-and-
+set a threshold. ``--half calibration`` runs the same street on the calibration half,
+which is where the shipped choices (rule, template) were made.
+
+For each person one photo is the enrolment photo (a custody image) and their other
+photos walk past the cameras (a street camera), each as a head-and-
 shoulders cut-out approaching the camera across OpenCV's street scene (as
 ``sample_streams/make_samples.py`` composites its samples), three lanes at a time, on
 two cameras, written to real video files and decoded back.
@@ -21,7 +25,8 @@ rounds every person is a target once per size. Scored per recipe:
 
 - recall per watchlisted sighting (a target's walk with an alert for them);
 - false alerts (an alert on a distractor's walk, for the wrong subject, or on nobody:
-  one per walk and subject, however many frames) per 1,000 distractor walks;
+  one per walk and subject, however many frames) per 1,000 distractor walks, with how
+  many alerts and how many distinct pairs of people (walker, subject) were behind them;
 - duplicates (alerts beyond the first for one walk and subject);
 - latency: video seconds from the first frame with the whole face in view and at least
   80 px wide to the alert (negative: alerted as the face came in).
@@ -81,6 +86,7 @@ from console.vision.operating_point import (  # noqa: E402
 )
 from console.vision.pool import AnalysisPool  # noqa: E402
 from console.vision.sources import Frame, SourceSpec, VideoSource  # noqa: E402
+from console.vision.templates import ENROLMENT_JITTERS  # noqa: E402
 
 OUT = HERE / "results" / "unseen_faces"
 SEED = 7
@@ -182,7 +188,8 @@ def choose_people(
 # A second enrolment photo is one the person otherwise walks with: that walk is then
 # left out of scoring, for this template and for the one-photo row it is compared with.
 SECOND_PHOTO = "two photos (mean)"
-TEMPLATES = ("10 jitters", "68-point alignment", SECOND_PHOTO)
+ONE_JITTER = "1 jitter"
+TEMPLATES = (ONE_JITTER, "68-point alignment", SECOND_PHOTO)
 
 
 def template_encoding(path: Path, jitters: int, model: str) -> np.ndarray | None:
@@ -206,10 +213,10 @@ def build_templates(faces: Path, people: list[Person], pool: AnalysisPool) -> No
     for p in people:
         if p.enrolled is None:
             continue
-        jobs[(p.identity, "10 jitters")] = pool.run(
-            template_encoding, faces / p.enrolment, 10, "small")
+        jobs[(p.identity, ONE_JITTER)] = pool.run(
+            template_encoding, faces / p.enrolment, 1, "small")
         jobs[(p.identity, "68-point alignment")] = pool.run(
-            template_encoding, faces / p.enrolment, 1, "large")
+            template_encoding, faces / p.enrolment, ENROLMENT_JITTERS, "large")
         second = p.enrolled_photos.get(p.walking[0]) if p.walking else None
         if second is not None:
             p.templates[SECOND_PHOTO] = combine_encodings(
@@ -351,12 +358,16 @@ class Tally:
     duplicates: int = 0
     alerts: int = 0
     latencies: list[float] = field(default_factory=list)
+    # (who walked, which subject) behind each false alert: many alerts from one pair of
+    # lookalikes is one lookalike, not a rate.
+    false_pairs: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, other: Tally) -> None:
         for k in ("sightings", "alerted", "distractor_walks", "false_alerts", "duplicates",
                   "alerts"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.latencies += other.latencies
+        self.false_pairs |= other.false_pairs
 
     def row(self) -> dict:
         lat = np.array(self.latencies) if self.latencies else np.array([math.nan])
@@ -368,6 +379,8 @@ class Tally:
             "false_alerts": self.false_alerts,
             "false_per_1000_distractor_walks": round(
                 1000 * self.false_alerts / max(1, self.distractor_walks), 2),
+            "false_alert_pairs": len(self.false_pairs),
+            "false_on_padding": sum(s.startswith("PAD-") for _, s in self.false_pairs),
             "duplicates": self.duplicates,
             "alerts": self.alerts,
             "latency_p50_s": round(float(np.nanpercentile(lat, 50)), 2),
@@ -390,6 +403,7 @@ def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], target
             else:
                 wrong.add(key)
                 tally.false_alerts += 1
+                tally.false_pairs.add((walk.identity if walk else "nobody", subject))
             continue
         if (walk.walk_id, subject) in first:
             tally.duplicates += 1
@@ -452,12 +466,13 @@ def run_classic(observed: Observed, watchlist: Watchlist, tolerance: float):
 # ----------------------------------------------------------------------------- padding
 
 
-def padding_pool(faces: Path, halves: dict[str, str], need: int) -> tuple[np.ndarray, int]:
-    """Encodings of people who never walk: the calibration half, then synthetic ones."""
+def padding_pool(faces: Path, halves: dict[str, str], need: int, scored: str = EVALUATION
+                 ) -> tuple[np.ndarray, int]:
+    """Encodings of people who never walk: the other half, then synthetic ones."""
     from calibrate_threshold import load_or_encode
 
     face_set = load_or_encode(faces, 2, use_cache=True)
-    mask = np.array([halves[i] == CALIBRATION for i in face_set.identities])
+    mask = np.array([halves[i] != scored for i in face_set.identities])
     real = face_set.encodings[mask]
     rng = np.random.default_rng(SEED)
     real = real[rng.permutation(len(real))]
@@ -496,7 +511,7 @@ class Recipe:
     kind: str  # "console" or "classic"
     threshold: float
     rule: EvidenceRule | None = None
-    template: str = ""  # one of TEMPLATES; "" is one photo, 1 jitter, 5-point alignment
+    template: str = ""  # one of TEMPLATES; "" is as the console enrols (one photo)
     same_walks_as_two_photos: bool = False  # leave out the walks SECOND_PHOTO uses
 
 
@@ -521,7 +536,7 @@ def recipes(size: int) -> dict[str, Recipe]:
     for one_in in (100, 10_000, 100_000):
         out[f"console at 1 in {one_in:,}"] = Recipe(
             "console", threshold_for(FalseAlertRate(one_in), size), shipped)
-    out["console, enrolled with 10 jitters"] = Recipe("console", t, shipped, "10 jitters")
+    out["console, enrolled with 1 jitter (before)"] = Recipe("console", t, shipped, ONE_JITTER)
     out["console, enrolled with 68-point alignment"] = Recipe(
         "console", t, shipped, "68-point alignment")
     out["console, 1 photo (walks of the 2-photo row)"] = Recipe(
@@ -562,18 +577,25 @@ def main() -> None:
     parser.add_argument("--walks-per-person", type=int, default=6)
     parser.add_argument("--people", type=int, default=0, help="at most this many (0: all)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument(
+        "--half", choices=(EVALUATION, CALIBRATION), default=EVALUATION,
+        help="score the evaluation half (the report) or the calibration half (where the "
+        "shipped choices were made; no classic rows: its street is analysed once for the "
+        "console only)")
     args = parser.parse_args()
     faces = require_faces(args.faces)
     started = time.monotonic()
     names = sorted(set(p.name for p in faces.iterdir() if p.is_dir()))
     halves = split(names)
-    evaluation = [n for n in names if halves[n] == EVALUATION]
+    scored_half = [n for n in names if halves[n] == args.half]
     if args.people:
-        evaluation = evaluation[: args.people]
-    people, walks, observed, rendered = street(faces, evaluation, args.walks_per_person)
+        scored_half = scored_half[: args.people]
+    classic = args.half == EVALUATION
+    people, walks, observed, rendered = street(
+        faces, scored_half, args.walks_per_person, classic=classic)
     enrollable = [p for p in people if p.enrolled is not None]
     sizes = [int(s) for s in args.sizes.split(",")]
-    padding, synthetic = padding_pool(faces, halves, max(sizes))
+    padding, synthetic = padding_pool(faces, halves, max(sizes), args.half)
     results: dict[str, dict] = {}
     for size in sizes:
         per_round = TARGETS_PER_ROUND.get(size, 10)
@@ -586,6 +608,8 @@ def main() -> None:
         for round_no, targets in enumerate(rounds):
             target_ids = {p.identity for p in targets}
             for name, recipe in recipes(size).items():
+                if recipe.kind == "classic" and not classic:
+                    continue
                 watchlist = padded_watchlist(
                     targets, padding, size, recipe.template, round_no, synthetic)
                 thresholds[name] = recipe.threshold
@@ -600,16 +624,17 @@ def main() -> None:
             name: {"threshold": thresholds[name], **tally.row()} for name, tally in tallies.items()
         }
         print(f"\nwatchlist of {size} ({len(rounds)} rounds of {per_round} targets)")
-        print(f"{'recipe':44} {'thr':>6} {'recall':>13} {'false/1000':>11} {'dup':>5} "
+        print(f"{'recipe':44} {'thr':>6} {'recall':>13} {'false/1000 (n/pairs)':>20} {'dup':>5} "
               f"{'lat p50/p95 s':>14}")
         for name, row in results[str(size)].items():
             print(f"{name:44} {row['threshold']:6.3f} {row['alerted']:5d}/{row['sightings']:<4d}"
                   f"{row['recall']:.2f} {row['false_per_1000_distractor_walks']:8.2f} "
-                  f"({row['false_alerts']}) {row['duplicates']:4d} "
+                  f"({row['false_alerts']}/{row['false_alert_pairs']}) {row['duplicates']:4d} "
                   f"{row['latency_p50_s']:6.2f}/{row['latency_p95_s']:.2f}")
     summary = {
         "benchmark": "unseen_faces",
-        "people": len(evaluation),
+        "half": args.half,
+        "people": len(scored_half),
         "enrolled": len(enrollable),
         "walks": len(rendered),
         "by_source_set": {s: sum(source_set(p.identity) == s for p in enrollable)

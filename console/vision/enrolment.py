@@ -41,10 +41,9 @@ from console.vision.analysis import (
     AnalysisSettings,
     crop_face,
     detect_faces,
-    encode_faces,
     sharpness,
 )
-from console.vision.templates import combine_encodings
+from console.vision.templates import combine_encodings, jittered_encoding
 
 if TYPE_CHECKING:
     from console.vision.pool import AnalysisPool
@@ -116,7 +115,7 @@ def enrol_image(entry: WatchlistEntry) -> WatchlistSubject | RowRejection:
         return reject(
             f"face in {name!r} is too blurred (sharpness {focus:.0f} < {MIN_SHARPNESS:.0f})"
         )
-    (encoding,) = encode_faces(image, boxes)
+    encoding = jittered_encoding(image, box)  # console.vision.templates says why
     return WatchlistSubject(entry, encoding, crop_face(image, box), _jpeg(image))
 
 
