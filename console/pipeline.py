@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent, EvidenceRule, Match, SightingTracker
-from console.vision.analysis import FaceObservation, crop_face, scene
+from console.vision.analysis import Detection, FaceObservation, Region, crop_face, scene
+from console.vision.encode_scheduler import EncodeBudget, EncodeScheduler, OverloadStatus
 from console.vision.matcher import Candidate, Matcher
+from console.vision.motion import DetectionPlanner
 from console.vision.sources import Frame
 from console.vision.track_evidence import TrackEvidence, face_weight
 from console.vision.tracking import FaceTracker
@@ -32,6 +34,21 @@ class CameraCounters:
     faces_in_view: int = 0
     people_seen: int = 0  # faces followed (tracks started): the footfall
     alerts: int = 0
+    faces_encoded: int = 0  # encodings computed (the crowd engine encodes only some faces)
+
+
+@dataclass(frozen=True)
+class ChosenFaces:
+    """A frame's faces after tracking, and which of them the scheduler chose to encode."""
+
+    detections: list[Detection]
+    track_ids: list[int]
+    to_encode: list[int]  # indices into detections
+    uncertain: frozenset[int]
+
+    @property
+    def boxes(self) -> list[BBox]:
+        return [self.detections[i].bbox for i in self.to_encode]
 
 
 class CameraPipeline:
@@ -41,7 +58,12 @@ class CameraPipeline:
         matcher: Matcher,
         new_alert_id: Callable[[str], str],
         rule: EvidenceRule | None = None,
+        budget: EncodeBudget | None = None,
+        min_sharpness: float = 25.0,
     ) -> None:
+        """*budget*: encode only the faces whose encoding can change an outcome, within
+        this (shared) budget, and detect where faces can be (``detection_regions``);
+        None: every face of every analysed frame is encoded (``process``)."""
         self.camera = camera
         self.matcher = matcher
         self.faces = FaceTracker()
@@ -51,11 +73,113 @@ class CameraPipeline:
         self.counters = CameraCounters()
         # The faces of the last analysed frame, for drawing boxes: a name only on matches.
         self.last_view: list[tuple[BBox, str | None]] = []
+        self.min_sharpness = min_sharpness
+        self.scheduler: EncodeScheduler | None = None
+        self.planner: DetectionPlanner | None = None
+        if budget is not None:
+            self.use_budget(budget)
 
+    def use_budget(self, budget: EncodeBudget) -> None:
+        """From now on, encode within *budget* (the crowd engine)."""
+        self.scheduler = EncodeScheduler(
+            self.matcher.threshold, budget, min_sharpness=self.min_sharpness
+        )
+        self.planner = DetectionPlanner()
+
+    # -- the crowd engine: detect where faces can be, encode what can change an outcome --
+    def detection_regions(self, frame: Frame) -> list[Region]:
+        """Where to look for faces in this frame (a sweep, or followed faces and motion)."""
+        assert self.planner is not None, "the pipeline encodes every face (no budget)"
+        predicted = [box for _, box in self.faces.predicted(frame.t)]
+        return self.planner.plan(frame.image, frame.t, predicted)
+
+    def choose(self, frame: Frame, detections: list[Detection]) -> ChosenFaces:
+        """Follow the frame's faces and choose which to encode now."""
+        assert self.scheduler is not None, "the pipeline encodes every face (no budget)"
+        c = self.counters
+        c.frames_analysed += 1
+        c.faces_detected += len(detections)
+        c.faces_in_view = len(detections)
+        known = self.faces.known_tracks()
+        track_ids = self.faces.assign(frame.t, [d.bbox for d in detections])
+        c.people_seen += len(set(track_ids) - known)
+        uncertain = frozenset(self.faces.uncertain)
+        self.evidence.forget_before(frame.t - self.faces.max_gap_s)
+        self.scheduler.forget_before(frame.t - self.faces.max_gap_s)
+        faces = [(tid, d.width, d.sharpness) for d, tid in zip(detections, track_ids, strict=True)]
+        chosen = self.scheduler.choose(frame.t, faces, uncertain)
+        return ChosenFaces(detections, track_ids, chosen, uncertain)
+
+    def settle(self, frame: Frame, chosen: ChosenFaces, encodings: list) -> list[AlertEvent]:
+        """Judge the encoded faces and feed the sightings; the others keep what their
+        track knew (a name on the box only while the track matches)."""
+        scheduler = self.scheduler
+        assert scheduler is not None
+        c = self.counters
+        c.faces_encoded += len(encodings)
+        encoded = dict(zip(chosen.to_encode, encodings, strict=True))
+        matches: list[Match] = []
+        view: list[tuple[BBox, str | None]] = []
+        for i, (det, track_id) in enumerate(zip(chosen.detections, chosen.track_ids, strict=True)):
+            if det.sharpness < scheduler.min_sharpness:
+                c.faces_rejected += 1
+                view.append((det.bbox, None))
+                continue
+            if i not in encoded:
+                state = scheduler.tracks.get(track_id)
+                view.append((det.bbox, state.name if state else None))
+                continue
+            face = FaceObservation(det.bbox, encoded[i], det.sharpness)
+            nearest = self.matcher.nearest(face.encoding)
+            candidate, frames = self._judge(frame.t, face, track_id)
+            name = candidate.subject.name if candidate else None
+            scheduler.encoded(
+                track_id,
+                frame.t,
+                face_weight(det.width, det.sharpness),
+                nearest.distance if nearest else None,
+                name,
+                switched=track_id in chosen.uncertain,
+            )
+            view.append((det.bbox, name))
+            if candidate is not None:
+                matches.append(self._match(frame, face, track_id, candidate, frames))
+        self.last_view = view
+        events = self.sightings.observe(frame.t, frame.index, matches)
+        c.alerts += sum(e.is_new for e in events)
+        return events
+
+    def overload(self) -> OverloadStatus | None:
+        """What the encoding budget made wait on this camera (None: no budget)."""
+        return self.scheduler.overload() if self.scheduler is not None else None
+
+    def _match(
+        self,
+        frame: Frame,
+        face: FaceObservation,
+        track_id: int,
+        candidate: Candidate,
+        frames: int,
+    ) -> Match:
+        subject = candidate.subject
+        return Match(
+            subject.subject_id,
+            subject.name,
+            subject.category,
+            candidate.distance,
+            face.bbox,
+            crop_face(frame.image, face.bbox),  # a match: the officer compares it
+            track_id,
+            scene(frame.image),
+            frames,
+        )
+
+    # -- every face of every analysed frame -------------------------------------------
     def process(self, frame: Frame, faces: list[FaceObservation]) -> list[AlertEvent]:
         c = self.counters
         c.frames_analysed += 1
         c.faces_detected += len(faces)
+        c.faces_encoded += sum(f.encoding is not None for f in faces)
         c.faces_in_view = len(faces)
         known = self.faces.known_tracks()
         track_ids = self.faces.assign(frame.t, [f.bbox for f in faces])
@@ -70,22 +194,8 @@ class CameraPipeline:
                 continue
             candidate, frames = self._judge(frame.t, face, track_id)
             view.append((face.bbox, candidate.subject.name if candidate else None))
-            if candidate is None:
-                continue
-            subject = candidate.subject
-            matches.append(
-                Match(
-                    subject.subject_id,
-                    subject.name,
-                    subject.category,
-                    candidate.distance,
-                    face.bbox,
-                    crop_face(frame.image, face.bbox),
-                    track_id,
-                    scene(frame.image),
-                    frames,
-                )
-            )
+            if candidate is not None:
+                matches.append(self._match(frame, face, track_id, candidate, frames))
         self.last_view = view
         events = self.sightings.observe(frame.t, frame.index, matches)
         c.alerts += sum(e.is_new for e in events)

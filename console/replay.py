@@ -19,6 +19,7 @@ from console.domain.alerts import Alert
 from console.domain.watchlist import Watchlist
 from console.pipeline import CameraCounters, CameraPipeline
 from console.vision.analysis import FaceObservation
+from console.vision.encode_scheduler import EncodeBudget
 from console.vision.matcher import Matcher
 from console.vision.pool import AnalysisPool
 from console.vision.sources import Frame, SourceSpec, VideoSource
@@ -59,16 +60,30 @@ def replay(
     analyses_per_second: float = 5.0,
     on_frame: Callable[[], None] | None = None,
     on_view: Callable[[str, int, list], None] | None = None,
+    encodes_per_second: float | None = None,
 ) -> tuple[list[Alert], ReplaySummary]:
     """Run every camera's video through the pipeline; return the alerts and a summary.
 
     *on_frame* is called (on a camera's thread) after each frame decoded: progress.
     *on_view* gets (camera, frame index, faces boxed with names) of each analysed frame:
-    the trainer draws them on its tiles."""
+    the trainer draws them on its tiles. *encodes_per_second*: the crowd engine (detect
+    where faces can be, encode only what can change an outcome) within this budget,
+    split evenly between the cameras on the video's clock so a replay stays
+    deterministic; None (the default): every face of every analysed frame is encoded,
+    as the Ray engine's cameras do (``console.engine.camera``)."""
     started = time.monotonic()
     matcher = Matcher(watchlist, threshold)
     pipelines = {
-        spec.camera: CameraPipeline(spec.camera, matcher, _sequential_ids()) for spec in cameras
+        spec.camera: CameraPipeline(
+            spec.camera,
+            matcher,
+            _sequential_ids(),
+            budget=None
+            if encodes_per_second is None
+            else EncodeBudget(encodes_per_second / len(cameras), clock=None),
+            min_sharpness=pool.settings.min_sharpness,
+        )
+        for spec in cameras
     }
     with ThreadPoolExecutor(len(cameras), thread_name_prefix="replay") as decoders:
         futures = [
@@ -122,6 +137,16 @@ def _replay_camera(
             if on_frame is not None:
                 on_frame()
             if frame.index % step:
+                continue
+            if pipeline.scheduler is not None:
+                # Detect, choose, encode: each step needs the one before, frame by frame.
+                detections = pool.detect(frame.image, pipeline.detection_regions(frame))
+                chosen = pipeline.choose(frame, detections.result())
+                encodings = pool.encode(frame.image, chosen.boxes).result()
+                for event in pipeline.settle(frame, chosen, encodings):
+                    alerts[event.alert.alert_id] = event.alert
+                if on_view is not None:
+                    on_view(spec.camera, frame.index, list(pipeline.last_view))
                 continue
             pending.append((frame, pool.analyse(frame.image)))
             if len(pending) >= IN_FLIGHT_PER_CAMERA:

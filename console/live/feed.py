@@ -25,6 +25,7 @@ import numpy as np
 from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent
 from console.pipeline import CameraCounters, CameraPipeline
+from console.vision.encode_scheduler import OverloadStatus
 from console.vision.pool import AnalysisPool
 from console.vision.sources import (
     Frame,
@@ -75,6 +76,8 @@ class FeedStatus:
     attempt: int = 0  # reconnection attempt under way (0: none)
     # The rates above are over the last minute (RATE_WINDOW_S); counts since the start:
     frames_analysed: int = 0
+    # Faces whose check waited for the encoding budget (a crowd): None without a budget.
+    overload: OverloadStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -192,9 +195,16 @@ class CameraFeed:
         preview_width: int = 640,
         backoff: Backoff | None = None,
         max_analyses_per_second: float = MAX_ANALYSES_PER_SECOND,
+        encode_every_face: bool = False,
     ) -> None:
+        """*encode_every_face*: the engine before crowds (every face of every analysed
+        frame encoded), for comparison; by default the cameras share the pool's budget
+        of encodings and encode the faces that can change an outcome."""
         self.spec = spec
         self.pipeline = pipeline
+        budget = getattr(pool, "budget", None)  # a stand-in pool may have none
+        if not encode_every_face and pipeline.scheduler is None and budget is not None:
+            pipeline.use_budget(budget)
         self.pool = pool
         self.listener = listener
         self.on_alert = on_alert
@@ -255,6 +265,7 @@ class CameraFeed:
             stalls_last_hour=self.health.stalls.recent(),
             attempt=self.attempt if self.state == FeedState.RECONNECTING else 0,
             frames_analysed=c.frames_analysed,
+            overload=self.pipeline.overload() if self.state == FeedState.LIVE else None,
         )
 
     def _set_state(self, state: FeedState, detail: str = "") -> None:
@@ -446,19 +457,39 @@ class CameraFeed:
 
     async def _analyse(self, frame: Frame) -> None:
         try:
-            faces = await asyncio.wrap_future(self.pool.analyse(frame.image))
+            if self.pipeline.scheduler is not None:
+                events = await self._detect_then_encode(frame)
+                if events is None:
+                    return
+            else:
+                faces = await asyncio.wrap_future(self.pool.analyse(frame.image))
+                if self._stopping:
+                    return
+                events = self.pipeline.process(frame, faces)
         except Exception as exc:  # a worker crash must not end the feed
             log.error("camera %s: analysis failed: %s", self.spec.camera, exc)
             return
-        if self._stopping:
-            return
         self._analysed.add()
-        events = self.pipeline.process(frame, faces)
         self.listener.feed_faces(
             self.spec.camera, FacesInView(self.pipeline.last_view, frame.index)
         )
         for event in events:
             self.on_alert(event)
+
+    async def _detect_then_encode(self, frame: Frame) -> list[AlertEvent] | None:
+        """The crowd engine: detect where faces can be, follow them, encode only the
+        faces the scheduler chose (within the shared budget), then judge. None: stopped."""
+        regions = self.pipeline.detection_regions(frame)
+        detections = await asyncio.wrap_future(self.pool.detect(frame.image, regions))
+        if self._stopping:
+            return None
+        chosen = self.pipeline.choose(frame, detections)
+        encodings = []
+        if chosen.to_encode:
+            encodings = await asyncio.wrap_future(self.pool.encode(frame.image, chosen.boxes))
+            if self._stopping:
+                return None
+        return self.pipeline.settle(frame, chosen, encodings)
 
     # -- the reader thread ------------------------------------------------------------
     def _new_reader(self) -> ThreadPoolExecutor:

@@ -268,6 +268,9 @@ def health_text(status: FeedStatus) -> tuple[str, str]:
         events.append(_plural(status.stalls_last_hour, "stall"))
     if events:
         line += f" · {' and '.join(events)} in the last hour"
+    crowded, crowd_detail = status.overload.describe() if status.overload else ("", "")
+    if crowded:
+        line += f" · {crowded}"
     details = (
         "Rates are over the last minute.\n"
         f"Since the start: {status.frames_decoded} frames shown, {status.frames_analysed} "
@@ -276,4 +279,6 @@ def health_text(status: FeedStatus) -> tuple[str, str]:
         f"Last hour: reconnects {status.reconnects_last_hour} · "
         f"stalls {status.stalls_last_hour}"
     )
+    if crowd_detail:
+        details += f"\n{crowd_detail}"
     return line, details

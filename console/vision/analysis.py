@@ -141,3 +141,93 @@ def scene(frame_bgr: np.ndarray, width: int = 960) -> np.ndarray:
     scale = min(1.0, width / frame_bgr.shape[1])
     small = cv2.resize(frame_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+
+
+# -- detection apart from encoding ---------------------------------------------------
+# The crowd engine (console.vision.encode_scheduler) detects every face of a frame but
+# encodes only the faces whose encoding can change an outcome, so the two run as two
+# separate calls on the pool: detect, then (after tracking and choosing) encode.
+
+
+@dataclass(frozen=True)
+class Region:
+    """A part of the frame to look for faces in, at a scale: (x0, y0)-(x1, y1) in
+    full-frame pixels; ``scale`` < 1 shrinks it first (a big face is still found, and
+    the cost falls with the square of the scale)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    scale: float = 1.0
+
+    @property
+    def cost(self) -> float:
+        """HOG's cost is about proportional to the pixels it scans."""
+        return max(0, self.x1 - self.x0) * max(0, self.y1 - self.y0) * self.scale**2
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face found in a frame, not yet encoded: where it is and how sharp."""
+
+    bbox: BBox
+    sharpness: float
+
+    @property
+    def width(self) -> int:
+        top, right, bottom, left = self.bbox
+        return right - left
+
+
+def _iou(a: BBox, b: BBox) -> float:
+    top = max(a[0], b[0])
+    bottom = min(a[2], b[2])
+    left = max(a[3], b[3])
+    right = min(a[1], b[1])
+    inter = max(0, bottom - top) * max(0, right - left)
+    area = (a[2] - a[0]) * (a[1] - a[3]) + (b[2] - b[0]) * (b[1] - b[3]) - inter
+    return inter / area if area > 0 else 0.0
+
+
+def _detect_region(gray: np.ndarray, region: Region, settings: AnalysisSettings) -> list[BBox]:
+    height, width = gray.shape[:2]
+    x0, y0 = max(0, region.x0), max(0, region.y0)
+    x1, y1 = min(width, region.x1), min(height, region.y1)
+    if x1 - x0 < 40 or y1 - y0 < 40:
+        return []
+    roi = gray[y0:y1, x0:x1]
+    scale = region.scale
+    if scale != 1.0:
+        roi = cv2.resize(roi, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if roi.shape[0] < 80 or roi.shape[1] < 80:  # smaller than HOG's window: nothing to find
+        return []
+    boxes: list[BBox] = []
+    for rect in _detector()(np.ascontiguousarray(roi), settings.upsample):
+        top = max(0, int(rect.top() / scale) + y0)
+        left = max(0, int(rect.left() / scale) + x0)
+        bottom = min(height, int(rect.bottom() / scale) + y0)
+        right = min(width, int(rect.right() / scale) + x0)
+        if right - left >= settings.min_face_px:
+            boxes.append((top, right, bottom, left))
+    return boxes
+
+
+def detect_in_regions(
+    frame_bgr: np.ndarray, regions: list[Region], settings: AnalysisSettings
+) -> list[Detection]:
+    """Faces found in the given regions (overlapping finds of one face kept once), with
+    their sharpness. No encoding: that is chosen afterwards, face by face."""
+    gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    found: list[BBox] = []
+    # Finer regions first: where two regions find one face, the finer box is kept.
+    for region in sorted(regions, key=lambda r: -r.scale):
+        for box in _detect_region(gray, region, settings):
+            if all(_iou(box, kept) < 0.3 for kept in found):
+                found.append(box)
+    return [Detection(b, sharpness(gray, b)) for b in found]
+
+
+def encode_boxes(frame_bgr: np.ndarray, boxes: list[BBox], jitters: int = 1) -> list[np.ndarray]:
+    """Encodings of the chosen faces only (memory only; the frame is not kept)."""
+    return encode_faces(frame_bgr, boxes, jitters)

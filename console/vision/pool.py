@@ -26,13 +26,27 @@ from typing import Any, Literal
 
 import numpy as np
 
-from console.vision.analysis import AnalysisSettings, FaceObservation, analyse_frame
+from console.domain.alerts import BBox
+from console.vision.analysis import (
+    AnalysisSettings,
+    Detection,
+    FaceObservation,
+    Region,
+    analyse_frame,
+    detect_in_regions,
+    encode_boxes,
+)
+from console.vision.encode_scheduler import EncodeBudget
 
 PoolKind = Literal["process", "thread"]
 
 _worker_settings = AnalysisSettings()
 WORKER_NICENESS = 10
 PARENT_CHECK_S = 0.5  # how often a worker looks for its console; an orphan lives this long
+# Live encodings a second per worker, shared by every camera: an encoding holds a core
+# for about 75 ms, so 5 a second is under 40% of a worker, leaving the rest for
+# detection (and the desk's other work). bench/crowd.py measures what it buys.
+ENCODES_PER_SECOND_PER_WORKER = 5.0
 
 
 def _init_worker(settings: AnalysisSettings, console_pid: int) -> None:
@@ -69,6 +83,37 @@ def _analyse_in_worker(frame_bgr: np.ndarray) -> list[FaceObservation]:
     return analyse_frame(frame_bgr, _worker_settings)
 
 
+def _detect_in_worker(frame_bgr: np.ndarray, regions: list[Region]) -> list[Detection]:
+    return detect_in_regions(frame_bgr, regions, _worker_settings)
+
+
+def _encode_in_worker(frame_bgr: np.ndarray, boxes: list[BBox]) -> list[np.ndarray]:
+    return encode_boxes(frame_bgr, boxes, _worker_settings.jitters)
+
+
+def _gathered(parts: list[Future[list[Any]]]) -> Future[list[Any]]:
+    """One future of the parts' results joined in order."""
+    whole: Future[list[Any]] = Future()
+    left = [len(parts)]
+    lock = threading.Lock()
+
+    def done(_: Future) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0] or whole.done():
+                return
+        try:
+            whole.set_result([item for part in parts for item in part.result()])
+        except BaseException as exc:  # a worker's failure is the whole's
+            whole.set_exception(exc)
+
+    if not parts:
+        whole.set_result([])
+    for part in parts:
+        part.add_done_callback(done)
+    return whole
+
+
 class AnalysisPool:
     """Submit frames, get futures of the faces found in them."""
 
@@ -78,6 +123,8 @@ class AnalysisPool:
         self.settings = settings or AnalysisSettings()
         self.workers = workers
         self.kind = kind
+        # The live cameras' shared budget of encodings (wall clock).
+        self.budget = EncodeBudget(ENCODES_PER_SECOND_PER_WORKER * workers)
         self._executor: Executor
         if kind == "process":
             self._executor = ProcessPoolExecutor(
@@ -94,6 +141,30 @@ class AnalysisPool:
         if self.kind == "process":
             return self._executor.submit(_analyse_in_worker, frame_bgr)
         return self._executor.submit(analyse_frame, frame_bgr, self.settings)
+
+    def detect(self, frame_bgr: np.ndarray, regions: list[Region]) -> Future[list[Detection]]:
+        """Faces found in the regions of the frame, not encoded (the crowd engine)."""
+        if self.kind == "process":
+            return self._executor.submit(_detect_in_worker, frame_bgr, regions)
+        return self._executor.submit(detect_in_regions, frame_bgr, regions, self.settings)
+
+    def encode(self, frame_bgr: np.ndarray, boxes: list[BBox]) -> Future[list[np.ndarray]]:
+        """Encodings of the given faces, in order, spread over the workers: a frame's
+        chosen faces are encoded in parallel rather than one after another."""
+        if not boxes:
+            return _gathered([])
+        chunks = max(1, min(self.workers, len(boxes) // 2))
+        size = -(-len(boxes) // chunks)
+        parts = []
+        for start in range(0, len(boxes), size):
+            part = boxes[start : start + size]
+            if self.kind == "process":
+                parts.append(self._executor.submit(_encode_in_worker, frame_bgr, part))
+            else:
+                parts.append(
+                    self._executor.submit(encode_boxes, frame_bgr, part, self.settings.jitters)
+                )
+        return _gathered(parts)
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run other dlib work (watchlist enrolment) on the pool; *fn* must be picklable."""
