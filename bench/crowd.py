@@ -331,7 +331,7 @@ async def play(
 
 def score(run: dict, truth: list[dict], seconds: float) -> dict:
     listener: Listener = run["listener"]
-    found, latencies, used = 0, [], set()
+    found, latencies, used, missed = 0, [], set(), []
     for walk in truth:
         feed = listener.feeds[walk["camera"]]
         hits = [
@@ -347,6 +347,8 @@ def score(run: dict, truth: list[dict], seconds: float) -> dict:
             wall, event = hits[0]
             used.add(event.alert.alert_id)
             latencies.append(wall - (feed.wall_origin + walk["start_s"]))
+        else:
+            missed.append(f"{walk['camera']} {walk['image']} {walk['start_s']}-{walk['end_s']} s")
     new_alerts = [e for _, e in run["alerts"] if e.is_new]
     counters = run["counters"]
     analysed = sum(c.frames_analysed for c in counters.values())
@@ -356,6 +358,7 @@ def score(run: dict, truth: list[dict], seconds: float) -> dict:
     return {
         "recall": f"{found}/{len(truth)}",
         "recall_rate": round(found / len(truth), 3) if truth else None,
+        "missed": missed,
         "other_alerts": sum(e.alert.alert_id not in used for e in new_alerts),
         "other_alert_details": [
             f"{e.alert.camera} {e.alert.subject_id} t={e.alert.t:.2f} d={e.alert.distance:.3f}"
