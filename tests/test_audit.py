@@ -103,7 +103,12 @@ def test_a_missing_entry_is_named(tmp_path):
 
 def test_a_rewritten_hash_breaks_the_next_link(tmp_path):
     filled(tmp_path).close()
-    tamper(tmp_path, "UPDATE audit SET hash='0' || substr(hash, 2) WHERE seq=4")
+    # Change the first hex digit (a MAC starting with '0' would make '0' a no-op: 1 in 16).
+    tamper(
+        tmp_path,
+        "UPDATE audit SET hash = CASE substr(hash, 1, 1) WHEN '0' THEN '1' ELSE '0' END"
+        " || substr(hash, 2) WHERE seq=4",
+    )
     assert verify_folder(tmp_path).first_problem in {
         "entry 4 (setting changed) has been altered",
         "entry 5 does not follow entry 4",
