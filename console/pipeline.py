@@ -144,14 +144,20 @@ class CameraPipeline:
             view.append((det.bbox, name))
             if candidate is not None:
                 matches.append(self._match(frame, face, track_id, candidate, frames))
-        self.last_view = view
-        events = self.sightings.observe(frame.t, frame.index, matches)
-        c.alerts += sum(e.is_new for e in events)
-        return events
+        return self._conclude(frame, view, matches)
 
     def overload(self) -> OverloadStatus | None:
         """What the encoding budget made wait on this camera (None: no budget)."""
         return self.scheduler.overload() if self.scheduler is not None else None
+
+    def _conclude(
+        self, frame: Frame, view: list[tuple[BBox, str | None]], matches: list[Match]
+    ) -> list[AlertEvent]:
+        """Both paths end alike: what the tile shows, then the sightings decide."""
+        self.last_view = view
+        events = self.sightings.observe(frame.t, frame.index, matches)
+        self.counters.alerts += sum(e.is_new for e in events)
+        return events
 
     def _match(
         self,
@@ -196,10 +202,7 @@ class CameraPipeline:
             view.append((face.bbox, candidate.subject.name if candidate else None))
             if candidate is not None:
                 matches.append(self._match(frame, face, track_id, candidate, frames))
-        self.last_view = view
-        events = self.sightings.observe(frame.t, frame.index, matches)
-        c.alerts += sum(e.is_new for e in events)
-        return events
+        return self._conclude(frame, view, matches)
 
     def _judge(
         self, t: float, face: FaceObservation, track_id: int
