@@ -23,6 +23,7 @@ from console.config import (
     DeploymentPlan,
     data_dir,
     load_plan,
+    record_dir,
 )
 from console.domain.deployments import SafeguardError
 from console.domain.officers import Role
@@ -128,7 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the record: the keyed chain, its head, the safeguard triggers, and "
         "every alert, decision, officer and deployment against its audit entry",
     )
-    verify.add_argument("--data-dir", type=Path)
     verify.add_argument(
         "--anchor",
         action="append",
@@ -137,7 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="an audit head kept outside (e.g. printed on a deployment record); repeatable",
     )
     show = audit_commands.add_parser("show", help="print the audit trail")
-    show.add_argument("--data-dir", type=Path)
+    for command in (verify, show):
+        command.add_argument("--data-dir", type=Path, help="the data directory given to run")
+        command.add_argument(
+            "--sample",
+            action="store_true",
+            help="the bundled sample deployment's record (kept in a 'sample' folder of the "
+            "data directory)",
+        )
 
     watchlist = commands.add_parser(
         "watchlist", help="check a watchlist folder: enrol every image, list rejected rows"
@@ -325,9 +332,7 @@ def record_folder(plan: DeploymentPlan, plan_file: Path, override: Path | None) 
         raise ConfigError(
             f"{plan_file} says it is the sample deployment; only the bundled sample is"
         )
-    if plan.sample and override is not None:
-        return Path(override) / "sample"
-    return data_dir(override, sample=plan.sample)
+    return record_dir(override, plan.sample)
 
 
 class _Passwords:
@@ -399,10 +404,12 @@ def _audit(args: argparse.Namespace) -> int:
     from console.storage.audit import Head, NoRecord, verify_folder
     from console.storage.database import Database, open_existing
 
-    folder = data_dir(args.data_dir)
+    folder = record_dir(args.data_dir, args.sample)
     db_path = Database.path_in(folder)
     try:
         if args.audit_command == "show":
+            if not db_path.exists():
+                raise NoRecord.at(folder)
             conn = open_existing(db_path)
             try:
                 rows = conn.execute(

@@ -271,6 +271,14 @@ def _engine(plan: _Plan, base: Path) -> tuple[str, str | None, Path | None]:
     return engine, address, token_file
 
 
+def record_dir(override: Path | None, sample: bool) -> Path:
+    """The data directory, or the bundled sample deployment's own folder in it (a run of
+    the sample keeps its record there, ``--data-dir`` included)."""
+    if sample and override is not None:
+        return Path(override) / "sample"
+    return data_dir(override, sample=sample)
+
+
 def data_dir(override: Path | None = None, sample: bool = False) -> Path:
     """Where the record lives: the option, then $LFR_CONSOLE_DATA_DIR, then the OS default.
 

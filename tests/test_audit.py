@@ -258,3 +258,15 @@ def test_verify_refuses_a_folder_with_no_record_and_creates_nothing(tmp_path):
     assert list(empty.iterdir()) == []
     with pytest.raises(NoRecord):
         verify_folder(empty)
+
+
+def test_verify_on_the_folder_given_to_run_points_to_the_sample_record(tmp_path):
+    """`make run ARGS="--data-dir X"` keeps the sample deployment's record in X/sample: a
+    tester who verifies X is told where it is, and --sample verifies it."""
+    Store.in_dir(tmp_path / "sample").close()
+    result = audit_verify(tmp_path)
+    assert result.returncode == 2
+    assert f"record is in {tmp_path / 'sample'}" in result.stderr and "--sample" in result.stderr
+    result = audit_verify(tmp_path, "--sample")
+    assert result.returncode == 0 and "intact" in result.stdout
+    assert str(tmp_path / "sample") in result.stdout

@@ -66,6 +66,7 @@ def test_the_record_view_shows_every_figure_and_the_particulars(qtbot, store):
         "Watchlist size": "412",
         "Faces seen": "20,000",
         "Alerts": "10",
+        "Incidents": "10",
         "True alerts": "6",
         "False alerts": "2",
         "Confirmed false alerts": "1",
@@ -86,7 +87,7 @@ def test_the_record_view_shows_every_figure_and_the_particulars(qtbot, store):
         "False alerts per 1,000 faces": "0.15 (1 in 6,667)",
     }
     # The definition, on hover
-    assert "rejected the alert at the desk" in view.figures.item(6, 0).toolTip()
+    assert "rejected the alert at the desk" in view.figures.item(7, 0).toolTip()
     facts = {k: label.text() for k, label in view.fact_labels.items()}
     assert facts["Authorising officer"] == "Superintendent J. Hart"
     assert facts["Cameras"] == "north, south" and facts["State"] == "concluded"

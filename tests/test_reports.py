@@ -172,6 +172,7 @@ EXPECTED = {
     "watchlist_size": 412,
     "faces_seen": 20_000,
     "alerts": 10,
+    "incidents": 10,  # each decided on its own
     "true_alerts": 6,  # a1 a2 a3 a7 a8 engaged, a6 dismissed
     "false_alerts": 2,  # a5, a9 (corrected)
     "confirmed_false_alerts": 1,  # a4
@@ -212,6 +213,36 @@ def test_every_figure_of_a_deployment_with_known_decisions(store):
         "Authorising officer",
         "Superintendent J. Hart",
     )
+
+
+def test_one_person_stopped_once_is_one_engagement_and_one_arrest(store):
+    """Three sightings of one subject decided together (one incident) and arrested once:
+    three alerts, but one engagement and one arrest; a second subject's two sightings,
+    not located, are one more; a sighting decided on its own stays an incident of its own.
+    """
+    build_deployment(store, script=[], hours_live=1.0)
+    ref = "CR-TEST-01"
+    incidents = {"i1": ["i1", "i1b", "i1c"], "i2": ["i2", "i2b"], "solo": ["solo"]}
+    outcomes = {"i1": ARRESTED, "i2": NOT_LOCATED, "solo": ARRESTED}
+    for n, (incident, alert_ids) in enumerate(incidents.items()):
+        for k, alert_id in enumerate(alert_ids):
+            raised = at("09:10") + timedelta(minutes=10 * n, seconds=20 * k)
+            store.alerts.save(ref, make_alert(alert_id, "north", raised))
+        decided = at("09:10") + timedelta(minutes=10 * n + 2)
+        for alert_id in alert_ids:
+            store.alerts.record_decision(
+                Adjudication(
+                    alert_id, E, "PC 2 Jones", decided, incident="" if n == 2 else incident
+                )
+            )
+            store.alerts.record_outcome(
+                OutcomeReport(alert_id, outcomes[incident], "PC 3 Khan", decided)
+            )
+    f = deployment_record(store, ref).figures
+    assert (f.alerts, f.incidents, f.engagements) == (6, 3, 3)
+    assert (f.arrests, f.not_located, f.awaiting_outcome) == (2, 1, 0)
+    assert f.true_alerts == 6  # alerts are still counted one by one
+    assert f.minutes_per_arrest == pytest.approx(30.0)  # 60 minutes live, 2 arrests
 
 
 def test_the_displayed_figures_read_as_a_person_expects(store):
@@ -428,3 +459,17 @@ def test_the_evaluate_command_filters_and_an_unknown_reference_is_an_error(tmp_p
     assert missing.returncode == 2 and "no deployment 'NOPE'" in missing.stderr
     bad = run_cli("evaluate", "--since", "27/11/2026", "--data-dir", str(tmp_path))
     assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_the_report_command_finds_the_sample_record_and_creates_no_empty_one(tmp_path):
+    """The sample deployment's record is in DATA/sample; reading DATA says so instead of
+    making an empty record there and reporting 'no deployment'."""
+    store = Store.in_dir(tmp_path / "data" / "sample")
+    build_deployment(store)
+    store.close()
+    missed = run_cli("report", "CR-TEST-01", "--data-dir", str(tmp_path / "data"))
+    assert missed.returncode == 2 and "add --sample" in missed.stderr
+    assert not (tmp_path / "data" / "console.db").exists()
+    found = run_cli("report", "CR-TEST-01", "--data-dir", str(tmp_path / "data"), "--sample")
+    assert found.returncode == 0, found.stderr
+    assert "CR-TEST-01" in found.stdout

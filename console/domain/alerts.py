@@ -150,6 +150,9 @@ class Adjudication:
     officer: str
     decided_at: datetime
     note: str = ""
+    # The incident it was decided in (its first alert's id): one person's repeat sightings
+    # are decided once, so engagements and outcomes are counted once per incident.
+    incident: str = ""
 
     def __post_init__(self) -> None:
         if self.decision == Decision.DISMISS and not self.note.strip():

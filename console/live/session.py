@@ -160,7 +160,7 @@ class MonitoringSession:
         # and alerts whose decision was undone: their next decision is a correction.
         self._recent: dict[str, tuple[Alert, Adjudication]] = {}
         self.undone: dict[str, Adjudication] = {}
-        self.resumed_after: str | None = None  # "close" or "crash" when the console resumed
+        self.resumed_after: str | None = None  # "close", "sign-out" or "crash" on resuming
         self._closed = False
         self._unsaved_live: dict[str, float] = {}
         self._counts_failing = False
@@ -190,7 +190,8 @@ class MonitoringSession:
         try:
             last = self.log.last_session_event(d.reference)
             if d.is_active:
-                after = "close" if last and last[0] in (CLOSED, SIGNED_OUT) else "crash"
+                how_it_ended = {CLOSED: "close", SIGNED_OUT: "sign-out"}
+                after = how_it_ended.get(last[0] if last else "", "crash")
                 paused = replace(d, officers_present_confirmed_by=None)
                 self.store.store.deployments.update(
                     paused,
@@ -336,12 +337,14 @@ class MonitoringSession:
         failed = None
         for feed in self.feeds:
             c, camera = feed.counters, feed.spec.camera
+            # Faces seen are people followed (a track each), not detections summed over
+            # frames: the false-alert rate is per passer-by, as the operating point is.
             faces, frames = (
-                c.faces_detected - feed.saved_faces,
+                c.people_seen - feed.saved_faces,
                 c.frames_analysed - feed.saved_frames,
             )
             seconds = self._unsaved_live.pop(camera, 0.0) + live
-            feed.saved_faces, feed.saved_frames = c.faces_detected, c.frames_analysed
+            feed.saved_faces, feed.saved_frames = c.people_seen, c.frames_analysed
             try:
                 await self.store.call(
                     self.store.store.deployments.add_counts,
@@ -525,7 +528,10 @@ class MonitoringSession:
         return next(f for f in self.feeds if f.spec.camera == camera)
 
     def _on_alert(self, event: AlertEvent) -> None:
-        alert = event.alert
+        # The sighting keeps adding evidence to its alert in place, between the updates it
+        # reports: the card and the record get the same snapshot, so the officer decides
+        # on exactly what is stored (frames matched included).
+        alert = replace(event.alert, evidence=list(event.alert.evidence))
         if event.is_new or alert.alert_id in self.pending:
             self.pending[alert.alert_id] = alert
             self.listener.alert_raised(alert, event.is_new)
@@ -549,14 +555,19 @@ class MonitoringSession:
             log.error("alert %s not saved: %s", alert.alert_id, exc)
             self.listener.storage_failed(f"Alert from {alert.camera} could not be saved: {exc}")
 
-    async def adjudicate(self, alert_id: str, decision: Decision, note: str = "") -> Adjudication:
-        """Record the officer's decision; return only once it is on disk.
+    async def adjudicate(
+        self, alert_id: str, decision: Decision, note: str = "", incident: str = ""
+    ) -> Adjudication:
+        """Record the officer's decision (taken in *incident*, if any); return only once it
+        is on disk.
 
         Raises StorageError (the alert stays pending) if it could not be written.
         """
         self.officer.require(Permission.ADJUDICATE)
         check_decision_allowed(self.deployment)
-        adjudication = Adjudication(alert_id, decision, str(self.officer), self._clock(), note)
+        adjudication = Adjudication(
+            alert_id, decision, str(self.officer), self._clock(), note, incident
+        )
         original = self.undone.get(alert_id)
         if original is not None:
             # The officer undid their decision: the new one follows it as a correction,
@@ -595,15 +606,21 @@ class MonitoringSession:
                 del self._recent[alert_id]
 
     async def decide_incident(
-        self, alert_ids: list[str], decision: Decision, note: str = ""
+        self,
+        alert_ids: list[str],
+        decision: Decision,
+        note: str = "",
+        incident_id: str | None = None,
     ) -> list[Adjudication]:
-        """One decision for every alert of an incident, each recorded and audited on its
-        own. An alert decided elsewhere first is skipped; a failed write raises
-        PartlyRecorded with the decisions that are on disk (the rest stay pending)."""
+        """One decision for every alert of an incident (by default its first alert names
+        it), each recorded and audited on its own with the incident it belongs to. An alert
+        decided elsewhere first is skipped; a failed write raises PartlyRecorded with the
+        decisions that are on disk (the rest stay pending)."""
         recorded: list[Adjudication] = []
+        incident = incident_id or (alert_ids[0] if alert_ids else "")
         for alert_id in alert_ids:
             try:
-                recorded.append(await self.adjudicate(alert_id, decision, note))
+                recorded.append(await self.adjudicate(alert_id, decision, note, incident))
             except AlreadyDecided:
                 self.pending.pop(alert_id, None)
             except StorageError as exc:

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from console.config import data_dir
+from console.config import record_dir
 from console.reports import export
 from console.reports.evaluation import evaluate
 from console.reports.record import ReportError, deployment_record
 from console.storage import StorageError, Store
+from console.storage.audit import NoRecord
+from console.storage.database import Database
 
 COMMANDS = ("report", "evaluate")
 
@@ -33,6 +35,11 @@ def _date(text: str) -> date:
 def _outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, metavar="DIR", help="where the record (SQLite) is kept"
+    )
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="the bundled sample deployment's record (its own folder in the data directory)",
     )
     parser.add_argument("--pdf", type=Path, metavar="FILE", help="write the report as PDF")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the figures as CSV")
@@ -59,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``report`` or ``evaluate``; return the exit code (2: the report cannot be made)."""
     by = f"{getpass.getuser()} (command line)"
     try:
-        store = Store.in_dir(data_dir(args.data_dir))
+        folder = record_dir(args.data_dir, args.sample)
+        if not Database.path_in(folder).exists():
+            raise NoRecord.at(folder)  # not an empty record made at a mistyped folder
+        store = Store.in_dir(folder)
         try:
             if args.command == "report":
                 return _report(store, args, by)

@@ -13,7 +13,7 @@ latest correction of a decision supersedes the original in every figure.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +29,12 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     ("Alerts", "Every alert raised in the deployment and still counted (see retention)."),
     (
+        "Incidents",
+        "Repeat sightings of one subject, on any camera within a few minutes, decided "
+        "together by one decision of the officer; an alert decided on its own (or not yet "
+        "decided) is an incident of its own.",
+    ),
+    (
         "True alerts",
         "Decision in force Engage or Dismiss, less the confirmed false alerts.",
     ),
@@ -42,12 +48,16 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "Decision in force Engage, and officers on the ground reported that the person "
         "stopped was not the subject (outcome Confirmed false).",
     ),
-    ("Engagements", "Decision in force Engage (including the confirmed false)."),
+    (
+        "Engagements",
+        "Incidents whose decision in force is Engage (including the confirmed false): "
+        "officers sent to one person once count once, however many sightings it held.",
+    ),
     (
         "Outcomes",
-        "Arrests, conditions checked / advice, not located, confirmed false: counted only for "
-        "alerts whose decision in force is Engage. An outcome recorded before a correction "
-        "took its alert away from Engage is set aside, not counted.",
+        "Arrests, conditions checked / advice, not located: counted once per incident, and "
+        "only for alerts whose decision in force is Engage. An outcome recorded before a "
+        "correction took its alert away from Engage is set aside, not counted.",
     ),
     (
         "Minutes live",
@@ -62,8 +72,9 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Faces seen",
-        "Faces detected in the frames analysed, summed over cameras. A person in view for "
-        "several frames counts several times. Only the count is kept, never the faces.",
+        "Faces the cameras followed, summed over cameras: a person in view counts once per "
+        "pass per camera (however many frames), so a passer-by seen by both cameras, or "
+        "passing twice, counts twice. Only the count is kept, never the faces.",
     ),
     (
         "Time to adjudication",
@@ -116,6 +127,13 @@ class AlertLine:
     correction: Decision | None  # the latest correction, if any
     outcome: Outcome | None  # as recorded, even if set aside (see ``counted_outcome``)
     outcome_at: datetime | None
+    incident: str | None = None  # the incident it was decided in, if the record says
+
+    @property
+    def incident_key(self) -> str:
+        """The incident an alert counts in: an alert decided on its own (or not yet
+        decided) is an incident of its own."""
+        return self.incident or self.alert_id
 
     @property
     def decision(self) -> Decision | None:
@@ -177,6 +195,7 @@ class Figures:
     watchlist_size: int | None = None  # None: no import in the audit trail
     faces_seen: int = 0
     alerts: int = 0
+    incidents: int = 0
     true_alerts: int = 0
     false_alerts: int = 0
     confirmed_false_alerts: int = 0
@@ -239,7 +258,6 @@ def compute(
 ) -> Figures:
     """Every figure of one deployment from its alerts, camera counts and watchlist size."""
     classes = [line.alert_class for line in lines]
-    outcomes = [line.counted_outcome for line in lines]
     to_adjudication = [s for line in lines if (s := line.seconds_to_adjudication) is not None]
     to_outcome = [s for line in lines if (s := line.seconds_to_outcome) is not None]
     live = [c.live_seconds for c in counts.values()]
@@ -252,17 +270,18 @@ def compute(
         watchlist_size=watchlist_size,
         faces_seen=sum(c.faces_seen for c in counts.values()),
         alerts=len(lines),
+        incidents=len({line.incident_key for line in lines}),
         true_alerts=engaged + dismissed,
         false_alerts=classes.count(AlertClass.FALSE),
         confirmed_false_alerts=confirmed_false,
         undecided=classes.count(AlertClass.UNDECIDED),
-        engagements=engaged + confirmed_false,
+        engagements=_incidents(lines, lambda line: line.decision == Decision.ENGAGE),
         dismissals=dismissed,
-        arrests=outcomes.count(Outcome.ARRESTED),
-        advice=outcomes.count(Outcome.ADVICE),
-        not_located=outcomes.count(Outcome.NOT_LOCATED),
-        awaiting_outcome=sum(
-            1 for line in lines if line.decision == Decision.ENGAGE and line.outcome is None
+        arrests=_incidents(lines, lambda line: line.counted_outcome == Outcome.ARRESTED),
+        advice=_incidents(lines, lambda line: line.counted_outcome == Outcome.ADVICE),
+        not_located=_incidents(lines, lambda line: line.counted_outcome == Outcome.NOT_LOCATED),
+        awaiting_outcome=_incidents(
+            lines, lambda line: line.decision == Decision.ENGAGE and line.outcome is None
         ),
         outcomes_set_aside=sum(1 for line in lines if line.outcome_set_aside),
         corrected=sum(1 for line in lines if line.correction is not None),
@@ -272,6 +291,12 @@ def compute(
         outcome_worst_s=max(to_outcome, default=None),
         cameras=_per_camera(lines, counts, cameras),
     )
+
+
+def _incidents(lines: Sequence[AlertLine], where: Callable[[AlertLine], bool]) -> int:
+    """How many incidents have an alert that meets *where*: one person stopped once is one
+    engagement and one arrest, however many times the cameras sighted them."""
+    return len({line.incident_key for line in lines if where(line)})
 
 
 def _median(values: list[float]) -> float | None:
@@ -413,6 +438,7 @@ _FIGURES = (
     ("watchlist_size", "Watchlist size", _count, "Watchlist size"),
     ("faces_seen", "Faces seen", _count, "Faces seen"),
     ("alerts", "Alerts", _count, "Alerts"),
+    ("incidents", "Incidents", _count, "Incidents"),
     ("true_alerts", "True alerts", _count, "True alerts"),
     ("false_alerts", "False alerts", _count, "False alerts"),
     ("confirmed_false_alerts", "Confirmed false alerts", _count, "Confirmed false alerts"),
@@ -454,6 +480,7 @@ GROUPS = (
         "Alerts",
         (
             "alerts",
+            "incidents",
             "true_alerts",
             "false_alerts",
             "confirmed_false_alerts",

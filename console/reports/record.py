@@ -136,6 +136,7 @@ def alert_lines(store: Store, reference: str) -> list[AlertLine]:
            WHERE a.deployment = ? ORDER BY a.raised_at, a.alert_id""",
         (reference,),
     )
+    incidents = decided_incidents(store) if rows else {}
     return [
         AlertLine(
             alert_id=r[0],
@@ -147,9 +148,21 @@ def alert_lines(store: Store, reference: str) -> list[AlertLine]:
             correction=Decision(r[6]) if r[6] else None,
             outcome=Outcome(r[7]) if r[7] else None,
             outcome_at=datetime.fromisoformat(r[8]) if r[8] else None,
+            incident=incidents.get(r[0]),
         )
         for r in rows
     ]
+
+
+def decided_incidents(store: Store) -> dict[str, str]:
+    """Which incident each decided alert was decided in, from the audit trail (where the
+    chain protects it); alerts decided before incidents existed are absent."""
+    rows = store.db.query(
+        "SELECT json_extract(details, '$.alert_id'), json_extract(details, '$.incident') "
+        "FROM audit WHERE action = 'alert adjudicated' "
+        "AND json_extract(details, '$.incident') IS NOT NULL"
+    )
+    return {str(alert_id): str(incident) for alert_id, incident in rows}
 
 
 def camera_counts(store: Store, reference: str) -> dict[str, CameraCounts]:

@@ -158,7 +158,12 @@ class AlertRecords:
                 (a.alert_id, a.decision.value, a.officer, a.decided_at.isoformat(), a.note),
                 a.officer,
                 "alert adjudicated",
-                {"alert_id": a.alert_id, "decision": a.decision.value, **_digest(a.note)},
+                {
+                    "alert_id": a.alert_id,
+                    "decision": a.decision.value,
+                    "incident": a.incident or a.alert_id,
+                    **_digest(a.note),
+                },
                 a.decided_at,
                 "decisions",
             )

@@ -327,6 +327,19 @@ def verify_record(
 class NoRecord(StorageError):
     """There is no record where one was looked for (a mistyped --data-dir)."""
 
+    @classmethod
+    def at(cls, folder: Path) -> NoRecord:
+        """"No record at FOLDER", saying where the sample deployment's record is when it is
+        the one beside it: a run of the sample keeps its record in FOLDER/sample, which is
+        easy to miss when passing the folder given to `run`."""
+        sample = Path(folder) / "sample"
+        if Path(folder).name == "sample" or not (sample / DB_NAME).is_file():
+            return cls(f"no record at {folder}")
+        return cls(
+            f"no record at {folder}; the sample deployment's record is in {sample}: "
+            "add --sample to the command"
+        )
+
 
 def verify_folder(folder: Path, anchors: Iterable[Head] = ()) -> AuditReport:
     """Verify the record in a data directory as it is on disk: nothing is created, nothing
@@ -336,7 +349,7 @@ def verify_folder(folder: Path, anchors: Iterable[Head] = ()) -> AuditReport:
     head = read_head(folder / HEAD_NAME) if folder.is_dir() else None
     if not db_path.is_file():
         if head is None:
-            raise NoRecord(f"no record at {folder}")
+            raise NoRecord.at(folder)
         problem = f"the record {db_path} is missing; its audit head says it held {head.seq} entries"
         return AuditReport(0, problem, (problem,))
     conn = open_existing(db_path)
