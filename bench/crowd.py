@@ -8,7 +8,9 @@ committed portraits in ``sample_streams/source_images``, composited as
 ``make_samples.py`` does) walk across OpenCV's ``vtest.avi`` street, growing as they
 approach, so that N faces are in view at every moment; every 5 s one of them is a
 watchlisted person (Alex Marsh or Sam Keane of the sample watchlist), drawn on top so
-they are never hidden. Videos and their truth are cached in ``bench/results/crowd/``.
+they are never hidden, unless that person passed the same camera within the console's
+sighting cooldown (the console joins such a re-appearance to the first sighting by
+design). Videos and their truth are cached in ``bench/results/crowd/``.
 
 Each grid point is played live, as the console does (``CameraFeed`` on an asyncio loop,
 files paced at 25 fps, the console's ``AnalysisPool`` of two worker processes, at most
@@ -59,7 +61,7 @@ for _path in (REPO, REPO / "sample_streams"):
 from make_samples import SOURCES, Sprite, backgrounds, make_sprite  # noqa: E402
 
 from console.config import DEFAULT_FALSE_ALERT_RATE  # noqa: E402
-from console.domain.sightings import AlertEvent  # noqa: E402
+from console.domain.sightings import AlertEvent, EvidenceRule  # noqa: E402
 from console.live.feed import CameraFeed, FacesInView, FeedStatus  # noqa: E402
 from console.pipeline import CameraPipeline  # noqa: E402
 from console.vision.encode_scheduler import EncodeBudget  # noqa: E402
@@ -78,7 +80,16 @@ WATCHLISTED_EVERY_S = 5.0
 MIN_VISIBLE_FACE_PX = 60
 CAMERAS = ("north", "south")
 PASSERS_BY = ("biden.jpg", "grace_hopper.jpg", "messi5.jpg")
-WATCHLISTED = (("WL-0001", "obama2.jpg"), ("WL-0002", "astronaut.png"), ("WL-0001", "obama3.jpg"))
+# Each camera's watchlisted walkers, in turn (both probe photos of Alex Marsh are used,
+# one a camera). On one camera a subject walks again only once the console's sighting
+# cooldown has passed since their last walk: within it the console joins a re-appearance
+# to the same sighting by design (a track broken by a turned head raises no second card),
+# and the scenario checker refuses such plans for the same reason.
+WATCHLISTED = {
+    "north": (("WL-0001", "obama2.jpg"), ("WL-0002", "astronaut.png")),
+    "south": (("WL-0002", "astronaut.png"), ("WL-0001", "obama3.jpg")),
+}
+COOLDOWN_S = EvidenceRule().cooldown_seconds
 SIZES = {720: (1280, 720), 1080: (1920, 1080)}
 ANALYSES_PER_SECOND = 3.0  # the live console's cap per camera (console.live.feed)
 
@@ -109,8 +120,9 @@ class Walker:
         return x, self.y + 6 * math.sin(2 * math.pi * 1.7 * (t - self.start)), w
 
 
-def plan(faces: int, height: int, seconds: float, seed: int) -> list[Walker]:
-    """Walkers so that *faces* are in view at any moment; a watchlisted one every 5 s."""
+def plan(faces: int, height: int, seconds: float, seed: int, camera: str) -> list[Walker]:
+    """Walkers so that *faces* are in view at any moment; a watchlisted one every 5 s,
+    unless that subject walked past this camera within the sighting cooldown."""
     rng = np.random.default_rng(seed)
     walkers: list[Walker] = []
     gap = WALK_S / faces
@@ -123,13 +135,19 @@ def plan(faces: int, height: int, seconds: float, seed: int) -> list[Walker]:
     # Watchlisted walks: every 5 s in a crowd, each one replacing a passer-by so the
     # count in view holds; alone (1 face), one after the other.
     every = WATCHLISTED_EVERY_S if faces > 1 else WALK_S + 0.5
+    turns = WATCHLISTED[camera]
+    last_walk: dict[str, float] = {}
     t, k = 0.5, 0
     while t + WALK_S * 0.6 < seconds:
-        subject_id, image = WATCHLISTED[k % len(WATCHLISTED)]
+        subject_id, image = turns[k % len(turns)]
+        if subject_id in last_walk and t - last_walk[subject_id] < WALK_S + COOLDOWN_S:
+            t += every
+            continue
         near = [i for i, w in enumerate(walkers) if abs(w.start - t) < gap]
         if near:
             walkers.pop(near[0])
         walkers.append(_walker(rng, image, subject_id, t, height))
+        last_walk[subject_id] = t
         t, k = t + every, k + 1
     return walkers
 
@@ -196,10 +214,12 @@ def visible(w: Walker, width: int, seconds: float) -> tuple[float, float] | None
 def street(faces: int, height: int, seconds: float, camera: str) -> tuple[Path, list[dict]]:
     """The cached video of one camera at one grid point, and its watchlisted walks."""
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = f"{camera}-{faces}f-{height}p-{seconds:g}s"
+    stem = f"{camera}-{faces}f-{height}p-{seconds:g}s-v2"  # v2: walks spaced by the cooldown
     video = OUT / f"{stem}.mp4"
     width = SIZES[height][0]
-    walkers = plan(faces, height, seconds, seed=faces * 1000 + height + (camera == "south"))
+    walkers = plan(
+        faces, height, seconds, seed=faces * 1000 + height + (camera == "south"), camera=camera
+    )
     truth = []
     for w in walkers:
         seen = visible(w, width, seconds)

@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 
 from console.config import SAMPLE_DEPLOYMENT, load_plan
+from console.domain.alerts import Alert, Decision, Evidence
 from console.domain.deployments import DeploymentState, SafeguardError
 from console.domain.officers import PermissionDenied, Role
 from console.domain.policy import FalseAlertRate
+from console.domain.sightings import AlertEvent
 from console.live.feed import FeedState
+from console.reports.record import decided_incidents
 from console.storage import Store
 from console.vision.operating_point import threshold_for
 from console.vision.sources import SourceSpec
@@ -278,3 +281,32 @@ def test_faces_that_do_not_match_are_never_written_anywhere(
     for record in caplog.records:
         assert not any(isinstance(a, np.ndarray) for a in (record.args or ()))
         assert "encoding" not in record.getMessage().lower()
+
+
+def test_the_officer_decides_on_exactly_what_is_stored(tmp_path, process_pool):
+    """The sighting adds evidence to its alert in place between the updates it reports;
+    the card (what the listener got) and the record hold one snapshot, so the frames the
+    officer saw matched are the frames stored, and the decision names its incident."""
+
+    async def scenario():
+        session, store, recorder = open_session(tmp_path, process_pool)
+        subject = next(iter(session.watchlist.subjects))
+        live = Alert(
+            "north-test-1", "north", subject.subject_id, subject.name, subject.category,
+            0.30, 0.45, 3.0, 75, (10, 60, 60, 10), session.now(),
+            evidence=[Evidence(70, 2.8, 0.31), Evidence(75, 3.0, 0.30)],
+        )  # fmt: skip
+        session._on_alert(AlertEvent(live, is_new=True))
+        live.evidence.append(Evidence(80, 3.2, 0.33))  # the tracker, after the event
+        await asyncio.sleep(0.5)  # the alert's save
+        await session.decide_incident([live.alert_id], Decision.ENGAGE)
+        await session.close()
+        return store, recorder
+
+    store, recorder = asyncio.run(scenario())
+    (shown,) = recorder.alerts
+    stored = store.db.query("SELECT frames_seen FROM alerts WHERE alert_id = 'north-test-1'")
+    assert shown.frames_seen == stored[0][0] == 2
+    incidents = decided_incidents(store)
+    assert incidents == {"north-test-1": "north-test-1"}
+    store.close()
