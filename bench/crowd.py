@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import json
 import math
 import os
@@ -257,6 +258,23 @@ def street(faces: int, height: int, seconds: float, camera: str) -> tuple[Path, 
     return video, truth
 
 
+def truth_csv(truth: list[dict], north_video: Path) -> Path:
+    """The grid point's watchlisted walks as ``sample_streams/ground_truth.csv`` lays them
+    out, so ``bench/live_pipeline.py`` can play the same street in the real window
+    (``--north``, ``--south``, ``--ground-truth``) and measure the GUI thread's stalls."""
+    path = north_video.with_name(north_video.stem.replace("north-", "") + "-truth.csv")
+    names = {"WL-0001": "Alex Marsh", "WL-0002": "Sam Keane"}
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["subject_id", "name", "watchlisted", "camera", "start_s", "end_s", "image"])
+        for w in truth:
+            out.writerow(
+                [w["subject_id"], names[w["subject_id"]], "yes", w["camera"], w["start_s"],
+                 w["end_s"], w["image"]]
+            )  # fmt: skip
+    return path
+
+
 # ------------------------------------------------------------------------ a live run
 
 
@@ -463,6 +481,7 @@ def main() -> None:
                 cams = {c: street(faces, height, args.seconds, c) for c in CAMERAS}
                 videos = {c: v for c, (v, _) in cams.items()}
                 truth = [w for _, t in cams.values() for w in t]
+                truth_csv(truth, videos["north"])
                 for engine in args.engines:
                     run = asyncio.run(
                         play(engine, videos, watchlist, threshold, pool, args.seconds)
