@@ -34,7 +34,7 @@ async def run(data_dir: Path) -> None:
         started = time.monotonic()
         while True:
             await asyncio.sleep(0.2)
-            faces = sum(f.counters.faces_detected for f in session.feeds)
+            faces = sum(f.counters.people_seen for f in session.feeds)
             print(f"live {time.monotonic() - started:.3f} faces {faces}", flush=True)
 
 

@@ -37,7 +37,8 @@ def answer(qtbot, box: QMessageBox, button) -> None:
 
 
 def faces(session) -> int:
-    return sum(f.counters.faces_detected for f in session.feeds)
+    """Faces seen as the record counts them: people followed (one a pass of a camera)."""
+    return sum(f.counters.people_seen for f in session.feeds)
 
 
 def audit(store) -> list:
@@ -69,7 +70,7 @@ def test_closing_mid_deployment_asks_and_reopening_pauses_the_cameras(qtbot, ope
     window, session = console.window, console.session
     started = time.monotonic()
     reference = session.deployment.reference
-    qtbot.waitUntil(lambda: faces(session) >= 30, timeout=90_000)
+    qtbot.waitUntil(lambda: faces(session) >= 4, timeout=90_000)
     qtbot.waitUntil(lambda: time.monotonic() - started > 20, timeout=30_000)
 
     # Ctrl+Q asks first, saying the cameras stop; No keeps everything running.
@@ -127,7 +128,7 @@ def test_a_killed_console_resumes_paused_and_loses_at_most_a_few_seconds(
             if line.startswith("live "):
                 _, live, _, seen = line.split()
                 last = (float(live), int(seen))
-                if last[0] >= 40 and last[1] >= 100:
+                if last[0] >= 40 and last[1] >= 8:
                     break
     finally:
         os.kill(child.pid, signal.SIGKILL)  # no clean-up at all: a crash or power cut
@@ -141,7 +142,8 @@ def test_a_killed_console_resumes_paused_and_loses_at_most_a_few_seconds(
         console.store.store, console.session.deployment.reference
     )
     assert record_live == pytest.approx(last[0], rel=0.05)
-    assert record_faces == pytest.approx(last[1], rel=0.05)
+    # People arrive a few a minute: the second lost with the kill holds at most one.
+    assert abs(record_faces - last[1]) <= max(1, 0.05 * last[1])
 
 
 def watchlist_images_on_screen(window, photos) -> list[str]:
@@ -186,7 +188,11 @@ def test_concluding_with_undecided_alerts_asks_then_refuses_engage_and_clears_th
     qtbot.mouseClick(window.bar.conclude_button, Qt.MouseButton.LeftButton)
     box = window.conclude_box
     qtbot.waitUntil(box.isVisible)
-    assert f"{undecided} alert(s) are still undecided" in box.informativeText()
+    incidents = len(panel.pending)
+    assert (
+        f"{incidents} incident(s) ({undecided} alert(s)) are still undecided"
+        in box.informativeText()
+    )
     assert not session.deployment.concluded_at, "nothing happens before the answer"
     answer(qtbot, box, YES)
     qtbot.waitUntil(lambda: session.deployment.concluded_at is not None, timeout=15_000)
@@ -197,6 +203,20 @@ def test_concluding_with_undecided_alerts_asks_then_refuses_engage_and_clears_th
     assert not panel.card.buttons[Decision.ENGAGE].isEnabled()
     press(qtbot, window, Qt.Key.Key_E)
     run_on_loop(qtbot, session.store.call(lambda: None))  # anything queued has been written
+    # Said calmly where the officer looks, not as a failure to write the record.
+    assert "has concluded: no new decision" in window.statusBar().currentMessage()
+    assert panel.banner.isHidden()
+    # What is left open waits for nothing now: no overdue clock, no stale operating point,
+    # no paused camera, no watchlist size.
+    waited = panel.card.waiting.text()
+    assert "not adjudicated" in waited and "OVERDUE" not in waited
+    assert all("not adjudicated" in panel.list.item(r).text() for r in range(panel.list.count()))
+    qtbot.wait(1100)
+    panel.refresh()
+    assert panel.card.waiting.text() == waited, "the waiting clock stopped at the conclusion"
+    assert window.bar.operating.full_text.startswith("Operating point: none")
+    assert all("STOPPED" in t.state_text for t in window.tiles.values())
+    assert "watchlist deleted" in window.deployment_label.text()
     with pytest.raises(Exception, match="concluded"):
         run_on_loop(qtbot, session.adjudicate(left.alert_ids[0], Decision.ENGAGE))
     assert left in panel.pending

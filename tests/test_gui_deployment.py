@@ -57,7 +57,8 @@ def test_a_supervisor_starts_then_concludes_and_the_watchlist_goes(qtbot, open_s
     click(qtbot, box.button(QMessageBox.StandardButton.Yes))
     qtbot.waitUntil(lambda: "CONCLUDED" in bar.state_label.text(), timeout=10_000)
     assert "watchlist of 2 subjects deleted" in bar.message.text()
-    assert "watchlist 0 subjects" in bar.summary.text()
+    assert "watchlist deleted" in bar.summary.text()
+    assert "none" in bar.operating.full_text and "2 subjects" not in bar.operating.full_text
     assert all("concluded: cameras are off" in t.state_text for t in tiles.values())
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from console.config import SAMPLE_DEPLOYMENT, load_plan
@@ -257,3 +258,71 @@ def test_the_window_is_dark_by_default_and_the_light_theme_can_be_chosen(qtbot, 
     dark = next(a for a in window.theme_actions.actions() if a.data() == "dark")
     dark.trigger()
     assert QWidget().palette().window().color().lightness() < 60
+
+
+def test_stray_keys_say_what_they_did_and_h_keeps_one_history(qtbot, open_sample, tmp_path):
+    """Found by a new operator: H opened a second history window; D or Ctrl+Z with nothing
+    to act on said nothing (a reason then typed into nowhere acts as keys); the keys list
+    was cut at 7 of its rows; the window settings file was readable by everyone."""
+    console = open_sample(start=False, data_dir=tmp_path)
+    window = console.window
+    window.resize(1280, 720)
+    qtbot.waitExposed(window)
+    window.focus_queue()
+    queue = window.alerts.list
+
+    press(qtbot, Qt.Key.Key_D, target=queue)
+    assert "No alert is selected: nothing to dismiss" in window.statusBar().currentMessage()
+    assert not window.alerts.card.awaiting_reason and queue.hasFocus()
+    press(qtbot, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, target=queue)
+    assert "Nothing to undo" in window.statusBar().currentMessage()
+    assert "supervisor corrects it in the history" in window.statusBar().currentMessage()
+
+    press(qtbot, Qt.Key.Key_H, target=queue)
+    qtbot.waitUntil(lambda: getattr(window, "history", None) is not None)
+    first = window.history
+    qtbot.waitUntil(first.isVisible)
+    window.activateWindow()
+    press(qtbot, Qt.Key.Key_H, target=queue)
+    assert window.history is first
+    from console.qt.history_view import HistoryDialog
+
+    shown = [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, HistoryDialog) and w.parent() is window
+    ]
+    assert [w for w in shown if w.isVisible()] == [first]
+    first.close()
+
+    # A desktop font as big as the real window's (the offscreen one is small): rows as
+    # tall as the ones the operator saw cut.
+    font = QApplication.font()
+    big = QFont(font)
+    big.setPointSizeF(font.pointSizeF() * 1.6)
+    QApplication.setFont(big)
+    try:
+        window.activateWindow()
+        press(qtbot, Qt.Key.Key_F1, target=queue)
+        qtbot.waitUntil(lambda: isinstance(getattr(window, "keys_dialog", None), KeysDialog))
+        dialog = window.keys_dialog
+        qtbot.waitUntil(dialog.isVisible)
+        table = dialog.table
+        last = table.rowCount() - 1
+        assert table.rowCount() >= 14
+        assert table.viewport().rect().contains(table.visualItemRect(table.item(last, 1))), (
+            "every key is in view without scrolling"
+        )
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    finally:
+        QApplication.setFont(font)
+
+    window.save_layout()
+    settings = tmp_path / "window-settings.ini"
+    assert settings.exists() and settings.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_window_class_is_the_consoles_name_not_the_module_file():
+    from console.qt.app import APP_ID, application_argv
+
+    assert application_argv()[0] == APP_ID == "lfr-console"

@@ -105,6 +105,21 @@ def test_an_undone_incident_comes_back_as_it_was():
     assert queue.of_alert("south-2") is incident
 
 
+def test_a_sighting_during_the_undo_window_joins_the_incident_put_back():
+    """Dismissed, a new sighting of the same person arrives, then the dismissal is undone:
+    one pending incident for the person, not two."""
+    queue = IncidentQueue()
+    incident, _ = queue.add(alert(1, "A", "north", 0))
+    queue.remove(incident.incident_id)  # decided
+    during, new = queue.add(alert(2, "A", "south", 3))
+    assert new, "nobody has looked at it yet"
+    other, _ = queue.add(alert(3, "S", "south", 4))
+    queue.put_back(incident)  # undone
+    assert {i.incident_id for i in queue.pending} == {incident.incident_id, other.incident_id}
+    assert incident.alert_ids == ["north-1", "south-2"]
+    assert queue.of_alert("south-2") is incident and queue.get(during.incident_id) is None
+
+
 def test_the_undo_window_is_five_seconds_and_only_for_the_officer_who_decided():
     queue = IncidentQueue()
     incident, _ = queue.add(alert(1, "A", "north", 0))

@@ -169,11 +169,22 @@ class IncidentQueue:
             self.remove(incident_id)
 
     def put_back(self, incident: Incident) -> None:
-        """An undone decision: the incident returns to the queue as it was, undecided."""
+        """An undone decision: the incident returns to the queue as it was, undecided.
+
+        A sighting of the same subject that arrived while it was decided opened an
+        incident of its own; it joins the one put back (one person, one decision)."""
         incident.engaged, incident.engaged_at = False, None
         self._incidents[incident.incident_id] = incident
         for alert_id in incident.alert_ids:
             self._of_alert[alert_id] = incident.incident_id
+        for other in list(self._incidents.values()):
+            if other is incident or other.engaged or other.subject_id != incident.subject_id:
+                continue
+            if all(incident.takes(alert, self.window) for alert in other.alerts):
+                self.remove(other.incident_id)
+                incident.alerts.extend(other.alerts)
+                for alert_id in other.alert_ids:
+                    self._of_alert[alert_id] = incident.incident_id
 
     def __len__(self) -> int:
         return len(self._incidents)

@@ -136,10 +136,21 @@ async def sign_in_again(store: Store, plan: DeploymentPlan) -> Officer | None:
     return dialog.officer if result == QDialog.DialogCode.Accepted else None
 
 
+APP_ID = "lfr-console"
+
+
+def application_argv() -> list[str]:
+    """The process's arguments under the application's own name: Qt names the window's
+    class (what a window manager or task bar shows) after argv[0], which is
+    ``__main__.py`` when run with ``python -m console``."""
+    return [APP_ID, *sys.argv[1:]]
+
+
 def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
     """Run the console until its window closes; return the process exit code."""
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = QApplication.instance() or QApplication(application_argv())
     app.setApplicationName("LFR console")
+    app.setDesktopFileName(APP_ID)
     # The loop ends when _run returns, after the feeds and workers have stopped; were Qt
     # to quit with the last window, the loop would stop under a pending close
     # ("Event loop stopped before Future completed").

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -17,6 +18,7 @@ from console.domain.deployments import Deployment, DeploymentState
 from console.domain.officers import Officer, Permission
 from console.vision.operating_point import nearest_rate, operating_point
 
+NOTE_SECONDS = 10.0  # how long a confirmation stays on the bar
 # The false-alert rates a supervisor picks from (passers-by per false alert).
 RATE_CHOICES = (100, 1_000, 10_000, 100_000, 1_000_000)
 
@@ -58,9 +60,13 @@ class DeploymentBar(QFrame):
         for one_in in RATE_CHOICES:
             self.rate.addItem(f"1 in {one_in:,}", one_in)
         self.rate_button = QPushButton("Set false-alert rate")
-        self.operating = QLabel()  # what the rate means, in words
+        # What the rate means, in words: one line, cut with an ellipsis and given in full
+        # in its tooltip, so a new figure never moves the camera wall.
+        self.operating = ElidedLabel()
         self.operating.setObjectName("operatingPoint")
-        self.operating.setWordWrap(True)
+        self._note_timer = QTimer(self)
+        self._note_timer.setSingleShot(True)
+        self._note_timer.timeout.connect(self.message.hide)
         self.confirm_button.clicked.connect(self.confirm_requested)
         self.start_button.clicked.connect(self.start_requested)
         self.conclude_button.clicked.connect(self.conclude_requested)
@@ -104,7 +110,16 @@ class DeploymentBar(QFrame):
             f"watchlist {watchlist_size} subjects, built {created} · officers on the ground: "
             f"{present}"
         )
-        self.show_operating_point(d.threshold, watchlist_size)
+        if d.state == DeploymentState.CONCLUDED:
+            self.summary.setText(
+                f"<b>{d.reference}</b> · {d.site} · authorised by {d.authorised_rank} "
+                f"{d.authorised_by} · concluded {_hm(d.concluded_at)} · watchlist deleted"
+            )
+            self.operating.set_full_text(
+                "Operating point: none (the deployment has concluded; its watchlist is deleted)"
+            )
+        else:
+            self.show_operating_point(d.threshold, watchlist_size)
         planned = d.state == DeploymentState.PLANNED
         self.confirm_button.setVisible(
             d.state != DeploymentState.CONCLUDED and d.officers_present_confirmed_by is None
@@ -124,14 +139,46 @@ class DeploymentBar(QFrame):
         point = operating_point(nearest_rate(threshold, size), size)
         nearest = min(RATE_CHOICES, key=lambda r: abs(r - point.rate.one_in))
         self.rate.setCurrentIndex(RATE_CHOICES.index(nearest))
-        self.operating.setText("Operating point: " + point.describe(passers_by_per_hour))
+        self.operating.set_full_text("Operating point: " + point.describe(passers_by_per_hour))
 
     def show_refusal(self, text: str) -> None:
+        """A refusal stays until the next message: the officer must read it."""
+        self._note_timer.stop()
         self.message.setStyleSheet("color:#b3261e; font-weight:bold")
         self.message.setText(text)
         self.message.show()
 
-    def show_note(self, text: str) -> None:
+    def show_note(self, text: str, seconds: float | None = NOTE_SECONDS) -> None:
+        """A confirmation (started, confirmed, rate set) fades after *seconds* (None:
+        it stays, as the conclusion's does)."""
+        self._note_timer.stop()
         self.message.setStyleSheet("color:#1e5b34")
         self.message.setText(text)
         self.message.show()
+        if seconds is not None:
+            self._note_timer.start(int(seconds * 1000))
+
+
+class ElidedLabel(QLabel):
+    """One line of text cut to the label's width with an ellipsis; the whole text is its
+    tooltip. It never asks for more width than it is given."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        self.setText(
+            metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(40, self.width()))
+        )

@@ -38,7 +38,18 @@ class KeysDialog(QDialog):
         layout.addWidget(QLabel("Keys work anywhere in the window except while typing a note."))
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
-        self.resize(560, min(640, 120 + 30 * len(keys)))
+        self.resize(720, 120 + 30 * len(keys))
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Every row in view: once laid out at its width, the dialog grows to its rows'
+        full height (the screen's height is the limit; beyond it the list scrolls)."""
+        super().showEvent(event)
+        self.table.resizeRowsToContents()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        missing = rows + self.table.horizontalHeader().height() - self.table.viewport().height()
+        if missing > 0:
+            screen = self.screen().availableGeometry().height() if self.screen() else 720
+            self.resize(self.width(), min(screen - 40, self.height() + missing + 8))
 
     def rows(self) -> list[tuple[str, str]]:
         return [

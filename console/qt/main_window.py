@@ -32,7 +32,7 @@ from console.domain.incidents import RecentDecision, UndoRefused
 from console.domain.officers import Officer, Permission, PermissionDenied
 from console.domain.policy import FalseAlertRate, SitePolicy
 from console.domain.watchlist import Watchlist, WatchlistError
-from console.live.feed import FacesInView, FeedStatus
+from console.live.feed import FacesInView, FeedState, FeedStatus
 from console.live.session import MonitoringSession, PartlyRecorded
 from console.live.setup import import_watchlist
 from console.qt.camera_tile import CameraTile
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._close_confirmed = False
         self.close_box: QMessageBox | None = None
         self.conclude_box: QMessageBox | None = None
+        self._footfall: QTimer | None = None  # the operating point at the footfall seen
         self._tasks: set[asyncio.Task] = set()
         self.setWindowTitle(f"LFR console · {deployment.reference} · {deployment.site}")
 
@@ -306,9 +307,15 @@ class MainWindow(QMainWindow):
             # (their last frame shows passers-by), and Qt's global cache of recently
             # painted images is emptied too.
             self.watchlist = None
-            self.alerts.deployment_concluded()
+            self.alerts.deployment_concluded(deployment.concluded_at)
             for tile in self.tiles.values():
                 tile.video.clear()
+                # Also for a camera that was paused and never ran again: no tile keeps
+                # saying it waits for officers on the ground.
+                off = deployment.cameras_off_reason() or "deployment concluded"
+                tile.show_status(FeedStatus(tile.camera, FeedState.STOPPED, off))
+            if self._footfall is not None:
+                self._footfall.stop()
             QPixmapCache.clear()
         self.bar.show_deployment(deployment, len(self.watchlist) if self.watchlist else 0)
         self._describe()
@@ -341,7 +348,8 @@ class MainWindow(QMainWindow):
         if action == "conclude":
             deleted = result.get("subjects_deleted", 0) if isinstance(result, dict) else 0
             self.bar.show_note(
-                f"Deployment concluded: cameras stopped, watchlist of {deleted} subjects deleted."
+                f"Deployment concluded: cameras stopped, watchlist of {deleted} subjects deleted.",
+                seconds=None,
             )
         else:
             self.bar.show_note(notes.get(action, ""))
@@ -354,10 +362,12 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         undecided = self.undecided_alerts()
+        incidents = len(self.alerts.pending)
         engaged = len(self.alerts.engaged)
         left = (
-            f"{undecided} alert(s) are still undecided: they stay in the record as not "
-            "adjudicated, and no decision can be taken on them afterwards."
+            f"{incidents} incident(s) ({undecided} alert(s)) are still undecided: they stay "
+            "in the record as not adjudicated, and no decision can be taken on them "
+            "afterwards."
             if undecided
             else "Every alert has been decided."
         )
@@ -373,7 +383,9 @@ class MainWindow(QMainWindow):
         )
         box.setInformativeText(left)
         box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText(f"Conclude ({undecided} undecided)")
+        box.button(QMessageBox.StandardButton.Yes).setText(
+            f"Conclude ({incidents} undecided)" if incidents else "Conclude"
+        )
         box.finished.connect(self._conclude_answered)
         self.conclude_box = box
         box.open()  # not exec(): the feeds keep running while the officer reads it
@@ -414,13 +426,24 @@ class MainWindow(QMainWindow):
     # -- decisions ------------------------------------------------------------------
     def _decide_selected(self, decision: Decision) -> None:
         incident = self.alerts.selected
-        if incident is not None:
-            self._decide(incident.incident_id, decision)
+        if incident is None:
+            # Said where the officer looks, so a reason is not typed into nothing (the
+            # letters would act as keys).
+            self.show_message(f"No alert is selected: nothing to {decision.label.lower()}")
+            return
+        self._decide(incident.incident_id, decision)
 
     def _decide(self, incident_id: str, decision: Decision) -> None:
         incident = self.alerts.incident(incident_id)
         card = self.alerts.card
         if incident is None or incident.engaged or self.session is None:
+            return
+        if self.deployment.state == DeploymentState.CONCLUDED:
+            # Refused before it reaches the record: a rule of the deployment, not a fault.
+            self.show_message(
+                "The deployment has concluded: no new decision is taken (outcomes of "
+                "engagements still are)"
+            )
             return
         if incident_id in self.alerts._busy:
             return  # already being recorded: a second key press adds nothing
@@ -477,7 +500,13 @@ class MainWindow(QMainWindow):
 
     def undo(self) -> None:
         recent = self.alerts.recent
-        if recent is None or self.session is None:
+        if self.session is None:
+            return
+        if recent is None:
+            self.show_message(
+                "Nothing to undo: a decision can be undone for 5 s; after that a supervisor "
+                "corrects it in the history (H), with a reason"
+            )
             return
         self.alerts.hide_undo()
         self._spawn(self._undo(recent))
@@ -670,10 +699,16 @@ class MainWindow(QMainWindow):
             return
         from console.qt.history_view import HistoryDialog
 
-        self.history = HistoryDialog(
-            self.session.store.store, self.deployment.reference, self, self._photo
-        )
-        self.history.show()
+        history = getattr(self, "history", None)
+        if history is None or not history.isVisible():
+            self.history = HistoryDialog(
+                self.session.store.store, self.deployment.reference, self, self._photo
+            )
+            self.history.show()
+        else:  # H again: the open history comes to the front, not a second copy
+            history.reload()
+        self.history.raise_()
+        self.history.activateWindow()
 
     def _history_changed(self) -> None:
         """An alert or a decision reached the record: an open history shows it at once."""

@@ -279,7 +279,10 @@ class IncidentCard(QFrame):
         if incident is None:
             return
         waited = incident.waiting_s(now)
-        if waited > overdue_after_s:
+        if self.closed_reason:
+            self.waiting.setText(f"waited {waiting_text(waited)}, not adjudicated")
+            self.waiting.setStyleSheet("")
+        elif waited > overdue_after_s:
             self.waiting.setText(f" OVERDUE {waiting_text(waited)} ")
             self.waiting.setStyleSheet("background:#b3261e; color:white; font-weight:bold")
         else:
@@ -339,6 +342,7 @@ class IncidentPanel(QWidget):
         self.overdue_after_s = overdue_after_s
         self.queue = IncidentQueue(window)
         self._photos: dict[str, np.ndarray | None] = {}  # watchlist photo per subject
+        self._stopped_at: datetime | None = None  # when the deployment concluded
         self._selected: str | None = None
         # Whether the officer chose the selection (a key or a click): then it stays on its
         # incident when others arrive. Until then it follows the head of the queue.
@@ -553,9 +557,14 @@ class IncidentPanel(QWidget):
             self.outcome_requested.emit(target.incident_id, outcome)
 
     # -- showing ------------------------------------------------------------------------
+    def _waiting_clock(self) -> datetime:
+        """Now, for how long pending incidents have waited: the conclusion's time once the
+        deployment has concluded (their timers stop)."""
+        return self._stopped_at or _now()
+
     def _rebuild(self) -> None:
         """Lay out both lists from the queue, keeping the selection and showing it."""
-        now = _now()
+        now = self._waiting_clock()
         self.list.blockSignals(True)
         self.list.clear()
         current = None
@@ -578,7 +587,7 @@ class IncidentPanel(QWidget):
         for incident in self.engaged:
             item = QListWidgetItem(self._icons[incident.urgency], "")
             item.setData(ID, incident.incident_id)
-            self._describe_engaged(item, incident, now)
+            self._describe_engaged(item, incident, _now())
             self.engaged_list.addItem(item)
             if incident.incident_id == chosen_id:
                 self.engaged_list.setCurrentItem(item)
@@ -600,13 +609,13 @@ class IncidentPanel(QWidget):
         )
         if not self.card.busy and self.card.closed_reason:
             self.card.status.setText(self.card.closed_reason)
-        self.card.refresh(_now(), self.overdue_after_s)
+        self.card.refresh(self._waiting_clock(), self.overdue_after_s)
 
     def _describe(self, item: QListWidgetItem, incident: Incident, now: datetime) -> None:
         waited = incident.waiting_s(now)
-        overdue = waited > self.overdue_after_s
+        overdue = waited > self.overdue_after_s and self._stopped_at is None
         n = len(incident.alerts)
-        flag = "⚠ OVERDUE " if overdue else ""
+        flag = "⚠ OVERDUE " if overdue else ("not adjudicated · " if self._stopped_at else "")
         item.setText(
             self._fit(
                 self.list,
@@ -640,16 +649,16 @@ class IncidentPanel(QWidget):
 
     def refresh(self) -> None:
         """Every second: waiting times and overdue marks (the order does not change)."""
-        now = _now()
+        waiting_now, now = self._waiting_clock(), _now()
         for row in range(self.list.count()):
             item = self.list.item(row)
             if (incident := self.queue.get(item.data(ID))) is not None:
-                self._describe(item, incident, now)
+                self._describe(item, incident, waiting_now)
         for row in range(self.engaged_list.count()):
             item = self.engaged_list.item(row)
             if (incident := self.queue.get(item.data(ID))) is not None:
                 self._describe_engaged(item, incident, now)
-        self.card.refresh(now, self.overdue_after_s)
+        self.card.refresh(waiting_now, self.overdue_after_s)
 
     def _update_title(self) -> None:
         pending = self.pending
@@ -700,12 +709,14 @@ class IncidentPanel(QWidget):
         self.banner.setText("\n".join(self._errors))
         self.banner.show()
 
-    def deployment_concluded(self) -> None:
-        """The watchlist is deleted: its photos leave the screen, and no new decision is
-        taken on what is left open (outcomes of engagements still are)."""
+    def deployment_concluded(self, at: datetime | None = None) -> None:
+        """The watchlist is deleted: its photos leave the screen, no new decision is
+        taken on what is left open (outcomes of engagements still are), and the waiting
+        times of what is left stop at the conclusion: nothing waits for a decision now."""
         self._photos = {}
+        self._stopped_at = at or _now()
         self.hide_undo()
         self.card.closed_reason = (
             "Deployment concluded: not adjudicated, and no decision can be taken now."
         )
-        self._show_card()
+        self._rebuild()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
+from console.storage.database import private_file
+
 SETTINGS_FILE = "window-settings.ini"
 
 
@@ -18,7 +20,12 @@ def window_settings(record_path: str | Path) -> QSettings:
     """The settings file for the record at *record_path* (the record's file, or its folder)."""
     path = Path(record_path)
     folder = path if path.is_dir() or not path.suffix else path.parent
-    return QSettings(str(folder / SETTINGS_FILE), QSettings.Format.IniFormat)
+    file = folder / SETTINGS_FILE
+    if folder.is_dir():
+        # 0600 like every file of the data folder; QSettings rewrites it through a saved
+        # file that keeps the existing file's permissions.
+        private_file(file)
+    return QSettings(str(file), QSettings.Format.IniFormat)
 
 
 def documents_folder() -> Path:

@@ -105,10 +105,11 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from console.qt.app import application_argv
     from console.qt.settings import window_settings
     from console.qt.theme import DEFAULT_THEME, apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = QApplication.instance() or QApplication(application_argv())
     # The loop ends when main() returns, after the player has stopped; were Qt to quit
     # with the last window, the loop would stop under it ("Event loop stopped before
     # Future completed", the traceback trainers saw on closing).
