@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from console.domain.alerts import Alert, Evidence
 from console.domain.sightings import AlertEvent
@@ -203,3 +204,28 @@ def test_sixty_alerts_make_three_incidents_worked_with_the_keyboard(qtbot, open_
     qtbot.waitUntil(lambda: not panel.pending, timeout=10_000)
     assert panel.selected is None and "No alert awaits" in panel.card.heading.text()
     assert len(rows(tmp_path, "SELECT 1 FROM decisions")) == 60
+
+
+def test_the_card_says_what_the_record_holds_as_a_sighting_improves(
+    qtbot, open_sample, tmp_path
+):
+    """Found under Xvfb: a sighting row kept its first distance and frame count while the
+    record took the improved ones (1 frame on the card, 6 in the record)."""
+    console = open_sample(start=False)
+    panel, session = console.window.alerts, console.session
+    alert = raise_alert(session, 1, 1, "north", 5)
+    qtbot.waitUntil(lambda: len(panel.pending) == 1)
+    # The sighting goes on: a closer frame, and two more frames of evidence.
+    better = replace(
+        alert,
+        distance=0.25,
+        evidence=[*alert.evidence, Evidence(10, 2.0, 0.27), Evidence(15, 3.0, 0.25)],
+    )
+    session._on_alert(AlertEvent(better, False))
+    qtbot.waitUntil(lambda: not session._saves, timeout=10_000)
+    (stored,) = rows(
+        tmp_path, f"SELECT distance, frames_seen FROM alerts WHERE alert_id = '{alert.alert_id}'"
+    )
+    row_text = panel.card.sightings_box.findChildren(QLabel)[0].text()
+    assert stored == (0.25, 3)
+    assert "distance 0.250 · 3 frame(s)" in row_text

@@ -66,7 +66,8 @@ class DeploymentBar(QFrame):
         self.operating.setObjectName("operatingPoint")
         self._note_timer = QTimer(self)
         self._note_timer.setSingleShot(True)
-        self._note_timer.timeout.connect(self.message.hide)
+        # Emptied, not hidden: the label holds the row's stretch, the buttons stay put.
+        self._note_timer.timeout.connect(self.message.clear)
         self.confirm_button.clicked.connect(self.confirm_requested)
         self.start_button.clicked.connect(self.start_requested)
         self.conclude_button.clicked.connect(self.conclude_requested)

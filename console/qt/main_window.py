@@ -70,6 +70,9 @@ KEYS = [
 ]
 
 
+MESSAGE_SECONDS = 20.0  # how long a status bar message stays
+
+
 class MainWindow(QMainWindow):
     """Presents a MonitoringSession (it is the session's listener) and forwards decisions."""
 
@@ -242,8 +245,9 @@ class MainWindow(QMainWindow):
             session.deployment.threshold, len(session.watchlist), session.passers_by_per_hour()
         )
 
-    def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text)
+    def show_message(self, text: str, seconds: float = MESSAGE_SECONDS) -> None:
+        """A line in the status bar that fades: it must not outlive what it describes."""
+        self.statusBar().showMessage(text, int(seconds * 1000))
 
     def show_progress(self, what: str, done: int, total: int) -> None:
         """A progress bar in the status bar while a long job (enrolment) runs."""

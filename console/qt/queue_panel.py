@@ -106,18 +106,24 @@ class SightingRow(QWidget):
     ) -> None:
         super().__init__(parent)
         self.alert_id = alert.alert_id
+        self.time_text = time_text or wall_time
         self.face = FacePhoto(THUMB_SIDE, THUMB_SIDE)
-        self.face.set_rgb(alert.crop_rgb)
-        when = (time_text or wall_time)(alert)
-        self.text = QLabel(
-            f"<b>{html.escape(alert.camera)}</b> {html.escape(when)}<br>"
-            f"distance {alert.distance:.3f} · {alert.frames_seen} frame(s)"
-        )
+        self.text = QLabel()
         self.text.setWordWrap(True)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 1, 0, 1)
         row.addWidget(self.face)
         row.addWidget(self.text, 1)
+        self.show_alert(alert)
+
+    def show_alert(self, alert: Alert) -> None:
+        """The sighting as it stands: its face, distance and frames improve while it goes
+        on, and the row must say what the record holds."""
+        self.face.set_rgb(alert.crop_rgb)
+        self.text.setText(
+            f"<b>{html.escape(alert.camera)}</b> {html.escape(self.time_text(alert))}<br>"
+            f"distance {alert.distance:.3f} · {alert.frames_seen} frame(s)"
+        )
 
 
 class IncidentCard(QFrame):
@@ -263,7 +269,7 @@ class IncidentCard(QFrame):
         ]
         if [w.alert_id for w in shown] == [a.alert_id for a in alerts]:
             for row, alert in zip(shown, alerts, strict=True):
-                row.face.set_rgb(alert.crop_rgb)  # a sighting's best face improves
+                row.show_alert(alert)  # a sighting improves while it goes on
             return
         for w in shown:
             self.sightings_layout.removeWidget(w)
@@ -280,7 +286,7 @@ class IncidentCard(QFrame):
             return
         waited = incident.waiting_s(now)
         if self.closed_reason:
-            self.waiting.setText(f"waited {waiting_text(waited)}, not adjudicated")
+            self.waiting.setText("not adjudicated")
             self.waiting.setStyleSheet("")
         elif waited > overdue_after_s:
             self.waiting.setText(f" OVERDUE {waiting_text(waited)} ")
