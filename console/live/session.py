@@ -317,7 +317,11 @@ class MonitoringSession:
 
     def _show_cameras_off(self) -> None:
         reason = self.deployment.cameras_off_reason() or ""
-        if self.resumed_after and self.deployment.officers_present_confirmed_by is None:
+        if (
+            self.resumed_after
+            and self.deployment.officers_present_confirmed_by is None
+            and self.deployment.state != DeploymentState.CONCLUDED
+        ):
             reason = (
                 f"console resumed after a {self.resumed_after}: cameras are paused until "
                 "officers on the ground are confirmed"
