@@ -138,9 +138,10 @@ class RayCameraFeed:
         if changed:
             self.listener.feed_status(self.status())
 
-    def wait(self, reason: str) -> None:
-        """Show that the camera is off, and why (the deployment is not live)."""
-        self.set_state(FeedState.WAITING, reason)
+    def wait(self, reason: str, for_good: bool = False) -> None:
+        """Show that the camera is off, and why (the deployment is not live); *for_good*:
+        it will not run again (the deployment has concluded)."""
+        self.set_state(FeedState.STOPPED if for_good else FeedState.WAITING, reason)
 
     async def stop(self) -> None:
         self.set_state(FeedState.STOPPED)

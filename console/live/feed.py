@@ -272,9 +272,10 @@ class CameraFeed:
         self.state, self.detail = state, detail
         self.listener.feed_status(self.status())
 
-    def wait(self, reason: str) -> None:
-        """Show that the camera is off, and why (the deployment is not live)."""
-        self._set_state(FeedState.WAITING, reason)
+    def wait(self, reason: str, for_good: bool = False) -> None:
+        """Show that the camera is off, and why (the deployment is not live); *for_good*:
+        it will not run again (the deployment has concluded)."""
+        self._set_state(FeedState.STOPPED if for_good else FeedState.WAITING, reason)
 
     # -- the connection loop ----------------------------------------------------------
     async def run(self) -> None:

@@ -317,17 +317,18 @@ class MonitoringSession:
 
     def _show_cameras_off(self) -> None:
         reason = self.deployment.cameras_off_reason() or ""
+        concluded = self.deployment.state == DeploymentState.CONCLUDED
         if (
             self.resumed_after
             and self.deployment.officers_present_confirmed_by is None
-            and self.deployment.state != DeploymentState.CONCLUDED
+            and not concluded
         ):
             reason = (
                 f"console resumed after a {self.resumed_after}: cameras are paused until "
                 "officers on the ground are confirmed"
             )
         for feed in self.feeds:
-            feed.wait(reason)
+            feed.wait(reason, for_good=concluded)
 
     async def _save_counts(self, stopping: bool = False) -> None:
         """Add the faces seen and the time live since the last save to the record (only

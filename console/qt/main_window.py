@@ -32,7 +32,7 @@ from console.domain.incidents import RecentDecision, UndoRefused
 from console.domain.officers import Officer, Permission, PermissionDenied
 from console.domain.policy import FalseAlertRate, SitePolicy
 from console.domain.watchlist import Watchlist, WatchlistError
-from console.live.feed import FacesInView, FeedState, FeedStatus
+from console.live.feed import FacesInView, FeedStatus
 from console.live.session import MonitoringSession, PartlyRecorded
 from console.live.setup import import_watchlist
 from console.qt.camera_tile import CameraTile
@@ -314,10 +314,6 @@ class MainWindow(QMainWindow):
             self.alerts.deployment_concluded(deployment.concluded_at)
             for tile in self.tiles.values():
                 tile.video.clear()
-                # Also for a camera that was paused and never ran again: no tile keeps
-                # saying it waits for officers on the ground.
-                off = deployment.cameras_off_reason() or "deployment concluded"
-                tile.show_status(FeedStatus(tile.camera, FeedState.STOPPED, off))
             if self._footfall is not None:
                 self._footfall.stop()
             QPixmapCache.clear()
