@@ -466,7 +466,7 @@ class MainWindow(QMainWindow):
             return
         name, ids = incident.subject_name, incident.alert_ids
         try:
-            recorded = await self.session.decide_incident(ids, decision, note)
+            recorded = await self.session.decide_incident(ids, decision, note, incident_id)
         except PartlyRecorded as exc:
             done = [a.alert_id for a in exc.recorded]
             self.alerts.remove_alerts(incident_id, done)
