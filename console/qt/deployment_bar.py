@@ -103,23 +103,22 @@ class DeploymentBar(QFrame):
     def show_deployment(self, d: Deployment, watchlist_size: int) -> None:
         self.state_label.setText(f" {d.state.value.upper()} ")
         self.state_label.setStyleSheet(STATE_STYLE[d.state] + "; padding:4px; font-weight:bold")
-        created = _hm(d.watchlist_created_at) if d.watchlist_created_at else "none"
-        present = d.officers_present_confirmed_by or "not confirmed"
-        self.summary.setText(
-            f"<b>{d.reference}</b> · {d.site} · authorised by {d.authorised_rank} "
-            f"{d.authorised_by} · planned {_hm(d.planned_start)} to {_hm(d.planned_end)} · "
-            f"watchlist {watchlist_size} subjects, built {created} · officers on the ground: "
-            f"{present}"
+        head = (
+            f"<b>{d.reference}</b> · {d.site} · authorised by {d.authorised_rank} {d.authorised_by}"
         )
         if d.state == DeploymentState.CONCLUDED:
-            self.summary.setText(
-                f"<b>{d.reference}</b> · {d.site} · authorised by {d.authorised_rank} "
-                f"{d.authorised_by} · concluded {_hm(d.concluded_at)} · watchlist deleted"
-            )
+            self.summary.setText(f"{head} · concluded {_hm(d.concluded_at)} · watchlist deleted")
             self.operating.set_full_text(
                 "Operating point: none (the deployment has concluded; its watchlist is deleted)"
             )
         else:
+            created = _hm(d.watchlist_created_at) if d.watchlist_created_at else "none"
+            present = d.officers_present_confirmed_by or "not confirmed"
+            self.summary.setText(
+                f"{head} · planned {_hm(d.planned_start)} to {_hm(d.planned_end)} · "
+                f"watchlist {watchlist_size} subjects, built {created} · officers on the "
+                f"ground: {present}"
+            )
             self.show_operating_point(d.threshold, watchlist_size)
         planned = d.state == DeploymentState.PLANNED
         self.confirm_button.setVisible(
