@@ -34,8 +34,11 @@ rounds every person is a target once per size. Scored per recipe:
 Recipes: the console as shipped (its default operating point and evidence rule), its
 evidence rule changed one piece at a time (judged on the track's aggregated encoding,
 a margin to the second-nearest subject, no single-frame strong rule), other operating
-points, other enrolment templates, the console as it was (0.40, frame by frame), and
-the classic recipe (one alert per matching face per frame) at 0.6 and 0.5. The last
+points, other enrolment templates, the console as it was (0.40, frame by frame), the
+live console's crowd engine (it encodes only the faces whose encoding can change an
+outcome, within its budget) at 5 analyses a second and, beside the every-face engine, at
+2.5 (the live console analyses at most 3 a camera), and the classic recipe (one alert
+per matching face per frame) at 0.6 and 0.5. The last
 line of stdout is JSON. Videos and caches go to ``bench/results/unseen_faces/``
 (git-ignored): they show the development set's faces and must never be committed.
 """
@@ -76,7 +79,14 @@ from make_samples import FPS, HEIGHT, WIDTH, backgrounds, make_sprite, paste  # 
 from console.domain.sightings import EvidenceRule  # noqa: E402
 from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject  # noqa: E402
 from console.pipeline import CameraPipeline  # noqa: E402
-from console.vision.analysis import AnalysisSettings, FaceObservation  # noqa: E402
+from console.vision.analysis import (  # noqa: E402
+    AnalysisSettings,
+    Detection,
+    FaceObservation,
+    analyse_frame,
+    appearance,
+)
+from console.vision.encode_scheduler import EncodeBudget  # noqa: E402
 from console.vision.enrolment import enrol_image, find_faces  # noqa: E402
 from console.vision.matcher import Matcher  # noqa: E402
 from console.vision.operating_point import (  # noqa: E402
@@ -84,7 +94,7 @@ from console.vision.operating_point import (  # noqa: E402
     FalseAlertRate,
     threshold_for,
 )
-from console.vision.pool import AnalysisPool  # noqa: E402
+from console.vision.pool import ENCODES_PER_SECOND_PER_WORKER, AnalysisPool  # noqa: E402
 from console.vision.sources import Frame, SourceSpec, VideoSource  # noqa: E402
 from console.vision.templates import ENROLMENT_JITTERS  # noqa: E402
 
@@ -299,6 +309,16 @@ def classic_analyse(frame_bgr: np.ndarray) -> list[tuple[tuple[int, int, int, in
 class Observed:
     console: dict[str, list[tuple[int, float, list[FaceObservation]]]]
     classic: dict[str, list[tuple[int, float, list]]]
+    # Each console face's appearance at a glance (analysis.appearance), for the crowd
+    # engine's tracker: in the order of the faces of each frame.
+    looks: dict[str, list[list]] = field(default_factory=dict)
+
+
+def console_observe(frame_bgr: np.ndarray) -> tuple[list[FaceObservation], list]:
+    """The console's worker on one frame (every face encoded), and each face's
+    appearance; run on the pool."""
+    faces = analyse_frame(frame_bgr, AnalysisSettings())
+    return faces, [appearance(frame_bgr, f.bbox) for f in faces]
 
 
 def _at_most(sprite, face_px: float):
@@ -315,21 +335,23 @@ def _at_most(sprite, face_px: float):
 def analyse(videos: dict[str, Path], pool: AnalysisPool, classic: bool = True) -> Observed:
     console: dict[str, list] = {}
     classic: dict[str, list] = {}
+    looks: dict[str, list] = {}
     for camera, path in videos.items():
         jobs = []
         with VideoSource(SourceSpec(camera, str(path))) as source:
             step = max(1, round(source.fps / ANALYSES_PER_SECOND))
             while (frame := source.read()) is not None:
                 if frame.index % step == 0:
-                    jobs.append((frame.index, frame.t, pool.analyse(frame.image),
+                    jobs.append((frame.index, frame.t, pool.run(console_observe, frame.image),
                                  pool.run(classic_analyse, frame.image) if classic else None))
                     if len(jobs) % 200 == 0:
                         print(f"  {camera}: {len(jobs)} frames submitted", file=sys.stderr)
                     while sum(not j[2].done() for j in jobs) > 8:
                         time.sleep(0.01)
-        console[camera] = [(i, t, a.result()) for i, t, a, _ in jobs]
+        console[camera] = [(i, t, a.result()[0]) for i, t, a, _ in jobs]
+        looks[camera] = [a.result()[1] for _, _, a, _ in jobs]
         classic[camera] = [(i, t, c.result() if c else []) for i, t, _, c in jobs]
-    return Observed(console, classic)
+    return Observed(console, classic, looks)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -425,7 +447,14 @@ def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], target
 
 
 def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
-                rule: EvidenceRule) -> list[tuple[str, float, str, tuple]]:
+                rule: EvidenceRule, crowd: bool = False, every: int = 1
+                ) -> list[tuple[str, float, str, tuple]]:
+    """*crowd*: the live console's crowd engine (it tracks every face but encodes only
+    those whose encoding can change an outcome, within a budget: each camera half of the
+    two workers' budget, on the video's clock); its faces are the ones found on the
+    whole frame, where the live engine sweeps once a second and looks around followed
+    faces and motion in between. Otherwise every face of every analysed frame, as
+    ``replay``. *every*: only every k-th analysed frame."""
     raised = []
     matcher = Matcher(watchlist, threshold)
     blank = np.zeros((HEIGHT, WIDTH, 3), np.uint8)  # crops are not scored: no pixels needed
@@ -440,8 +469,22 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
             return observe(t, frame, matches)
 
         pipeline.sightings.observe = capture
-        for index, t, faces in frames:
-            for event in pipeline.process(Frame(blank, index, t), faces):
+        if crowd:
+            pipeline.use_budget(EncodeBudget(ENCODES_PER_SECOND_PER_WORKER, clock=None))
+        for k, (index, t, faces) in enumerate(frames):
+            if k % every:
+                continue
+            frame = Frame(blank, index, t)
+            if crowd:
+                looks = observed.looks[camera][k]
+                found = [Detection(f.bbox, f.sharpness, look)
+                         for f, look in zip(faces, looks, strict=True)]
+                chosen = pipeline.choose(frame, found)
+                encoded = [faces[i].encoding for i in chosen.to_encode]
+                events = pipeline.settle(frame, chosen, encoded)
+            else:
+                events = pipeline.process(frame, faces)
+            for event in events:
                 if event.is_new:
                     subject = event.alert.subject_id
                     bbox = next(m.bbox for m in seen if m.subject_id == subject)
@@ -513,6 +556,8 @@ class Recipe:
     rule: EvidenceRule | None = None
     template: str = ""  # one of TEMPLATES; "" is as the console enrols (one photo)
     same_walks_as_two_photos: bool = False  # leave out the walks SECOND_PHOTO uses
+    crowd: bool = False  # the live console's crowd engine (run_console)
+    every: int = 1  # analyse every k-th of the street's analysed frames (2: 2.5 a second)
 
 
 def recipes(size: int) -> dict[str, Recipe]:
@@ -520,6 +565,12 @@ def recipes(size: int) -> dict[str, Recipe]:
     t = threshold_for(FalseAlertRate(DEFAULT_ONE_IN), size)
     out = {
         "console": Recipe("console", t, shipped),
+        "console, crowd engine (live)": Recipe("console", t, shipped, crowd=True),
+        # The live console analyses at most 3 frames a second a camera: both engines at
+        # 2.5 a second, on the same frames.
+        "console, 2.5 analyses/s": Recipe("console", t, shipped, every=2),
+        "console, crowd engine, 2.5 analyses/s": Recipe(
+            "console", t, shipped, crowd=True, every=2),
         "console, aggregated per track (weighted)": Recipe(
             "console", t, replace(shipped, aggregate=True)),
         "console, aggregated per track (unweighted)": Recipe(
@@ -571,7 +622,7 @@ def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bo
     """The people, their walks and what was found in the videos: built and analysed
     once, then read from a git-ignored cache."""
     key = hashlib.sha256(
-        json.dumps([names, walks_per_person, SEED, WALK_S, LANES]).encode()
+        json.dumps([names, walks_per_person, SEED, WALK_S, LANES, "looks"]).encode()
     ).hexdigest()[:12]
     folder = OUT / key
     folder.mkdir(parents=True, exist_ok=True)
@@ -634,7 +685,8 @@ def main() -> None:
                     targets, padding, size, recipe.template, round_no, synthetic)
                 thresholds[name] = recipe.threshold
                 raised = (
-                    run_console(observed, watchlist, recipe.threshold, recipe.rule)
+                    run_console(observed, watchlist, recipe.threshold, recipe.rule, recipe.crowd,
+                                recipe.every)
                     if recipe.kind == "console"
                     else run_classic(observed, watchlist, recipe.threshold)
                 )

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent, EvidenceRule, Match, SightingTracker
 from console.vision.analysis import Detection, FaceObservation, Region, crop_face, scene
-from console.vision.encode_scheduler import EncodeBudget, EncodeScheduler, OverloadStatus
+from console.vision.encode_scheduler import (
+    EncodeBudget,
+    EncodeScheduler,
+    OverloadStatus,
+    ScheduleSettings,
+)
 from console.vision.matcher import Candidate, Matcher
 from console.vision.motion import DetectionPlanner
 from console.vision.sources import Frame
@@ -81,10 +86,20 @@ class CameraPipeline:
 
     def use_budget(self, budget: EncodeBudget) -> None:
         """From now on, encode within *budget* (the crowd engine)."""
+        settings = ScheduleSettings(
+            alert_frames=self.rule.min_frames, strong_margin=self.rule.strong_margin
+        )
         self.scheduler = EncodeScheduler(
-            self.matcher.threshold, budget, min_sharpness=self.min_sharpness
+            self.matcher.threshold, budget, settings, min_sharpness=self.min_sharpness
         )
         self.planner = DetectionPlanner()
+
+    def set_threshold(self, threshold: float) -> None:
+        """The operating point changed: the sightings and the encode scheduler judge at
+        the new distance from the next frame (the matcher is the caller's to change)."""
+        self.sightings.threshold = threshold
+        if self.scheduler is not None:
+            self.scheduler.threshold = threshold
 
     # -- the crowd engine: detect where faces can be, encode what can change an outcome --
     def detection_regions(self, frame: Frame) -> list[Region]:
@@ -101,7 +116,9 @@ class CameraPipeline:
         c.faces_detected += len(detections)
         c.faces_in_view = len(detections)
         known = self.faces.known_tracks()
-        track_ids = self.faces.assign(frame.t, [d.bbox for d in detections])
+        track_ids = self.faces.assign(
+            frame.t, [d.bbox for d in detections], [d.signature for d in detections]
+        )
         c.people_seen += len(set(track_ids) - known)
         uncertain = frozenset(self.faces.uncertain)
         self.evidence.forget_before(frame.t - self.faces.max_gap_s)
@@ -127,7 +144,9 @@ class CameraPipeline:
                 continue
             if i not in encoded:
                 state = scheduler.tracks.get(track_id)
-                view.append((det.bbox, state.name if state else None))
+                # A doubted track may be somebody else now: no name until re-checked.
+                named = state is not None and not state.doubted
+                view.append((det.bbox, state.name if named else None))
                 continue
             face = FaceObservation(det.bbox, encoded[i], det.sharpness)
             nearest = self.matcher.nearest(face.encoding)

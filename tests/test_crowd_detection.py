@@ -101,3 +101,57 @@ def test_the_tracker_doubts_a_jump_a_sudden_size_change_and_two_faces_crossing()
     ids = tracker.assign(0.0, [(100, 200, 200, 100), (100, 330, 200, 230)])
     tracker.assign(0.33, [(100, 265, 200, 165), (100, 275, 200, 175)])  # met in the middle
     assert tracker.uncertain & set(ids)
+
+
+def looks(*weights: float) -> np.ndarray:
+    """An appearance made of orthogonal parts: looks(1) and looks(0, 1) are unalike;
+    looks(0.8, 0.6) is 0.8 alike to looks(1)."""
+    v = np.zeros(512, np.float32)
+    v[: len(weights)] = weights
+    return v / np.linalg.norm(v)
+
+
+def test_a_face_keeps_its_own_track_when_a_stranger_is_nearer_its_predicted_place():
+    tracker = FaceTracker()
+    (a,) = tracker.assign(0.0, [(100, 200, 200, 100)], [looks(1)])
+    # The stranger stands right where A was; A has walked on 60 px.
+    ids = tracker.assign(
+        0.33, [(100, 210, 200, 110), (100, 260, 200, 160)], [looks(0, 1), looks(1)]
+    )
+    assert ids[1] == a, "A keeps its track: it looks like A"
+    assert ids[0] != a, "the stranger is somebody new"
+    assert tracker.uncertain == set()
+    # Without appearances the nearest face takes the track: the reason they are used.
+    blind = FaceTracker()
+    (b,) = blind.assign(0.0, [(100, 200, 200, 100)])
+    assert blind.assign(0.33, [(100, 210, 200, 110), (100, 260, 200, 160)])[0] == b
+
+
+def test_a_face_that_looks_nothing_like_the_track_starts_a_track_of_its_own():
+    tracker = FaceTracker()
+    (a,) = tracker.assign(0.0, [(100, 200, 200, 100)], [looks(1)])
+    (other,) = tracker.assign(0.33, [(100, 205, 200, 105)], [looks(0, 1)])
+    assert other != a
+
+
+def test_the_tracker_doubts_a_face_that_looks_different_or_turns_up_far_from_its_track():
+    tracker = FaceTracker()
+    (a,) = tracker.assign(0.0, [(100, 200, 200, 100)], [looks(1)])
+    tracker.assign(0.33, [(100, 230, 200, 130)], [looks(0.8, 0.6)])  # 0.8 alike, in place
+    assert tracker.uncertain == {a}, "somewhat alike is not alike enough"
+    tracker = FaceTracker()
+    (b,) = tracker.assign(0.0, [(100, 200, 200, 100)], [looks(1)])
+    # Alike at a glance, but 1.9 face widths from where the track was going: somebody
+    # may have walked in where B walked out.
+    tracker.assign(0.66, [(100, 450, 200, 350)], [looks(1)])
+    assert b in tracker.uncertain
+
+
+def test_two_faces_crossing_are_not_in_doubt_when_each_looks_like_itself():
+    tracker = FaceTracker()
+    ids = tracker.assign(0.0, [(100, 200, 200, 100), (100, 330, 200, 230)], [looks(1), looks(0, 1)])
+    after = tracker.assign(
+        0.33, [(100, 265, 200, 165), (100, 275, 200, 175)], [looks(0, 1), looks(1)]
+    )
+    assert after == [ids[1], ids[0]], "each face keeps the track that looks like it"
+    assert tracker.uncertain == set()

@@ -142,3 +142,50 @@ def test_the_sample_streams_give_the_same_alerts_for_far_fewer_encodings(
     detected = sum(c.faces_detected for c in summary.cameras.values())
     encoded = sum(c.faces_encoded for c in summary.cameras.values())
     assert detected > 400 and encoded < detected / 2
+
+
+def glance(k: int) -> np.ndarray:
+    """Appearances at a glance: glance(k) and glance(j) are unalike for k != j."""
+    v = np.zeros(512, np.float32)
+    v[k] = 1.0
+    return v
+
+
+def test_a_wanted_face_that_walks_in_where_a_passer_by_walked_out_is_judged_at_once():
+    """A passer-by, judged a confident non-match, leaves; the wanted person walks in at
+    the place the passer-by's track expected them. Looking nothing alike, the newcomer is
+    a new face (checked at once), not the passer-by's track (re-checked after seconds)."""
+    pipeline = crowd_pipeline()
+    image = np.full((720, 1280, 3), 100, np.uint8)
+    events = []
+    for n in range(6):
+        box = (300, 60 + 20 * n + 140, 440, 60 + 20 * n)
+        wanted = n >= 3
+        frame = Frame(image, n * 8, n / 3)
+        chosen = pipeline.choose(frame, [Detection(box, 300.0, glance(1 if wanted else 2))])
+        encodings = [WANTED + 0.01 if wanted else passer_by(0) for _ in chosen.to_encode]
+        events += pipeline.settle(frame, chosen, encodings)
+        if n == 3:
+            assert chosen.to_encode == [0], "the newcomer is checked on the frame it appears"
+    assert [e.alert.subject_id for e in events if e.is_new] == ["WL-1"]
+    assert pipeline.counters.people_seen == 2
+
+
+def test_a_named_box_loses_its_name_while_its_track_is_in_doubt():
+    pipeline = crowd_pipeline(per_second=3.0)
+    image = np.full((720, 1280, 3), 100, np.uint8)
+    box = (300, 200, 440, 60)
+    for n in range(4):
+        frame = Frame(image, n * 8, n / 3)
+        chosen = pipeline.choose(frame, [Detection(box, 300.0, glance(1))])
+        pipeline.settle(frame, chosen, [WANTED + 0.01 for _ in chosen.to_encode])
+    assert pipeline.last_view == [(box, "Wanted Person")]
+    # Somewhat unlike the face it was (0.8 alike) on a frame with no encoding to spare:
+    # it may be somebody else, so the tile stops naming it until it has been checked.
+    somewhat = glance(1) * 0.8 + glance(2) * 0.6
+    frame = Frame(image, 40, 5 / 3)
+    pipeline.scheduler.budget.grant(100, 0, frame.t)  # every token spent elsewhere
+    chosen = pipeline.choose(frame, [Detection(box, 300.0, somewhat)])
+    assert chosen.to_encode == []
+    pipeline.settle(frame, chosen, [])
+    assert pipeline.last_view == [(box, None)]

@@ -144,3 +144,38 @@ def test_faces_out_of_view_stop_waiting_and_forgotten_tracks_are_dropped():
 
 def test_no_overload_says_nothing():
     assert OverloadStatus().describe() == ("", "")
+
+
+def test_a_face_that_matched_once_is_checked_again_before_any_new_face():
+    """Its next encoding may raise the alert (two matching frames), a new face's only
+    starts a sighting: with one encoding to spend, the match is confirmed first."""
+    s = scheduler(per_second=1.0)
+    assert step(s, 0.0, [(1, BIG, SHARP)], {1: THRESHOLD - 0.05}) == [1]
+    crowd = [(2, BIG, SHARP), (1, BIG, SHARP), (3, BIG, SHARP)]
+    assert step(s, 1.0, crowd, {1: THRESHOLD - 0.05, 2: 0.9, 3: 0.9}) == [1]
+    # A match strong enough to alert on one frame needs no confirming: newcomers first.
+    s = scheduler(per_second=1.0)
+    step(s, 0.0, [(1, BIG, SHARP)], {1: THRESHOLD - 0.2})
+    assert step(s, 1.0, crowd, {1: THRESHOLD - 0.2, 2: 0.9, 3: 0.9}) in ([2], [3])
+
+
+def test_a_doubt_is_not_forgotten_until_the_face_has_been_checked():
+    s = scheduler(per_second=1.0)
+    step(s, 0.0, [(1, BIG, SHARP)], {1: 0.9})  # a confident non-match
+    # Doubted on a frame with no encoding to spare (a newcomer took it) ...
+    assert step(s, 1.0, [(2, BIG * 2, SHARP), (1, BIG, SHARP)], {1: 0.9, 2: 0.9}, [1]) == [2]
+    assert s.tracks[1].doubted
+    # ... the next frames no longer doubt it (the new face looks like itself), yet it is
+    # checked at the first chance, long before a confident non-match's re-check.
+    assert step(s, 1.33, [(1, BIG, SHARP)], {1: 0.3}) == []  # no token yet
+    assert step(s, 2.0, [(1, BIG, SHARP)], {1: 0.3}) == [1]
+    assert not s.tracks[1].doubted
+    assert s.tracks[1].matching_frames == 1, "what was known of the track was dropped"
+
+
+def test_of_two_faces_near_the_threshold_the_nearer_is_checked_first():
+    s = scheduler(per_second=2.0)
+    faces = [(1, BIG, SHARP), (2, BIG, SHARP)]
+    far, nearer = THRESHOLD + 0.1, THRESHOLD + 0.02
+    step(s, 0.0, faces, {1: far, 2: nearer})
+    assert step(s, 0.5, faces, {1: far, 2: nearer}) == [2], "one encoding: the likelier match"

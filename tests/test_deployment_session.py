@@ -176,6 +176,8 @@ def test_only_a_supervisor_concludes_or_changes_the_false_alert_rate_and_it_is_a
         expected = threshold_for(FalseAlertRate(100_000), len(session.watchlist))
         assert session.matcher.threshold == expected < before
         assert all(f.pipeline.sightings.threshold == expected for f in session.feeds)
+        # the crowd engine chooses what to encode by the same distance
+        assert all(f.pipeline.scheduler.threshold == expected for f in session.feeds)
         assert session.operating_point.rate == FalseAlertRate(100_000)
         await session.close()
         return store, before, expected

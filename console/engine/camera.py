@@ -235,7 +235,7 @@ class CameraWork:
         """A supervisor changed the operating point: match at the new distance from now."""
         self.threshold = threshold
         self._matcher.threshold = threshold
-        self._pipeline.sightings.threshold = threshold
+        self._pipeline.set_threshold(threshold)
 
     def forget_watchlist(self) -> None:
         """Drop the watchlist's encodings from this process (the deployment concluded)."""

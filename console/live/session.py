@@ -507,7 +507,7 @@ class MonitoringSession:
             await self.cluster.set_threshold(value)
         for feed in self.feeds:
             if isinstance(feed, CameraFeed):
-                feed.pipeline.sightings.threshold = value
+                feed.pipeline.set_threshold(value)
 
     # -- alerts -----------------------------------------------------------------------
     def _restore(self) -> None:

@@ -167,12 +167,14 @@ class Region:
         return max(0, self.x1 - self.x0) * max(0, self.y1 - self.y0) * self.scale**2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Detection:
-    """A face found in a frame, not yet encoded: where it is and how sharp."""
+    """A face found in a frame, not yet encoded: where it is, how sharp, and what it
+    looks like at a glance (``appearance``: memory only, dropped with its track)."""
 
     bbox: BBox
     sharpness: float
+    signature: np.ndarray | None = None
 
     @property
     def width(self) -> int:
@@ -225,7 +227,34 @@ def detect_in_regions(
         for box in _detect_region(gray, region, settings):
             if all(_iou(box, kept) < 0.3 for kept in found):
                 found.append(box)
-    return [Detection(b, sharpness(gray, b)) for b in found]
+    return [Detection(b, sharpness(gray, b), appearance(frame_bgr, b)) for b in found]
+
+
+APPEARANCE_BINS = 8  # per colour channel: 512 bins in all
+
+
+def appearance(frame_bgr: np.ndarray, bbox: BBox) -> np.ndarray | None:
+    """What a face looks like at a glance: the colours of its inner part (the middle 80%
+    of its box, little background), as a 512-bin histogram, square-rooted and of unit
+    length. Two are compared by their dot product (1: alike).
+
+    Not an identity (that is the 128-d encoding, 75 ms): it costs microseconds, holds no
+    picture of the face, and tells the tracker whether the face on a track is still the
+    one it was a moment ago. Colours were chosen over a shrunk grey picture because they
+    do not move with HOG's box from one frame to the next: on the crowd bench's street the
+    same walker's grey 8x8 picture fell below what different walkers reached in 9-20% of
+    steps, its colours in 1-4% (the thresholds: ``console.vision.tracking``).
+    """
+    top, right, bottom, left = bbox
+    dy, dx = (bottom - top) // 10, (right - left) // 10
+    roi = frame_bgr[top + dy : bottom - dy, left + dx : right - dx]
+    if roi.size == 0:
+        return None
+    bins = APPEARANCE_BINS
+    hist = cv2.calcHist([roi], [0, 1, 2], None, [bins] * 3, [0, 256] * 3).ravel()
+    hist = np.sqrt(hist)
+    norm = float(np.linalg.norm(hist))
+    return (hist / norm).astype(np.float32) if norm > 0 else None
 
 
 def encode_boxes(frame_bgr: np.ndarray, boxes: list[BBox], jitters: int = 1) -> list[np.ndarray]:

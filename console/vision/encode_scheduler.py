@@ -6,10 +6,11 @@ the crowd. Instead each followed face (a track) is encoded when it can matter:
 
 | the track | its next encoding is | worth |
 | --- | --- | --- |
+| matched once, not yet enough for an alert | wanted now: it may raise one | CONFIRM (urgent) |
 | new: never encoded | wanted now | NEW (urgent) |
-| may have switched person (the tracker doubts the assignment) | wanted now | SWITCHED (urgent) |
+| may be somebody else (doubted by the tracker, until encoded) | wanted now | SWITCHED (urgent) |
 | matching, its alert's evidence not settled yet | wanted every frame | MATCHING (urgent) |
-| near the threshold | wanted every frame | NEAR (urgent) |
+| near the threshold | wanted every frame, the nearest first | NEAR (urgent) |
 | matching, settled | a better crop, or once a second to keep the sighting open | SETTLED |
 | not matching, the face has grown or sharpened enough to beat its best encoding | wanted | BETTER |
 | confidently not matching at good quality | re-checked rarely | RECHECK |
@@ -35,8 +36,9 @@ from dataclasses import dataclass, field
 
 from console.vision.track_evidence import face_weight
 
+CONFIRM = 110.0
 NEW = 100.0
-SWITCHED = 90.0
+SWITCHED = NEW  # perhaps somebody else on the track: as good as a new face
 MATCHING = 80.0
 NEAR = 60.0
 SETTLED = 40.0
@@ -54,6 +56,11 @@ class ScheduleSettings:
     recheck_s: float = 1.0  # a not-confident non-match is re-checked this often
     recheck_confident_s: float = 4.0  # a confident non-match: rarely
     settled_frames: int = 3  # matching encodings after which an alert's evidence is settled
+    # The sighting's evidence rule (console.domain.sightings.EvidenceRule): an alert needs
+    # this many matching frames, or one this far inside the threshold. A track short of
+    # it is the one whose next encoding can put an alert in front of the officer.
+    alert_frames: int = 2
+    strong_margin: float = 0.1
     settled_recheck_s: float = 1.0  # under the sighting's 1.5 s gap: it stays one sighting
 
 
@@ -68,6 +75,10 @@ class TrackState:
     name: str | None = None  # the subject it matched last (for the tile's box)
     waiting_since: float | None = None
     seen_t: float = 0.0
+    # The tracker doubted that the face is still the track's person: until an encoding
+    # settles it (a doubt raised on one frame is not forgotten on the next, when the new
+    # face looks like itself again).
+    doubted: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,17 +213,22 @@ class EncodeScheduler:
         s = self.settings
         if state.encodings == 0:
             return NEW
-        if switched:
+        if switched or state.doubted:
             return SWITCHED
         since = t - state.last_encoded_t
         better = quality >= state.best_quality * s.better_by
         distance = state.distance if state.distance is not None else math.inf
         if distance <= self.threshold:
+            strong = distance <= self.threshold - s.strong_margin
+            if state.matching_frames < s.alert_frames and not strong:
+                return CONFIRM
             if state.matching_frames < s.settled_frames:
                 return MATCHING
             return SETTLED if better or since >= s.settled_recheck_s else 0.0
         if distance <= self.threshold + s.near_margin:
-            return NEAR
+            # The nearer the threshold, the likelier the next frame matches: when the
+            # budget cannot serve every near face, the nearest are served first.
+            return NEAR + 10.0 * (1.0 - (distance - self.threshold) / s.near_margin)
         confident = (
             distance > self.threshold + s.confident_margin and state.best_quality >= s.good_quality
         )
@@ -239,6 +255,8 @@ class EncodeScheduler:
             if state is None:
                 state = self.tracks[track_id] = TrackState(first_t=t)
             state.seen_t = t
+            if track_id in uncertain and state.encodings:
+                state.doubted = True
             if sharp < self.min_sharpness:
                 continue  # the quality gate: never matched on, never encoded
             quality = face_weight(width, sharp)
@@ -278,8 +296,9 @@ class EncodeScheduler:
         """Record the outcome of an encoding: the nearest subject's distance, and the
         name when it matched (None otherwise)."""
         state = self.tracks.setdefault(track_id, TrackState(first_t=t))
-        if switched:  # another person, perhaps: what was known of the track no longer holds
+        if switched or state.doubted:  # another person, perhaps: what was known no longer holds
             state.best_quality, state.matching_frames = 0.0, 0
+            state.doubted = False
         state.encodings += 1
         state.last_encoded_t = t
         state.best_quality = max(state.best_quality, quality)
