@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench samples scenarios clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/system-deps.sh scripts/dlib-blas.sh
 	bash scripts/system-deps.sh build
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==25.3"
 	$(PY) -m pip install --quiet -e '.[dev]'
+	bash scripts/dlib-blas.sh $(PY)
 	touch $(STAMP)
 
 run: $(STAMP)

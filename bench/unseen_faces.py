@@ -85,6 +85,7 @@ from console.vision.analysis import (  # noqa: E402
     FaceObservation,
     analyse_frame,
     appearance,
+    encode_boxes,
 )
 from console.vision.encode_scheduler import EncodeBudget  # noqa: E402
 from console.vision.enrolment import enrol_image, find_faces  # noqa: E402
@@ -94,7 +95,7 @@ from console.vision.operating_point import (  # noqa: E402
     FalseAlertRate,
     threshold_for,
 )
-from console.vision.pool import ENCODES_PER_SECOND_PER_WORKER, AnalysisPool  # noqa: E402
+from console.vision.pool import AnalysisPool, EncodeCost  # noqa: E402
 from console.vision.sources import Frame, SourceSpec, VideoSource  # noqa: E402
 from console.vision.templates import ENROLMENT_JITTERS  # noqa: E402
 
@@ -446,12 +447,25 @@ def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], target
     return tally
 
 
+def live_encodes_per_camera(cameras: int = 2) -> float:
+    """What the live console's shared budget gives each of two cameras on this machine:
+    a share of two workers' time at what an encoding costs here, timed now (a face-sized
+    box of a blank frame costs what a face does)."""
+    cost = EncodeCost(workers=2)
+    blank = np.zeros((300, 300, 3), np.uint8)
+    encode_boxes(blank, [(50, 250, 250, 50)])  # the models loaded
+    start = time.perf_counter()
+    encode_boxes(blank, [(50, 250, 250, 50)] * 20)
+    cost.observe(time.perf_counter() - start, 20)
+    return cost.per_second / cameras
+
+
 def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
-                rule: EvidenceRule, crowd: bool = False, every: int = 1
-                ) -> list[tuple[str, float, str, tuple]]:
+                rule: EvidenceRule, crowd: bool = False, every: int = 1,
+                encodes_per_camera: float = 0.0) -> list[tuple[str, float, str, tuple]]:
     """*crowd*: the live console's crowd engine (it tracks every face but encodes only
-    those whose encoding can change an outcome, within a budget: each camera half of the
-    two workers' budget, on the video's clock); its faces are the ones found on the
+    those whose encoding can change an outcome, within a budget: *encodes_per_camera* a
+    second, on the video's clock); its faces are the ones found on the
     whole frame, where the live engine sweeps once a second and looks around followed
     faces and motion in between. Otherwise every face of every analysed frame, as
     ``replay``. *every*: only every k-th analysed frame."""
@@ -470,7 +484,7 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
 
         pipeline.sightings.observe = capture
         if crowd:
-            pipeline.use_budget(EncodeBudget(ENCODES_PER_SECOND_PER_WORKER, clock=None))
+            pipeline.use_budget(EncodeBudget(encodes_per_camera, clock=None))
         for k, (index, t, faces) in enumerate(frames):
             if k % every:
                 continue
@@ -653,9 +667,15 @@ def main() -> None:
         help="score the evaluation half (the report) or the calibration half (where the "
         "shipped choices were made; no classic rows: its street is analysed once for the "
         "console only)")
+    parser.add_argument(
+        "--encodes-per-camera", type=float, default=0.0,
+        help="the crowd engine's budget a camera (default: what the live console's budget "
+        "gives each of two cameras on this machine, timed at the start)")
     args = parser.parse_args()
     faces = require_faces(args.faces)
     started = time.monotonic()
+    encodes_per_camera = args.encodes_per_camera or live_encodes_per_camera()
+    print(f"crowd engine: {encodes_per_camera:.1f} encodings a second a camera", flush=True)
     names = sorted(set(p.name for p in faces.iterdir() if p.is_dir()))
     halves = split(names)
     scored_half = [n for n in names if halves[n] == args.half]
@@ -686,7 +706,7 @@ def main() -> None:
                 thresholds[name] = recipe.threshold
                 raised = (
                     run_console(observed, watchlist, recipe.threshold, recipe.rule, recipe.crowd,
-                                recipe.every)
+                                recipe.every, encodes_per_camera)
                     if recipe.kind == "console"
                     else run_classic(observed, watchlist, recipe.threshold)
                 )
@@ -714,6 +734,7 @@ def main() -> None:
         "padding_synthetic": synthetic,
         "default_operating_point": str(FalseAlertRate(DEFAULT_ONE_IN)),
         "wall_s": round(time.monotonic() - started, 1),
+        "crowd_engine_encodes_per_camera_s": round(encodes_per_camera, 1),
         "results": results,
     }
     print(json.dumps(summary))

@@ -238,7 +238,7 @@ def appearance(frame_bgr: np.ndarray, bbox: BBox) -> np.ndarray | None:
     of its box, little background), as a 512-bin histogram, square-rooted and of unit
     length. Two are compared by their dot product (1: alike).
 
-    Not an identity (that is the 128-d encoding, 75 ms): it costs microseconds, holds no
+    Not an identity (that is the 128-d encoding, 15 ms of a core): it costs microseconds, holds no
     picture of the face, and tells the tracker whether the face on a track is still the
     one it was a moment ago. Colours were chosen over a shrunk grey picture because they
     do not move with HOG's box from one frame to the next: on the crowd bench's street the

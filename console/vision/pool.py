@@ -1,9 +1,10 @@
 """The background pool that runs face analysis off the GUI thread.
 
 ``kind="process"`` (the default) runs dlib in worker processes: the landmark
-predictor and the encoder hold the GIL for ~75 ms a face, which would stall the GUI
-if they ran on a thread of the GUI's process. ``kind="thread"`` keeps everything in
-one process, which is lighter for short scripts and unit tests.
+predictor and the encoder hold the GIL for 15-75 ms a face (dlib with and without BLAS),
+which would stall the GUI if they ran on a thread of the GUI's process.
+``kind="thread"`` keeps everything in one process, which is lighter for short scripts and
+unit tests.
 
 Worker processes end when the console does, however it ends: a watchdog thread in each
 worker exits it once its parent is gone (a SIGKILLed console runs no clean-up, and an
@@ -16,13 +17,14 @@ on a short-lived executor thread), which would kill healthy workers.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -39,14 +41,19 @@ from console.vision.analysis import (
 from console.vision.encode_scheduler import EncodeBudget
 
 PoolKind = Literal["process", "thread"]
+T = TypeVar("T")
 
 _worker_settings = AnalysisSettings()
 WORKER_NICENESS = 10
 PARENT_CHECK_S = 0.5  # how often a worker looks for its console; an orphan lives this long
-# Live encodings a second per worker, shared by every camera: an encoding holds a core
-# for about 75 ms, so 5 a second is under 40% of a worker, leaving the rest for
-# detection (and the desk's other work). bench/crowd.py measures what it buys.
-ENCODES_PER_SECOND_PER_WORKER = 5.0
+# The live cameras' encodings may take this share of each worker's time, shared by every
+# camera; the rest is detection's (and the desk's other work). bench/crowd.py measures
+# what it buys.
+ENCODE_SHARE_PER_WORKER = 0.375
+# What an encoding costs until the workers have timed their own: dlib without BLAS
+# (75 ms: 5 a second a worker). Built on OpenBLAS (scripts/system-deps.sh) it takes about
+# 15 ms, and the budget follows (``EncodeCost``).
+ASSUMED_ENCODE_S = 0.075
 
 
 def _init_worker(settings: AnalysisSettings, console_pid: int) -> None:
@@ -87,8 +94,42 @@ def _detect_in_worker(frame_bgr: np.ndarray, regions: list[Region]) -> list[Dete
     return detect_in_regions(frame_bgr, regions, _worker_settings)
 
 
-def _encode_in_worker(frame_bgr: np.ndarray, boxes: list[BBox]) -> list[np.ndarray]:
-    return encode_boxes(frame_bgr, boxes, _worker_settings.jitters)
+def _encode_in_worker(frame_bgr: np.ndarray, boxes: list[BBox]) -> tuple[list[np.ndarray], float]:
+    return _timed(encode_boxes, frame_bgr, boxes, _worker_settings.jitters)
+
+
+def _timed(fn: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """*fn*'s result and the wall time it took: what the worker gave it, CPU it was
+    granted included (a worker yields to the GUI when both want a core)."""
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
+class EncodeCost:
+    """What one encoding takes on this machine, as the workers measure it (a moving
+    average), and the budget of encodings a second it affords."""
+
+    def __init__(self, workers: int, assumed_s: float = ASSUMED_ENCODE_S, weight: float = 0.2):
+        self.workers = workers
+        self.seconds = assumed_s
+        self.weight = weight
+        self.measured = 0
+
+    def observe(self, seconds: float, encodings: int) -> None:
+        if encodings <= 0 or not math.isfinite(seconds) or seconds <= 0:
+            return
+        each = seconds / encodings
+        # The first measurement replaces the assumption outright: an encoding with BLAS
+        # costs a fifth of one without, and the first seconds of a deployment (every face
+        # new) are when the budget matters most.
+        w = 1.0 if self.measured == 0 else self.weight
+        self.seconds += w * (each - self.seconds)
+        self.measured += 1
+
+    @property
+    def per_second(self) -> float:
+        return ENCODE_SHARE_PER_WORKER * self.workers / self.seconds
 
 
 def _gathered(parts: list[Future[list[Any]]]) -> Future[list[Any]]:
@@ -123,8 +164,10 @@ class AnalysisPool:
         self.settings = settings or AnalysisSettings()
         self.workers = workers
         self.kind = kind
-        # The live cameras' shared budget of encodings (wall clock).
-        self.budget = EncodeBudget(ENCODES_PER_SECOND_PER_WORKER * workers)
+        # The live cameras' shared budget of encodings (wall clock), at the rate what
+        # encodings cost here affords.
+        self.encode_cost = EncodeCost(workers)
+        self.budget = EncodeBudget(self.encode_cost.per_second)
         self._executor: Executor
         if kind == "process":
             self._executor = ProcessPoolExecutor(
@@ -153,7 +196,7 @@ class AnalysisPool:
         chosen faces are encoded in parallel rather than one after another."""
         if not boxes:
             return _gathered([])
-        # Even two or three faces are split: each is ~75 ms of a core, and the frame's
+        # Even two or three faces are split: each is 15-75 ms of a core, and the frame's
         # result (an alert, perhaps) waits for the slowest part.
         chunks = max(1, min(self.workers, len(boxes)))
         size = -(-len(boxes) // chunks)
@@ -161,12 +204,32 @@ class AnalysisPool:
         for start in range(0, len(boxes), size):
             part = boxes[start : start + size]
             if self.kind == "process":
-                parts.append(self._executor.submit(_encode_in_worker, frame_bgr, part))
+                timed = self._executor.submit(_encode_in_worker, frame_bgr, part)
             else:
-                parts.append(
-                    self._executor.submit(encode_boxes, frame_bgr, part, self.settings.jitters)
+                timed = self._executor.submit(
+                    _timed, encode_boxes, frame_bgr, part, self.settings.jitters
                 )
+            parts.append(self._costed(timed, len(part)))
         return _gathered(parts)
+
+    def _costed(
+        self, timed: Future[tuple[list[np.ndarray], float]], count: int
+    ) -> Future[list[np.ndarray]]:
+        """The encodings of a timed part; its time goes to the budget's rate."""
+        result: Future[list[np.ndarray]] = Future()
+
+        def done(f: Future[tuple[list[np.ndarray], float]]) -> None:
+            try:
+                encodings, seconds = f.result()
+            except BaseException as exc:  # a worker's failure is the caller's
+                result.set_exception(exc)
+                return
+            self.encode_cost.observe(seconds, count)
+            self.budget.set_rate(self.encode_cost.per_second)
+            result.set_result(encodings)
+
+        timed.add_done_callback(done)
+        return result
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run other dlib work (watchlist enrolment) on the pool; *fn* must be picklable."""
