@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import dlib
 import numpy as np
 import psutil
 
@@ -513,7 +512,7 @@ def main() -> None:
         "seconds": args.seconds,
         "encode_ms": round(pool.encode_cost.seconds * 1000, 1),
         "encodes_per_second_budget": round(pool.encode_cost.per_second, 1),
-        "dlib_uses_blas": bool(dlib.DLIB_USE_BLAS),
+        "dlib_uses_blas": bool(__import__("dlib").DLIB_USE_BLAS),
     }
     for engine in args.engines:
         for height in args.heights:

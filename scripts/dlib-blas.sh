@@ -10,7 +10,9 @@ py="$1"
 uses_blas() { "$py" -c "import dlib, sys; sys.exit(0 if dlib.DLIB_USE_BLAS else 1)"; }
 
 uses_blas && exit 0
-if [ -z "$(find /usr/lib /usr/lib64 /usr/local/lib -name 'libopenblas*.so*' -print -quit 2>/dev/null)" ]; then
+# What dlib's build links against: the unversioned libopenblas.so of libopenblas-dev (the
+# runtime's libopenblas.so.0, or numpy's bundled copy, cannot be linked to).
+if [ -z "$(find /usr/lib /usr/lib64 /usr/local/lib -name 'libopenblas.so' -print -quit 2>/dev/null)" ]; then
   echo "warning: no OpenBLAS found; dlib runs without BLAS (face encodings ~5x slower)." >&2
   echo "  On Debian: sudo apt-get install libopenblas-dev, then make clean and make again." >&2
   exit 0

@@ -173,21 +173,23 @@ class EncodeBudget:
         self.capacity = max(1.0, per_second * self.burst_s)
         self.reserve = self.reserve_share * self.capacity  # what optional wants may not take
 
+    def _refill(self, now: float) -> None:
+        if self._last is not None and now > self._last:
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.per_second)
+        self._last = now
+
     def set_rate(self, per_second: float) -> None:
         """Encodings a second from now on (what an encoding costs was measured again)."""
         with self._lock:
+            if self.clock is not None:  # the time so far earned tokens at the old rate
+                self._refill(self.clock())
             self._apply_rate(per_second)
             self._tokens = min(self._tokens, self.capacity)
 
     def grant(self, urgent: int, optional: int, t: float = 0.0) -> tuple[int, int]:
         """How many urgent and optional encodings may run now (taken from the budget)."""
         with self._lock:
-            now = self.clock() if self.clock is not None else t
-            if self._last is not None and now > self._last:
-                self._tokens = min(
-                    self.capacity, self._tokens + (now - self._last) * self.per_second
-                )
-            self._last = now
+            self._refill(self.clock() if self.clock is not None else t)
             first = min(urgent, int(self._tokens))
             self._tokens -= first
             second = min(optional, max(0, int(self._tokens - self.reserve)))

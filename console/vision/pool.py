@@ -167,6 +167,7 @@ class AnalysisPool:
         # The live cameras' shared budget of encodings (wall clock), at the rate what
         # encodings cost here affords.
         self.encode_cost = EncodeCost(workers)
+        self._cost_lock = threading.Lock()
         self.budget = EncodeBudget(self.encode_cost.per_second)
         self._executor: Executor
         if kind == "process":
@@ -224,9 +225,12 @@ class AnalysisPool:
             except BaseException as exc:  # a worker's failure is the caller's
                 result.set_exception(exc)
                 return
-            self.encode_cost.observe(seconds, count)
-            self.budget.set_rate(self.encode_cost.per_second)
-            result.set_result(encodings)
+            try:
+                with self._cost_lock:  # parts may finish on two threads at once
+                    self.encode_cost.observe(seconds, count)
+                    self.budget.set_rate(self.encode_cost.per_second)
+            finally:  # the camera waits on this future, whatever the bookkeeping did
+                result.set_result(encodings)
 
         timed.add_done_callback(done)
         return result
