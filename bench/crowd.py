@@ -478,11 +478,7 @@ def main() -> None:
     print("| " + " | ".join(name for name, _ in COLUMNS) + " |")
     print("|" + " --- |" * len(COLUMNS), flush=True)
     with AnalysisPool(kind="process") as pool:
-        # The workers up, their models loaded, and what an encoding costs here timed (a
-        # face-sized box of a blank frame costs what a face does).
-        blank = np.zeros((300, 300, 3), np.uint8)
-        for _ in range(3):
-            pool.encode(blank, [(50, 250, 250, 50)] * pool.workers).result()
+        pool.time_encodings()  # the workers up, their models loaded, encodings timed
         for height in args.heights:
             for faces in args.faces:
                 cams = {c: street(faces, height, args.seconds, c) for c in CAMERAS}

@@ -85,7 +85,6 @@ from console.vision.analysis import (  # noqa: E402
     FaceObservation,
     analyse_frame,
     appearance,
-    encode_boxes,
 )
 from console.vision.encode_scheduler import EncodeBudget  # noqa: E402
 from console.vision.enrolment import enrol_image, find_faces  # noqa: E402
@@ -95,7 +94,7 @@ from console.vision.operating_point import (  # noqa: E402
     FalseAlertRate,
     threshold_for,
 )
-from console.vision.pool import AnalysisPool, EncodeCost  # noqa: E402
+from console.vision.pool import AnalysisPool  # noqa: E402
 from console.vision.sources import Frame, SourceSpec, VideoSource  # noqa: E402
 from console.vision.templates import ENROLMENT_JITTERS  # noqa: E402
 
@@ -449,15 +448,10 @@ def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], target
 
 def live_encodes_per_camera(cameras: int = 2) -> float:
     """What the live console's shared budget gives each of two cameras on this machine:
-    a share of two workers' time at what an encoding costs here, timed now (a face-sized
-    box of a blank frame costs what a face does)."""
-    cost = EncodeCost(workers=2)
-    blank = np.zeros((300, 300, 3), np.uint8)
-    encode_boxes(blank, [(50, 250, 250, 50)])  # the models loaded
-    start = time.perf_counter()
-    encode_boxes(blank, [(50, 250, 250, 50)] * 20)
-    cost.observe(time.perf_counter() - start, 20)
-    return cost.per_second / cameras
+    a share of two workers' time at what an encoding costs here, timed now by the
+    console's own pool."""
+    with AnalysisPool(kind="process") as pool:
+        return pool.time_encodings() / cameras
 
 
 def run_console(observed: Observed, watchlist: Watchlist, threshold: float,

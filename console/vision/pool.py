@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -132,8 +133,8 @@ class EncodeCost:
         return ENCODE_SHARE_PER_WORKER * self.workers / self.seconds
 
 
-def _gathered(parts: list[Future[list[Any]]]) -> Future[list[Any]]:
-    """One future of the parts' results joined in order."""
+def _gathered(parts: list[Future[tuple[list[Any], float]]]) -> Future[list[Any]]:
+    """One future of the timed parts' results joined in order."""
     whole: Future[list[Any]] = Future()
     left = [len(parts)]
     lock = threading.Lock()
@@ -144,7 +145,7 @@ def _gathered(parts: list[Future[list[Any]]]) -> Future[list[Any]]:
             if left[0] or whole.done():
                 return
         try:
-            whole.set_result([item for part in parts for item in part.result()])
+            whole.set_result([item for part in parts for item in part.result()[0]])
         except BaseException as exc:  # a worker's failure is the whole's
             whole.set_exception(exc)
 
@@ -210,30 +211,28 @@ class AnalysisPool:
                 timed = self._executor.submit(
                     _timed, encode_boxes, frame_bgr, part, self.settings.jitters
                 )
-            parts.append(self._costed(timed, len(part)))
+            # Added before _gathered's own callback, so it runs first: the rate is set
+            # by the time the caller has the encodings.
+            timed.add_done_callback(partial(self._note_cost, count=len(part)))
+            parts.append(timed)
         return _gathered(parts)
 
-    def _costed(
-        self, timed: Future[tuple[list[np.ndarray], float]], count: int
-    ) -> Future[list[np.ndarray]]:
-        """The encodings of a timed part; its time goes to the budget's rate."""
-        result: Future[list[np.ndarray]] = Future()
+    def _note_cost(self, part: Future[tuple[list[np.ndarray], float]], count: int) -> None:
+        """A part's time goes to the budget's rate (a failed part's is not a cost)."""
+        if part.cancelled() or part.exception() is not None:
+            return
+        with self._cost_lock:  # parts may finish on two threads at once
+            self.encode_cost.observe(part.result()[1], count)
+            self.budget.set_rate(self.encode_cost.per_second)
 
-        def done(f: Future[tuple[list[np.ndarray], float]]) -> None:
-            try:
-                encodings, seconds = f.result()
-            except BaseException as exc:  # a worker's failure is the caller's
-                result.set_exception(exc)
-                return
-            try:
-                with self._cost_lock:  # parts may finish on two threads at once
-                    self.encode_cost.observe(seconds, count)
-                    self.budget.set_rate(self.encode_cost.per_second)
-            finally:  # the camera waits on this future, whatever the bookkeeping did
-                result.set_result(encodings)
-
-        timed.add_done_callback(done)
-        return result
+    def time_encodings(self, rounds: int = 3) -> float:
+        """Time encodings on every worker now, so that the budget starts from what they
+        cost here rather than the assumption (a face-sized box of a blank frame costs
+        what a face does); the encodings a second that affords."""
+        blank = np.zeros((300, 300, 3), np.uint8)
+        for _ in range(rounds):
+            self.encode(blank, [(50, 250, 250, 50)] * self.workers).result()
+        return self.encode_cost.per_second
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run other dlib work (watchlist enrolment) on the pool; *fn* must be picklable."""
