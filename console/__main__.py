@@ -200,7 +200,7 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("local", "ray"),
         default=None,
         help="where the cameras are analysed: local (this computer's pool, the default) "
-        "or ray (a Ray cluster; README, 'Beyond one desk')",
+        "or ray (a Ray cluster; docs/cluster.md)",
     )
     parser.add_argument(
         "--ray-address", metavar="HOST:PORT", help="the Ray cluster's head (its GCS port)"

@@ -21,7 +21,14 @@ import platformdirs
 
 from console.domain.deployments import Deployment
 from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
-from console.engine import ENGINES, NODE_LABEL, EngineError, Placement, check_address
+from console.domain.engine_settings import (
+    ENGINES,
+    NODE_LABEL,
+    EngineError,
+    EngineSettings,
+    Placement,
+    check_address,
+)
 from console.vision.operating_point import DEFAULT_ONE_IN, threshold_for
 from console.vision.sources import SourceSpec
 
@@ -32,7 +39,7 @@ SAMPLE_DEPLOYMENT = REPO_ROOT / "sample_streams" / "sample_deployment.toml"
 
 # The distance scenarios are replayed at unless they name their own (their truths were
 # set at it). Live deployments derive theirs from a false-alert rate: see
-# console/vision/operating_point.py and README, "Accuracy on unseen faces".
+# console/vision/operating_point.py and docs/accuracy.md.
 DEFAULT_THRESHOLD = 0.40
 DEFAULT_FALSE_ALERT_RATE = FalseAlertRate(DEFAULT_ONE_IN)
 
@@ -292,3 +299,13 @@ def data_dir(override: Path | None = None, sample: bool = False) -> Path:
     else:
         base = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     return base / "sample" if sample else base
+
+
+def plan_engine(plan: DeploymentPlan) -> EngineSettings:
+    """The engine a (checked) deployment plan names: local, or ray with its cluster."""
+    return EngineSettings(
+        kind=plan.engine,  # type: ignore[arg-type]  # checked when the plan was read
+        address=plan.ray_address,
+        token_file=plan.ray_token_file,
+        placements=dict(plan.placements),
+    )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dlib's face encodings run five times faster on OpenBLAS (about 15 ms a face against 75 ms
-# on a 2-core machine; README "Crowds"). dlib's build uses OpenBLAS when it finds it
+# on a 2-core machine; docs/performance.md "Crowds"). dlib's build uses OpenBLAS when it finds it
 # (system-deps.sh installs libopenblas-dev), but a dlib wheel built before that, kept in
 # pip's cache, would be reinstalled without it: rebuild it once (7-9 minutes), and let
 # pip cache the new wheel.

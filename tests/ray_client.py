@@ -145,7 +145,7 @@ def open_live_session(address: str, token: str, data_dir: str,
 
     from console.config import SAMPLE_DEPLOYMENT, load_plan
     from console.domain.officers import Role
-    from console.engine import plan_engine
+    from console.config import plan_engine
     from console.live.session import MonitoringSession
     from console.live.setup import prepare
     from console.storage import AsyncStore, Store

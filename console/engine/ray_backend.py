@@ -12,7 +12,7 @@ Connecting, in order, each failure a clear ``EngineError`` and none a hang:
    where ``ray.init`` would retry for 20 s and say only "Failed to connect");
 4. ``ray.init`` joins the cluster as a driver. Ray's drivers run on a cluster node: the
    console's computer joins the cluster with ``ray start --address HOST:PORT
-   --num-cpus=0`` (it then runs no analysis), see README "Beyond one desk".
+   --num-cpus=0`` (it then runs no analysis), see docs/cluster.md.
 
 Safeguards on the cluster:
 - the watchlist crosses once, slimmed to ids, names, categories and encodings

@@ -18,7 +18,7 @@ from console.config import DeploymentPlan
 from console.domain.deployments import SafeguardError
 from console.domain.officers import Officer, PermissionDenied
 from console.domain.watchlist import WatchlistError
-from console.engine import plan_engine
+from console.config import plan_engine
 from console.live.session import MonitoringSession
 from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, seed_sample_accounts
 from console.qt.login import LoginDialog

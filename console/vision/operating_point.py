@@ -12,7 +12,7 @@ chosen rate; for one rate, a larger watchlist gets a stricter threshold.
 The calibration (``resources/calibration.json``) holds derived figures only: quantiles
 of the impostor distances and the cumulative share of same-person pairs, measured on
 the calibration half of the internal development face set by
-``bench/build_calibration.py`` (README, "Accuracy on unseen faces"). Below the rates
+``bench/build_calibration.py`` (docs/accuracy.md). Below the rates
 the face set can measure, the impostor tail is extrapolated from a normal fit to its
 lower tail; that is stated on every description this module writes. A walk past the
 camera is judged on many frames, which gives a lookalike more chances than one photo
