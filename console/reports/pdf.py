@@ -48,6 +48,11 @@ def _ensure_app() -> None:
 
 
 def _print(doc: QTextDocument, path: Path, title: str) -> None:
+    # Made 0600 before Qt opens it (Qt truncates an existing file and keeps its mode):
+    # a record is the deployment's particulars, not for every user of the machine.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    os.close(fd)
     writer = QPdfWriter(str(path))
     writer.setTitle(title)
     writer.setCreator("LFR console")
