@@ -515,7 +515,9 @@ def legacy_record(folder: Path) -> None:
     key = os.urandom(32)
     rows = entries(folder)[1:]  # main had no sealing entry
     db = sqlite3.connect(Database.path_in(folder))
-    db.executescript("DROP TRIGGER audit_append_only_update; DROP TRIGGER audit_append_only_delete;")
+    db.executescript(
+        "DROP TRIGGER audit_append_only_update; DROP TRIGGER audit_append_only_delete;"
+    )
     db.execute("DELETE FROM audit WHERE seq = 1")
     prev = GENESIS
     for seq, at, actor, action, details, bound, _, _, _ in rows:

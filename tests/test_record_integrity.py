@@ -22,8 +22,8 @@ from console.domain.officers import Role
 from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject
 from console.storage import StorageError, Store
 from console.storage.audit import HEAD_NAME, verify_folder
-from console.storage.sealing import SEAL_NAME
 from console.storage.database import Database, expected_triggers
+from console.storage.sealing import SEAL_NAME
 from console.storage.training import TrainingRecords
 
 NOW = datetime.now(UTC)

@@ -23,8 +23,8 @@ from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, see
 from console.qt.login import LoginDialog
 from console.qt.main_window import SIGN_OUT, MainWindow
 from console.qt.settings import window_settings
-from console.qt.witness_status import show_witness_status
 from console.qt.theme import DEFAULT_THEME, apply_theme
+from console.qt.witness_status import show_witness_status
 from console.storage import AsyncStore, StorageError, Store
 from console.storage.console_log import CLOSED, SIGNED_OUT
 from console.vision.pool import AnalysisPool

@@ -107,7 +107,14 @@ class DeploymentRecords:
             concluded_at=_dt(r[12]),
         )
 
-    def update(self, d: Deployment, by: str, action: str, details: dict | None = None) -> None:
+    def update(
+        self,
+        d: Deployment,
+        by: str,
+        action: str,
+        details: dict | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Save a state change of a deployment together with its audit entry (which also
         seals the counts so far: a conclusion binds the final ones)."""
         with self.db.transaction() as conn:
@@ -130,6 +137,7 @@ class DeploymentRecords:
                 by,
                 action,
                 {"reference": d.reference, **(details or {})},
+                at=at,
                 rows=[("deployments", d.reference)] + ([(COUNTS, d.reference)] if counted else []),
             )
 
