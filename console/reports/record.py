@@ -385,7 +385,7 @@ def deployment_record(
         except StorageError as exc:
             notes.append(f"The figures could not be kept in the audit trail: {exc}")
     notes += _notes(d, figures)
-    if integrity is not None:
+    if integrity is not None and integrity.intact:  # a broken one has its banner instead
         notes.insert(0, integrity.note())
     return DeploymentRecord(
         d,

@@ -175,7 +175,7 @@ class _Walk:
                                         stored):
                     return False
                 last_epoch = epoch
-            self._bind(seq, action, json.loads(details), json.loads(bound))
+            self._bind(seq, action, json.loads(details), json.loads(bound), epoch)
             self.macs[seq], self.epochs[seq] = stored, epoch
             prev, next_seq = stored, seq + 1
         return True
@@ -224,11 +224,20 @@ class _Walk:
             )
         return True
 
+    def _epoch_end(self, epoch: int | None) -> str | None:
+        """When an epoch ended, as purge cutoffs are written (UTC, to the second)."""
+        if epoch is None or self.timing is None:
+            return None
+        end = datetime.fromtimestamp(self.timing[0] + (epoch + 1) * self.timing[1], UTC)
+        return end.strftime("%Y-%m-%dT%H:%M:%S")
+
     def _break(self, problem: str) -> bool:
         self.problems.insert(0, problem)
         return False
 
-    def _bind(self, seq: int, action: str, details: dict, bound: dict) -> None:
+    def _bind(
+        self, seq: int, action: str, details: dict, bound: dict, epoch: int | None = None
+    ) -> None:
         exp = self.expected
         for table, keys in bound.items():
             for k, digest in keys.items():
@@ -242,14 +251,16 @@ class _Walk:
                         f"{table} row {k!r} was written twice (entries {before[1]} and {seq})"
                     )
                 if digest is None:
-                    self._deleted(seq, action, details, table, k)
+                    self._deleted(seq, action, details, table, k, epoch)
                 elif table == "alerts" and details.get("expires_at"):
                     exp.expiry[k] = str(details["expires_at"])
                 if digest is not None and details.get("alert_id"):
                     exp.alert_of[(table, k)] = str(details["alert_id"])
                 exp.rows[table][k] = (digest, seq)
 
-    def _deleted(self, seq: int, action: str, details: dict, table: str, key: str) -> None:
+    def _deleted(
+        self, seq: int, action: str, details: dict, table: str, key: str, epoch: int | None
+    ) -> None:
         """A row the entry deleted: only by the entry allowed to delete it."""
         label = f"{table} row {key!r}"
         if table in NEVER_DELETED:
@@ -264,6 +275,15 @@ class _Walk:
                 )
                 return
             cutoff = str(details.get("before", ""))
+            sealed_by = self._epoch_end(epoch)
+            if table == "alerts" and sealed_by is not None and cutoff > sealed_by:
+                # A purge cannot reach past the minute it was sealed in (a forger with the
+                # current key would otherwise purge "up to" the future).
+                self.problems.append(
+                    f"entry {seq} ({action}) purges up to {cutoff}, after it was sealed "
+                    f"({sealed_by}): alert {key!r} was purged before its expiry"
+                )
+                return
             alert = key if table == "alerts" else self.expected.alert_of.get((table, key), key)
             expiry = self.expected.expiry.get(alert)
             if table == "alerts" and (expiry is None or expiry > cutoff):
