@@ -29,6 +29,7 @@ from console.storage.bound import COUNTS
 from console.storage.database import Database, StorageError
 
 LEFTOVER_COUNTS = "camera counts sealed after a restart"
+STOPPED_STATES = ("stopped", "waiting")  # a feed's state once the session stops it
 _COLUMNS = (
     "reference, site, cameras, authorised_by, authorised_rank, planned_start, planned_end, "
     "threshold, state, watchlist_created_at, officers_present_confirmed_by, started_at, "
@@ -294,9 +295,10 @@ class DeploymentRecords:
                  now if failed else None, detail[:300] if failed else None),
             )
             epoch = self.audit.sealer.epoch_at(self.audit.sealer.clock())
-            if self._counts_epoch.get(reference) != epoch and self._seal_counts(
-                conn, reference, "camera counts sealed", "console"
-            ):
+            # Sealed once an epoch, and at once when the cameras stop (the last count of a
+            # session is never left for the next console to find).
+            due = self._counts_epoch.get(reference) != epoch or state in STOPPED_STATES
+            if due and self._seal_counts(conn, reference, "camera counts sealed", "console"):
                 self._counts_epoch[reference] = epoch
 
     def _seal_counts(self, conn: sqlite3.Connection, reference: str, action: str, by: str) -> bool:
