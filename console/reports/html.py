@@ -4,7 +4,9 @@ subset: tables, headings, images by resource name). Plain Python, no Qt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from html import escape
 
 from console.reports.evaluation import Evaluation
@@ -55,7 +57,7 @@ def _table(
     head = "".join(f"<th{w}>{escape(h)}</th>" for w, h in zip(widths, headings, strict=True))
     # A <thead> row is repeated at the top of every page the table runs on to.
     head = f"<thead><tr>{head}</tr></thead>" if any(headings) else ""
-    body = "".join(
+    body = [
         "<tr>"
         + "".join(
             f'<td class="n"{widths[i] if i < len(widths) else ""}>{escape(c)}</td>'
@@ -65,8 +67,38 @@ def _table(
         )
         + "</tr>"
         for row in rows
-    )
-    return f'<table class="{css}" width="{width}%" {BORDERED}>{head}<tbody>{body}</tbody></table>'
+    ]
+    # Rows that would run across a page's foot (found by console.reports.pdf): the table
+    # is cut before each, and the rest starts on a new page under its own header row.
+    wanted = (_CUTS.get() or {}).get(signature(headings), ())
+    cuts = sorted({c for c in wanted if 0 < c < len(rows)})
+    tables = []
+    for n, (start, end) in enumerate(zip([0, *cuts], [*cuts, len(rows)], strict=True)):
+        style = ' style="page-break-before: always;"' if n else ""
+        tables.append(
+            f'<table class="{css}" width="{width}%" {BORDERED}{style}>{head}'
+            f'<tbody>{"".join(body[start:end])}</tbody></table>'
+        )
+    return "".join(tables)
+
+
+def signature(headings: Sequence[str]) -> str:
+    """How a table is known again (by its header row) when the PDF is laid out."""
+    return "|".join(headings)
+
+
+# Where the long tables are cut, by signature: set by the PDF's pagination.
+_CUTS: ContextVar[dict[str, set[int]] | None] = ContextVar("cuts", default=None)
+
+
+@contextmanager
+def cut_tables(cuts: dict[str, set[int]]) -> Iterator[None]:
+    """Write the HTML with the tables cut before these rows (see ``_table``)."""
+    token = _CUTS.set(cuts)
+    try:
+        yield
+    finally:
+        _CUTS.reset(token)
 
 
 def _img(name: str, size: tuple[int, int]) -> str:
