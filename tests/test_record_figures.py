@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from console.domain.deployments import Deployment, DeploymentState
+from console.reports.evaluation import evaluate
 from console.reports.export import evaluation_text, record_text
 from console.reports.html import record_html, signature
 from console.reports.record import deployment_record
-from console.reports.evaluation import evaluate
 from console.storage import Store
 from tests.test_reports import SCRIPT, build_deployment
 
