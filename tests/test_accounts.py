@@ -302,3 +302,97 @@ def test_the_sign_in_window_says_how_long_to_wait(qtbot, store):
     qtbot.keyClicks(dialog.password, PASSWORD)
     qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
     assert dialog.result() == LoginDialog.DialogCode.Accepted
+
+
+# -- account management (#28): list, disable, reset, unlock, each audited with a reason -----
+def officer(monkeypatch, tmp_path, *args: str, stdin: str) -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return cli.main(["officer", *args, "--password-stdin", "--data-dir", str(tmp_path)])
+
+
+ROOT = "admin password here"
+
+
+@pytest.fixture
+def accounts(tmp_path, monkeypatch):
+    officer(monkeypatch, tmp_path, "add", "root", "--name", "Admin", "--role", "admin",
+            stdin=ROOT + "\n")
+    officer(monkeypatch, tmp_path, "add", "ward", "--name", "PC 4821 Ward", "--role",
+            "operator", "--admin", "root", stdin=f"{ROOT}\n{PASSWORD}\n")
+    return tmp_path
+
+
+def test_an_admin_lists_the_accounts_without_their_hashes(accounts, monkeypatch, capsys):
+    capsys.readouterr()
+    assert officer(monkeypatch, accounts, "list", "--admin", "root", stdin=ROOT + "\n") == 0
+    out = capsys.readouterr().out
+    assert "root" in out and "ward" in out and "operator" in out and "active" in out
+    assert "scrypt" not in out
+    assert officer(monkeypatch, accounts, "list", "--admin", "ward", stdin=PASSWORD + "\n") == 2
+    assert "may not manage accounts" in capsys.readouterr().err
+
+
+def test_a_leavers_account_is_disabled_with_a_reason_and_can_no_longer_sign_in(
+    accounts, monkeypatch, capsys
+):
+    with pytest.raises(SystemExit):  # no reason given: refused before anything is done
+        officer(monkeypatch, accounts, "disable", "ward", "--admin", "root", stdin=ROOT + "\n")
+    assert officer(monkeypatch, accounts, "disable", "ward", "--reason", "left the force",
+                   "--admin", "root", stdin=ROOT + "\n") == 0
+    store = Store.in_dir(accounts)
+    with pytest.raises(LoginFailed, match="unknown user or wrong password"):
+        store.officers.authenticate("ward", PASSWORD)  # as if unknown: nothing confirmed
+    entry = [e for e in store.audit.entries() if e.action == "account disabled"][-1]
+    assert entry.details == {"username": "ward", "reason": "left the force"}
+    assert entry.actor.startswith("Admin (root, admin)")
+    store.close()
+    capsys.readouterr()
+    officer(monkeypatch, accounts, "list", "--admin", "root", stdin=ROOT + "\n")
+    assert "disabled: left the force" in capsys.readouterr().out
+    # The last admin who can sign in is never disabled (nobody could manage accounts).
+    assert officer(monkeypatch, accounts, "disable", "root", "--reason", "test",
+                   "--admin", "root", stdin=ROOT + "\n") == 2
+    assert "cannot disable their own account" in capsys.readouterr().err
+    assert officer(monkeypatch, accounts, "enable", "ward", "--reason", "rejoined",
+                   "--admin", "root", stdin=ROOT + "\n") == 0
+    store = Store.in_dir(accounts)
+    assert store.officers.authenticate("ward", PASSWORD).username == "ward"
+    assert store.audit.verify().intact
+    store.close()
+
+
+def test_a_password_reset_is_an_admins_with_a_reason(accounts, monkeypatch):
+    assert officer(monkeypatch, accounts, "reset-password", "ward", "--reason",
+                   "forgot it, identity checked in person", "--admin", "root",
+                   stdin=f"{ROOT}\nanother long phrase\n") == 0
+    store = Store.in_dir(accounts)
+    with pytest.raises(LoginFailed):
+        store.officers.authenticate("ward", PASSWORD)
+    assert store.officers.authenticate("ward", "another long phrase").username == "ward"
+    entry = [e for e in store.audit.entries() if e.action == "password reset"][-1]
+    assert entry.details["reason"] == "forgot it, identity checked in person"
+    assert "another long phrase" not in json_dump(store)
+    assert store.audit.verify().intact
+    store.close()
+
+
+def test_an_admin_unlocks_an_account_from_the_command_line(accounts, monkeypatch, capsys):
+    store = Store.in_dir(accounts)
+    for _ in range(4):
+        with pytest.raises(LoginFailed):
+            store.officers.authenticate("ward", "wrong password")
+    with pytest.raises(LoginThrottled):
+        store.officers.authenticate("ward", PASSWORD)
+    store.close()
+    assert officer(monkeypatch, accounts, "unlock", "ward", "--reason", "PC Ward at the desk",
+                   "--admin", "root", stdin=ROOT + "\n") == 0
+    assert "5 refusals" in capsys.readouterr().out
+    store = Store.in_dir(accounts)
+    assert store.officers.authenticate("ward", PASSWORD).username == "ward"
+    store.close()
+
+
+def json_dump(store) -> str:
+    import json
+
+    return json.dumps([e.details for e in store.audit.entries()])
