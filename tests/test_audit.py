@@ -233,23 +233,14 @@ def test_the_head_outside_the_database_follows_every_entry_sealed(tmp_path):
 
 # -- #25: the tail deleted without the key ---------------------------------------------------
 def record_with_an_engagement(tmp_path) -> Store:
-    from datetime import UTC as utc
+    """A deployment with its watchlist, alerts, an engagement and its outcome (arrest)."""
+    from console.domain.alerts import Outcome, OutcomeReport
+    from tests.test_record_integrity import recorded
 
-    from console.domain.alerts import Adjudication, Decision, Outcome, OutcomeReport
-    from console.domain.deployments import Deployment
-    from tests.test_record_integrity import make_alert, watchlist
-
-    now = datetime.now(utc)
-    store = Store.in_dir(tmp_path)
-    d = Deployment(
-        "CR-1", "Croydon", ("north",), "J. Hart", "Superintendent", now, now + timedelta(hours=8),
-        0.4,
+    store = recorded(tmp_path)
+    store.alerts.record_outcome(
+        OutcomeReport("north-1", Outcome.ARRESTED, "PC 1", datetime.now(UTC))
     )
-    store.deployments.create(d, "PC 1")
-    store.deployments.store_watchlist(d, watchlist(), "PC 1")
-    store.alerts.save("CR-1", make_alert("north-1"))
-    store.alerts.record_decision(Adjudication("north-1", Decision.ENGAGE, "PC 1", now))
-    store.alerts.record_outcome(OutcomeReport("north-1", Outcome.ARRESTED, "PC 1", now))
     return store
 
 

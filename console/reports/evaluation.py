@@ -78,21 +78,16 @@ class Evaluation:
 
 
 def checked_evaluation(
-    store: Store,
-    since: date | None = None,
-    until: date | None = None,
-    site: str | None = None,
-    *,
-    keep: bool = True,
-    by: str = DEFAULT_ACTOR,
-    even_if_broken: bool = False,
+    store: Store, *scope: object, keep: bool = True, even_if_broken: bool = False, by: str = ""
 ) -> Evaluation:
-    """The evaluation as reports show it: the record verified first (RecordBrokenError if
-    it fails, unless *even_if_broken*: then under the failure's banner, keeping nothing)."""
+    """``evaluate`` as reports show it (the same *scope*: since, until, site): the record
+    verified first (RecordBrokenError if it fails, unless *even_if_broken*: then under the
+    failure's banner, keeping nothing)."""
     integrity = check_record(store)
     require_intact(integrity, even_if_broken)
     return evaluate(
-        store, since, until, site, keep=keep and integrity.intact, by=by, integrity=integrity
+        store, *scope, keep=keep and integrity.intact, by=by or DEFAULT_ACTOR,  # type: ignore[arg-type]
+        integrity=integrity,
     )
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from console.storage.alerts import AlertRecords, StoredAlert
-from console.storage.audit import key_path, open_chain, read_key
+from console.storage.audit import check_not_lost, key_path, open_chain, read_key
 from console.storage.database import AlreadyDecided, Database, StorageError
 from console.storage.deployments import DeploymentRecords
-from console.storage.heads import HEAD_NAME, read_head
+from console.storage.heads import HEAD_NAME
 from console.storage.officers import LoginFailed, OfficerRecords
 from console.storage.policy import PolicyRecords
 from console.storage.sealing import Clock, SealTicker, VerificationKey, utc_now
@@ -65,13 +65,7 @@ class Store:
         path = Path(path)
         folder = path.parent
         head_path = folder / HEAD_NAME
-        head = read_head(head_path) if folder.is_dir() else None
-        if head is not None and not path.exists():
-            raise StorageError(
-                f"the record {path} is missing, but its audit head ({head_path}) says it "
-                f"held {head.seq} audit entries: restore it, or report its loss"
-            )
-        existed = path.exists()
+        existed = check_not_lost(path, head_path)
         self.db = Database(path)
         self.path = self.db.path
         self.witness: WitnessSender | None = None

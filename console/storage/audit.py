@@ -354,6 +354,18 @@ class AuditTrail:
             prev = mac
 
 
+def check_not_lost(path: Path, head_path: Path, what: str = "record") -> bool:
+    """Whether the database at *path* exists; StorageError if it is gone while its head
+    says it held entries (it must not be started again empty over the evidence)."""
+    head = read_head(head_path) if head_path.parent.is_dir() else None
+    if head is not None and not path.exists():
+        raise StorageError(
+            f"the {what} {path} is missing, but its audit head ({head_path}) says it "
+            f"held {head.seq} audit entries: restore it, or report its loss"
+        )
+    return path.exists()
+
+
 def open_chain(
     db: Database,
     head_path: Path,

@@ -282,15 +282,9 @@ class DeploymentRecords:
         now = datetime.now(UTC).isoformat()
         failed = state == "failed"
         with self.db.transaction() as conn:
-            conn.execute(
-                """INSERT INTO camera_counts_unsealed VALUES (?,?,?,?,?,?,?,?)
-                   ON CONFLICT(deployment, camera) DO UPDATE SET
-                     faces_seen = faces_seen + excluded.faces_seen,
-                     frames_analysed = frames_analysed + excluded.frames_analysed,
-                     live_seconds = live_seconds + excluded.live_seconds,
-                     state = COALESCE(excluded.state, state),
-                     failed_at = COALESCE(failed_at, excluded.failed_at),
-                     failure = COALESCE(failure, excluded.failure)""",
+            _add_counts(
+                conn,
+                "camera_counts_unsealed",
                 (reference, camera, faces, frames, live_seconds, state,
                  now if failed else None, detail[:300] if failed else None),
             )
@@ -367,16 +361,22 @@ def _fold_counts(conn: sqlite3.Connection, reference: str) -> bool:
         (reference,),
     ).fetchall()
     for row in pending:
-        conn.execute(
-            """INSERT INTO camera_counts VALUES (?,?,?,?,?,?,?,?)
-               ON CONFLICT(deployment, camera) DO UPDATE SET
-                 faces_seen = faces_seen + excluded.faces_seen,
-                 frames_analysed = frames_analysed + excluded.frames_analysed,
-                 live_seconds = live_seconds + excluded.live_seconds,
-                 state = COALESCE(excluded.state, state),
-                 failed_at = COALESCE(failed_at, excluded.failed_at),
-                 failure = COALESCE(failure, excluded.failure)""",
-            (reference, *row),
-        )
+        _add_counts(conn, "camera_counts", (reference, *row))
     conn.execute("DELETE FROM camera_counts_unsealed WHERE deployment=?", (reference,))
     return bool(pending)
+
+
+def _add_counts(conn: sqlite3.Connection, table: str, row: tuple) -> None:
+    """Add one camera's counts to *table* (the unsealed or the sealed counts): the counts
+    add up; the state is the latest; the first failure and its reason are kept."""
+    conn.execute(
+        f"""INSERT INTO {table} VALUES (?,?,?,?,?,?,?,?)
+            ON CONFLICT(deployment, camera) DO UPDATE SET
+              faces_seen = faces_seen + excluded.faces_seen,
+              frames_analysed = frames_analysed + excluded.frames_analysed,
+              live_seconds = live_seconds + excluded.live_seconds,
+              state = COALESCE(excluded.state, state),
+              failed_at = COALESCE(failed_at, excluded.failed_at),
+              failure = COALESCE(failure, excluded.failure)""",
+        row,
+    )

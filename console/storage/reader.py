@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from console.storage.database import DB_NAME, StorageError, open_existing
+from console.storage.database import DB_NAME, Database, StorageError, open_existing
 from console.storage.deployments import DeploymentRecords
 
 
@@ -22,12 +22,7 @@ class ReadOnlyDatabase:
         self.lock = threading.RLock()
         self.conn = open_existing(self.path)
 
-    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self.lock:
-            try:
-                return self.conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise StorageError(f"could not read {self.path}: {exc}") from exc
+    query = Database.query  # the same reads, on this connection
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from console.domain.training import ScoreSheet, TraineeDecision
-from console.storage.audit import open_chain
+from console.storage.audit import check_not_lost, open_chain
 from console.storage.bound import TRAINING, table_digests
-from console.storage.database import Database, StorageError
-from console.storage.heads import TRAINING_HEAD_NAME, read_head
+from console.storage.database import Database
+from console.storage.heads import TRAINING_HEAD_NAME
 from console.storage.sealing import Clock, SealTicker, VerificationKey, utc_now
 
 TRAINING_DB = "training.db"
@@ -34,13 +34,7 @@ class TrainingRecords:
         folder = Path(data_dir)
         path = folder / TRAINING_DB
         head_path = folder / TRAINING_HEAD_NAME
-        head = read_head(head_path) if folder.is_dir() else None
-        if head is not None and not path.exists():
-            raise StorageError(
-                f"the training record {path} is missing, but its head ({head_path}) says it "
-                f"held {head.seq} entries: restore it, or report its loss"
-            )
-        existed = path.exists()
+        existed = check_not_lost(path, head_path, "training record")
         self.db = Database(path)
         self._ticker: SealTicker | None = None
         try:
