@@ -112,8 +112,10 @@ def _show(folder: Path, db_path: Path) -> int:
         raise NoRecord.at(folder)
     conn = open_existing(db_path)
     try:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(audit)")}
+        epoch = "epoch" if "epoch" in columns else "NULL"  # a record from before sealing
         rows = conn.execute(
-            "SELECT seq, at, actor, action, details, epoch FROM audit ORDER BY seq"
+            f"SELECT seq, at, actor, action, details, {epoch} FROM audit ORDER BY seq"
         ).fetchall()
     finally:
         conn.close()

@@ -519,6 +519,21 @@ def legacy_record(folder: Path) -> None:
             (new_seq, prev, m, seq),
         )
         prev = m
+    # As main's schema had it: no epoch, no counts' state, none of the new tables.
+    db.executescript(
+        "CREATE TABLE audit_main (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,"
+        " action TEXT NOT NULL, details TEXT NOT NULL, bound TEXT NOT NULL DEFAULT '{}',"
+        " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+        "INSERT INTO audit_main SELECT seq, at, actor, action, details, bound, prev_hash, hash"
+        " FROM audit;"
+        "DROP TABLE audit; ALTER TABLE audit_main RENAME TO audit;"
+        "CREATE INDEX audit_by_action ON audit(action);"
+        "ALTER TABLE camera_counts DROP COLUMN state;"
+        "ALTER TABLE camera_counts DROP COLUMN failed_at;"
+        "ALTER TABLE camera_counts DROP COLUMN failure;"
+        "DROP TABLE camera_counts_unsealed; DROP TABLE officer_status;"
+        "DROP TABLE sign_in_failures;"
+    )
     for guard in GUARDS:
         db.execute(guard)
     db.execute("PRAGMA user_version = 2")
@@ -535,6 +550,11 @@ def test_a_record_made_before_sealing_says_so_plainly_and_starts_sealing(tmp_pat
     plain = audit_verify(tmp_path)
     assert plain.returncode == 3, plain.stdout + plain.stderr
     assert "Entries 1 to 5 were written before sealing began" in plain.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "console", "audit", "show", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert shown.returncode == 0 and "[unsealed]" in shown.stdout
     store = Store.in_dir(tmp_path)  # the first console to open it starts sealing it
     vk = store.verification_key
     assert vk is not None

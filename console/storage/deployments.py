@@ -338,11 +338,15 @@ class DeploymentRecords:
         return {c: (f, n, s) for c, f, n, s in rows}
 
     def camera_states(self, reference: str) -> dict[str, tuple[str | None, str | None, str | None]]:
-        """Each camera's last sealed state, when it was first seen failed, and why."""
-        rows = self.db.query(
-            "SELECT camera, state, failed_at, failure FROM camera_counts WHERE deployment=?",
-            (reference,),
-        )
+        """Each camera's last sealed state, when it was first seen failed, and why (none
+        for a record read as it was kept before cameras' states were)."""
+        try:
+            rows = self.db.query(
+                "SELECT camera, state, failed_at, failure FROM camera_counts WHERE deployment=?",
+                (reference,),
+            )
+        except StorageError:
+            return {}
         return {c: (state, at, why) for c, state, at, why in rows}
 
     def unsealed_seconds(self, reference: str) -> float:
