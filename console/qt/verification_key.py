@@ -18,6 +18,7 @@ def verification_key_box(vk: VerificationKey, parent: QWidget | None = None) -> 
     box.setText(f"{HEADING}\n\n{vk.spaced()}")
     box.setInformativeText(ADVICE)
     box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to copy it
     pixmap = QPixmap()
     pixmap.loadFromData(qr_png(vk, scale=4), "PNG")
     box.setIconPixmap(pixmap)
