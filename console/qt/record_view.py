@@ -242,7 +242,7 @@ class RecordView(_Exports, QDialog):
             for table in (self.figures, self.cameras, self.alerts):
                 table.setRowCount(0)
             for chart in (self.time_chart, self.camera_chart):
-                chart.set_chart(None)  # type: ignore[arg-type]  # none: nothing drawn
+                chart.set_chart(None)  # nothing drawn
             self.status.setText("Nothing is shown from a record that failed verification.")
             return
         except (ReportError, StorageError) as exc:
