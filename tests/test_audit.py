@@ -749,3 +749,23 @@ def test_verification_key_text_round_trips():
     assert VerificationKey.parse(vk.spaced().upper()) == vk
     with pytest.raises(ValueError, match="not a verification key"):
         VerificationKey.parse("lfr1-1-0-" + "00" * 32)
+
+
+def test_an_entry_appended_behind_the_head_without_the_key_is_refused(tmp_path):
+    """Appending after the head (which then lags, as after a crash) with a made-up seal of
+    an earlier minute: the machine cannot check that seal, so it does not accept it."""
+    clock = Clock(datetime.now(UTC) - timedelta(minutes=10))
+    store = filled(tmp_path, clock)
+    clock.minutes(3)
+    store.audit.sealer.advance()
+    store.close()
+    last = entries(tmp_path)[-1]
+    tamper(
+        tmp_path,
+        "INSERT INTO audit (seq, at, actor, action, details, bound, prev_hash, hash, epoch) "
+        f"VALUES ({last[0] + 1}, '{last[1]}', 'Sgt 4 Reid', 'decision corrected', '{{}}', '{{}}', "
+        f"'{last[7]}', '{'ab' * 32}', 0)",
+    )
+    assert "cannot be checked on this machine" in verify_folder(tmp_path).first_problem
+    with pytest.raises(StorageError, match="follows its head but was sealed with a key older"):
+        Store.in_dir(tmp_path)

@@ -147,6 +147,7 @@ class AuditTrail:
         self.head_path = Path(head_path)
         self.legacy_key = legacy_key
         self.binding = binding
+        self._holding = False  # an entry of the current transaction awaits its head
         # Told each head once it is on disk (the witness off the machine).
         self.witnesses: list[Callable[[Head], None]] = []
 
@@ -180,6 +181,10 @@ class AuditTrail:
         epoch, mac = self.sealer.seal(
             lambda e: sealed_text(prev, seq, e, stamp, actor, action, body, bound_text), after
         )
+        if not self._holding:  # once a transaction: released with its head, or its rollback
+            self._holding = True
+            self.sealer.hold()
+            self.db.after_rollback(f"release {self.head_path}", self._release)
         conn.execute(
             "INSERT INTO audit (seq, at, actor, action, details, bound, prev_hash, hash, epoch) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -188,8 +193,18 @@ class AuditTrail:
         # Outside the database, and only once the entry is committed: a rolled-back entry
         # must not become the head. A crash in between leaves the head one transaction
         # behind, which verify accepts and the next open catches up.
-        self.db.after_commit(f"head {self.head_path}", lambda: self._write_head(seq, mac))
+        self.db.after_commit(f"head {self.head_path}", lambda: self._commit_head(seq, mac))
         return AuditEntry(seq, stamp, actor, action, details or {}, mac, epoch)
+
+    def _release(self) -> None:
+        self._holding = False
+        self.sealer.release()
+
+    def _commit_head(self, seq: int, mac: str) -> None:
+        try:
+            self._write_head(seq, mac)
+        finally:
+            self._release()
 
     def _write_head(self, seq: int, mac: str) -> None:
         try:
@@ -344,7 +359,16 @@ class AuditTrail:
                 )
             else:
                 text = sealed_text(prev, seq, epoch, at, actor, action, details, bound)
-                good = epoch >= last_epoch and self.sealer.check(epoch, text, mac) is not False
+                checked = self.sealer.check(epoch, text, mac)
+                if checked is None:
+                    # A crash leaves its last entry in the key's own epoch (the key stopped
+                    # with it): one of an earlier epoch was put there behind the console.
+                    raise StorageError(
+                        f"audit entry {seq} in {self.db.path} follows its head but was sealed "
+                        "with a key older than the record's: it cannot be checked here. Run "
+                        "`python -m console audit verify --verify-key KEY` and report it"
+                    )
+                good = epoch >= last_epoch and checked
                 last_epoch = epoch
             if prev_hash != prev or not good:
                 raise StorageError(

@@ -343,6 +343,7 @@ class Database:
         # Run after the current transaction commits (e.g. writing the audit head outside
         # the database), by name, so a transaction with several entries writes it once.
         self._after_commit: dict[str, Callable[[], None]] = {}
+        self._after_rollback: dict[str, Callable[[], None]] = {}
         try:
             make_private_dir(self.path.parent)
             new = not self.path.exists()
@@ -396,6 +397,10 @@ class Database:
         """Run *action* once the current transaction has committed (not if it rolls back)."""
         self._after_commit[name] = action
 
+    def after_rollback(self, name: str, action: Callable[[], None]) -> None:
+        """Run *action* if the current transaction rolls back (not if it commits)."""
+        self._after_rollback[name] = action
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A committed-or-nothing write; sqlite errors become StorageError for the officer.
@@ -408,11 +413,16 @@ class Database:
             except sqlite3.Error as exc:
                 raise StorageError(f"could not write to {self.path}: {exc}") from exc
             self._after_commit.clear()
+            self._after_rollback.clear()
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
             except BaseException as exc:
                 self._after_commit.clear()
+                undo = list(self._after_rollback.values())
+                self._after_rollback.clear()
+                for action in undo:
+                    action()
                 # SQLite has already rolled back after some errors (a full disk, SQLITE_FULL):
                 # a second ROLLBACK would raise and hide the real error.
                 if self.conn.in_transaction:
@@ -424,6 +434,7 @@ class Database:
                 raise
             actions = list(self._after_commit.values())
             self._after_commit.clear()
+            self._after_rollback.clear()
             for action in actions:
                 action()
 

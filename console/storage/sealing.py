@@ -206,6 +206,14 @@ def _write_state(path: Path, state: _State, create: bool = False) -> None:
         os.close(fd)
 
 
+# Sealed entries not yet committed with their head, per sealing key file: while any is in
+# flight the key does not move on by the clock (the ticker waits), so a console killed
+# between an entry's commit and its head's write leaves that entry in the key's own epoch,
+# where the next console can check it.
+_in_flight: dict[str, int] = {}
+_in_flight_guard = threading.Lock()
+
+
 class Sealer:
     """The record's current sealing key: it seals entries and heads, and evolves to the
     clock's epoch before each use (and on a timer, ``Store``'s ticker, so it is never
@@ -264,7 +272,7 @@ class Sealer:
         key; never an epoch before *at_least* (the previous entry's), so epochs only go
         forward along a chain."""
         target = max(self.epoch_at(self.clock()), at_least)
-        if target > self._epoch:
+        if target > self._epoch and (not self._held() or at_least > self._epoch):
             self.advance(target)
         with self._lock:
             return self._epoch, mac(bytes(self._key), text(self._epoch))
@@ -287,6 +295,24 @@ class Sealer:
             state = _State(self.record_id, self.start, self.period, self._epoch, bytes(self._key))
         return Sealer(self.path, state, self.clock)
 
+    def hold(self) -> None:
+        """An entry was sealed and awaits its commit and head: keep the key (see
+        ``_in_flight``). Every hold is followed by one ``release``."""
+        with _in_flight_guard:
+            _in_flight[self._key_file] = _in_flight.get(self._key_file, 0) + 1
+
+    def release(self) -> None:
+        with _in_flight_guard:
+            _in_flight[self._key_file] = max(0, _in_flight.get(self._key_file, 0) - 1)
+
+    @property
+    def _key_file(self) -> str:
+        return os.path.realpath(self.path)
+
+    def _held(self) -> bool:
+        with _in_flight_guard:
+            return _in_flight.get(self._key_file, 0) > 0
+
     def advance(self, target: int | None = None) -> bool:
         """Evolve to *target* (default: the clock's epoch); True if the key moved.
 
@@ -294,9 +320,10 @@ class Sealer:
         overwritten on disk, then the old key overwritten in memory: after this the
         earlier key exists nowhere the console can reach.
         """
+        by_clock = target is None
         target = self.epoch_at(self.clock()) if target is None else target
-        if target <= self._epoch:
-            return False
+        if target <= self._epoch or (by_clock and self._held()):
+            return False  # (held: the ticker tries again in a moment)
         with folder_lock(self.path.parent), self._lock:
             if target <= self._epoch:
                 return False
@@ -336,6 +363,8 @@ class SealTicker:
     def _run(self) -> None:
         while not self._stop.is_set():
             wait = min(max(self.sealer.seconds_to_next_epoch(), 0.05), self.sealer.period)
+            if self.sealer.epoch < self.sealer.epoch_at(self.sealer.clock()):
+                wait = 0.05  # behind (an entry was in flight at the turn): again shortly
             if self._stop.wait(wait + 0.05):
                 return
             try:

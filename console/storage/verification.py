@@ -375,6 +375,16 @@ def _check_head(walk: _Walk, head: Head | None, last: int, last_epoch: int | Non
     if walk.macs.get(head.seq) != head.mac:
         walk.problems.append(f"entry {head.seq} is not the one its head outside the database names")
         return
+    if walk.keys is None and walk.sealer is not None:
+        for seq in range(head.seq + 1, last + 1):
+            epoch = walk.epochs.get(seq)
+            if epoch is not None and epoch < walk.sealer.epoch:
+                walk.problems.append(
+                    f"entry {seq} follows the head but was sealed in {walk.epoch_time(epoch)}, "
+                    "before the record's current key: it cannot be checked on this machine "
+                    "(a crash leaves its last entry in the key's own epoch)"
+                )
+                break
     if walk.record_id is None:
         return  # a record made before sealing: its head was not sealed
     if not head.sealed or head.record != walk.record_id:
