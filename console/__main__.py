@@ -217,14 +217,13 @@ def main(argv: list[str] | None = None) -> int:
 def _policy(args: argparse.Namespace) -> int:
     """Show the site policy, or change it after an admin signs in (audited)."""
     from console.domain.officers import PermissionDenied
-    from console.storage import Store
     from console.storage.database import Database
     from console.storage.verification import NoRecord
 
     folder = data_dir(args.data_dir)
     if not Database.path_in(folder).exists():
         raise NoRecord(f"no record at {folder}")
-    store = Store.in_dir(folder)
+    store = officer_cli.open_store(folder)  # (a record from before sealing shows its new key)
     try:
         if args.policy_command == "set":
             settings = dict(_setting(text) for text in args.settings)
