@@ -234,7 +234,9 @@ class RecordView(_Exports, QDialog):
     def show_record(self, reference: str, keep: bool = True) -> None:
         """Recompute the record from the database and show it."""
         try:  # verified first: a broken record is refused, never shown as if whole
-            record = checked_record(self.store, reference, keep=keep, by=self.by)
+            record = checked_record(
+                self.store, reference, keep=keep, by=self.by, max_age_s=None if keep else 60
+            )
         except RecordBrokenError as exc:
             self.record = None
             self.heading.setText(f"Deployment record {reference}: the record failed verification")

@@ -88,14 +88,20 @@ class Integrity:
         }
 
 
-def check_record(store: Store) -> Integrity:
+def check_record(store: Store, max_age_s: float | None = None) -> Integrity:
     """Verify the record behind *store* (nothing changes). Reports call this first; it is
     remembered for as long as neither the database nor its head has changed (a window
-    refreshed every few seconds does not verify an unchanged record again)."""
+    refreshed every few seconds does not verify an unchanged record again), and, with
+    *max_age_s*, for that long even if it has (a live record's window, which says when
+    it was verified, re-reads the figures every few seconds and verifies once a minute)."""
     key = _state(store)
     cached = _cache.get(id(store))
     if cached is not None and cached[0] == key:
         return cached[1]
+    if cached is not None and max_age_s is not None and cached[1].intact:
+        age = (datetime.now(UTC) - cached[1].checked_at).total_seconds()
+        if age < max_age_s:
+            return cached[1]
     integrity = Integrity.of(store.audit.verify())
     _cache[id(store)] = (key, integrity)
     return integrity

@@ -337,11 +337,12 @@ def checked_record(
     keep: bool = True,
     by: str = DEFAULT_ACTOR,
     even_if_broken: bool = False,
+    max_age_s: float | None = None,
 ) -> DeploymentRecord:
     """The record as a report shows it: verified first; RecordBrokenError (a refusal) if
     it fails, unless *even_if_broken* (then it carries the failure's banner, and no
-    figures are kept from it)."""
-    integrity = check_record(store)
+    figures are kept from it). *max_age_s*: see ``check_record``."""
+    integrity = check_record(store, max_age_s)
     require_intact(integrity, even_if_broken)
     return deployment_record(
         store, reference, keep=keep and integrity.intact, by=by, integrity=integrity
