@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
 import logging
 import math
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from console import audit_cli, officer_cli
 from console.config import (
     DEFAULT_FALSE_ALERT_RATE,
     SAMPLE_DEPLOYMENT,
@@ -26,7 +27,6 @@ from console.config import (
     record_dir,
 )
 from console.domain.deployments import SafeguardError
-from console.domain.officers import Role
 from console.domain.policy import FalseAlertRate, OperatingPointError
 from console.domain.watchlist import WatchlistError
 from console.reports import cli as reports_cli
@@ -79,26 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="where the record (SQLite) is kept")
     _engine_arguments(run)
 
-    officer = commands.add_parser(
-        "officer", help="manage officer accounts (an admin signs in first)"
-    )
-    officer_commands = officer.add_subparsers(dest="officer_command", required=True)
-    add = officer_commands.add_parser(
-        "add",
-        help="add an account: an admin signs in with --admin (the record's first admin "
-        "is created without one, once)",
-    )
-    add.add_argument("username")
-    add.add_argument("--name", required=True, help="display name, e.g. 'PC 4821 Ward'")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--admin", metavar="USERNAME", help="the admin who signs in to add it")
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the passwords from stdin, one a line: the admin's (when --admin), then "
-        "the new account's",
-    )
-    add.add_argument("--data-dir", type=Path)
+    officer_cli.add_arguments(commands)
 
     policy = commands.add_parser(
         "policy", help="the site policy: the safeguards no plan can loosen (an admin sets it)"
@@ -122,29 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser = commands.add_parser("train", help=trainer.HELP, description=trainer.__doc__)
     trainer.add_arguments(train_parser)
 
-    audit = commands.add_parser("audit", help="the audit trail")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser(
-        "verify",
-        help="check the record: the keyed chain, its head, the safeguard triggers, and "
-        "every alert, decision, officer and deployment against its audit entry",
-    )
-    verify.add_argument(
-        "--anchor",
-        action="append",
-        default=[],
-        metavar="SEQ:MAC",
-        help="an audit head kept outside (e.g. printed on a deployment record); repeatable",
-    )
-    show = audit_commands.add_parser("show", help="print the audit trail")
-    for command in (verify, show):
-        command.add_argument("--data-dir", type=Path, help="the data directory given to run")
-        command.add_argument(
-            "--sample",
-            action="store_true",
-            help="the bundled sample deployment's record (kept in a 'sample' folder of the "
-            "data directory)",
-        )
+    audit_cli.add_arguments(commands)
 
     watchlist = commands.add_parser(
         "watchlist", help="check a watchlist folder: enrol every image, list rejected rows"
@@ -214,6 +173,9 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every file the console writes (the record, exports, PDFs, settings) is its user's
+    # alone, whatever the shell's umask; the modules that write them also set 0600.
+    os.umask(0o077)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -228,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "watchlist":
             return _check_watchlist(args)
         if args.command == "officer":
-            return _add_officer(args)
+            return officer_cli.run(args)
         if args.command == "audit":
-            return _audit(args)
+            return audit_cli.run(args)
         if args.command == "policy":
             return _policy(args)
         if args.command in reports_cli.COMMANDS:
@@ -255,21 +217,22 @@ def main(argv: list[str] | None = None) -> int:
 def _policy(args: argparse.Namespace) -> int:
     """Show the site policy, or change it after an admin signs in (audited)."""
     from console.domain.officers import PermissionDenied
-    from console.storage import Store
-    from console.storage.audit import NoRecord
     from console.storage.database import Database
+    from console.storage.verification import NoRecord
 
     folder = data_dir(args.data_dir)
     if not Database.path_in(folder).exists():
         raise NoRecord(f"no record at {folder}")
-    store = Store.in_dir(folder)
+    store = officer_cli.open_store(folder)  # (a record from before sealing shows its new key)
     try:
         if args.policy_command == "set":
             settings = dict(_setting(text) for text in args.settings)
             admin = store.officers.authenticate(
-                args.admin, _Passwords(args.password_stdin).existing(
+                args.admin,
+                officer_cli.Passwords(args.password_stdin).existing(
                     f"password for admin {args.admin}: "
-                )
+                ),
+                officer_cli.terminal_source(),
             )
             store.policy.change(admin, **settings)
         for key, value in store.policy.current().to_mapping().items():
@@ -302,6 +265,7 @@ def _run(args: argparse.Namespace) -> int:
     plan: DeploymentPlan = load_plan(args.deployment).with_cameras(args.camera)
     if args.watchlist:
         plan = replace(plan, watchlist=args.watchlist.resolve())
+    check_sample_sources(plan, args.deployment)
     if args.false_alert_rate is not None:
         plan = replace(plan, false_alert_rate=args.false_alert_rate)
     if not plan.cameras:
@@ -320,7 +284,41 @@ def _run(args: argparse.Namespace) -> int:
         # A cluster that cannot be reached or refuses the token is said before the window
         # opens (within seconds); the actors start only when the deployment does.
         preflight(engine)
-    return run_console(plan, record_folder(plan, args.deployment, args.data_dir))
+    folder = record_folder(plan, args.deployment, args.data_dir)
+    writable_data_folder(folder)
+    return run_console(plan, folder)
+
+
+def check_sample_sources(plan: DeploymentPlan, plan_file: Path) -> None:
+    """The bundled sample runs only on its own videos and watchlist: its accounts and
+    passwords are published, so a real camera or a real watchlist under it would be a
+    deployment anyone could sign in to."""
+    if not plan.sample:
+        return
+    bundled = load_plan(SAMPLE_DEPLOYMENT)
+    own = {c.camera: (c.kind, c.location) for c in bundled.cameras}
+    foreign = [
+        c.camera for c in plan.cameras if own.get(c.camera) != (c.kind, c.location)
+    ]
+    problems = []
+    if foreign:
+        problems.append(f"camera {', '.join(foreign)} is not one of its sample videos")
+    if Path(plan.watchlist).resolve() != Path(bundled.watchlist).resolve():
+        problems.append(f"the watchlist {plan.watchlist} is not its sample watchlist")
+    if problems:
+        raise ConfigError(
+            f"the sample deployment ({plan_file}) runs only on its own sample videos and "
+            f"watchlist: {'; '.join(problems)}. Its accounts and passwords are published: "
+            "plan a deployment of your own (docs/supervisor.md) for real cameras or a real "
+            "watchlist"
+        )
+
+
+def writable_data_folder(folder: Path) -> None:
+    """A clear refusal, before any window opens, when the record cannot be written."""
+    from console.storage.files import check_writable
+
+    check_writable(folder)
 
 
 def record_folder(plan: DeploymentPlan, plan_file: Path, override: Path | None) -> Path:
@@ -333,109 +331,6 @@ def record_folder(plan: DeploymentPlan, plan_file: Path, override: Path | None) 
             f"{plan_file} says it is the sample deployment; only the bundled sample is"
         )
     return record_dir(override, plan.sample)
-
-
-class _Passwords:
-    """Passwords from the terminal (getpass, typed twice when new), or from stdin one a
-    line (--password-stdin: scripts and tests)."""
-
-    def __init__(self, from_stdin: bool) -> None:
-        self.from_stdin = from_stdin
-
-    def existing(self, prompt: str) -> str:
-        if self.from_stdin:
-            return sys.stdin.readline().rstrip("\n")
-        return getpass.getpass(prompt)
-
-    def new(self, prompt: str) -> str:
-        if self.from_stdin:
-            return sys.stdin.readline().rstrip("\n")
-        password = getpass.getpass(prompt)
-        if getpass.getpass("again: ") != password:
-            raise StorageError("the passwords differ")
-        return password
-
-
-def _add_officer(args: argparse.Namespace) -> int:
-    """Accounts are managed by an admin who signs in (throttled and audited like the
-    window's sign-in). A record with no admin yet gets its first one here, once: the
-    first admin is created by whoever sets the record up, at the terminal."""
-    from console.domain.officers import Permission, PermissionDenied
-    from console.storage import Store
-
-    passwords = _Passwords(args.password_stdin)
-    store = Store.in_dir(data_dir(args.data_dir))
-    try:
-        if store.officers.admins() == 0:
-            if args.role != Role.ADMIN.value:
-                raise StorageError(
-                    f"{store.path} has no admin yet: create the first admin first "
-                    f"(`python -m console officer add USERNAME --name NAME --role admin`)"
-                )
-            by = f"{getpass.getuser()} (command line, first admin)"
-        else:
-            if not args.admin:
-                raise StorageError(
-                    "an admin signs in to manage accounts: give --admin USERNAME"
-                )
-            admin = store.officers.authenticate(
-                args.admin, passwords.existing(f"password for admin {args.admin}: ")
-            )
-            admin.require(Permission.MANAGE_ACCOUNTS)
-            by = f"{admin} (command line)"
-        officer = store.officers.add(
-            args.username,
-            args.name,
-            Role(args.role),
-            passwords.new(f"password for {args.username}: "),
-            by=by,
-        )
-    except PermissionDenied as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        store.close()
-    print(f"added {officer} to {store.path}")
-    return 0
-
-
-def _audit(args: argparse.Namespace) -> int:
-    """Read the record as it is: never create one, never repair one."""
-    from console.storage.audit import Head, NoRecord, verify_folder
-    from console.storage.database import Database, open_existing
-
-    folder = record_dir(args.data_dir, args.sample)
-    db_path = Database.path_in(folder)
-    try:
-        if args.audit_command == "show":
-            if not db_path.exists():
-                raise NoRecord.at(folder)
-            conn = open_existing(db_path)
-            try:
-                rows = conn.execute(
-                    "SELECT seq, at, actor, action, details FROM audit ORDER BY seq"
-                ).fetchall()
-            finally:
-                conn.close()
-            for seq, at, actor, action, details in rows:
-                print(f"{seq:6d} {at} {actor}: {action} {details}")
-            return 0
-        try:
-            anchors = [Head.parse(a) for a in args.anchor]
-        except ValueError as exc:
-            raise StorageError(str(exc)) from exc
-        report = verify_folder(folder, anchors)
-    except NoRecord as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if report.intact:
-        last = f", head {report.head}" if report.head else ""
-        print(f"audit trail intact: {report.entries} entries{last} ({db_path})")
-        return 0
-    print(f"audit trail BROKEN: {report.first_problem} ({db_path})")
-    for problem in report.problems[1:10]:
-        print(f"  also: {problem}")
-    return 1
 
 
 def _check_watchlist(args: argparse.Namespace) -> int:

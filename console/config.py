@@ -49,6 +49,7 @@ _PLAN_KEYS = {
     "engine", "ray_address", "ray_token_file",  # where the cameras are analysed
 }
 _CAMERA_KEYS = {"name", "source", "loop", "node", "node_fallback", *SourceSpec.TIMING_FIELDS}
+MAX_PLAN_CAMERAS = 256  # the most any site policy may allow (console.domain.policy)
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*(\{seq\}[A-Za-z0-9._\-]*)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
@@ -86,6 +87,7 @@ class DeploymentPlan:
         (the rate against one subject) until its watchlist is enrolled."""
         policy.check_duration(self.duration.total_seconds() / 3600)
         policy.check_rate(self.false_alert_rate)
+        policy.check_cameras(len(self.cameras))
         start = self.planned_start or now
         return Deployment(
             reference=reference,
@@ -217,6 +219,11 @@ def _cameras(plan: _Plan, base: Path) -> list[SourceSpec]:
     tables = plan.data.get("camera", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         plan.fail("camera", "must be [[camera]] tables")
+        return []
+    if len(tables) > MAX_PLAN_CAMERAS:
+        # Refused before any is read: each camera becomes a thread and a tile.
+        plan.fail("camera", f"{len(tables):,} cameras; a plan holds at most {MAX_PLAN_CAMERAS} "
+                            "(and the site policy's max_cameras, 16 unless an admin set it)")
         return []
     cameras, names = [], set()
     for n, table in enumerate(tables, start=1):

@@ -3,12 +3,19 @@
 Images are optional: the live crop and the watchlist photo of each alert, as JPEG files
 beside the CSV, or base64 inside the JSON. Only alerts are exported; nothing about
 faces that did not match exists to export.
+
+Every file is written 0600, and the images' folder made 0700: they are faces, names and
+officers' notes. The images' file names are made from the row number, never from the
+alert id (which carries the camera's name, free text from a plan: "../../x" or a "/" in
+it must not choose where a face is written).
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -16,6 +23,7 @@ import numpy as np
 
 from console.csv_safe import SafeDictWriter
 from console.storage.alerts import AlertRecord
+from console.storage.files import write_private, write_private_text
 
 COLUMNS = [
     "alert_id",
@@ -86,21 +94,32 @@ def export_csv(records: list[AlertRecord], path: Path, images: bool = False) -> 
     """Write the CSV; with images, JPEGs go to a folder named after it."""
     path = Path(path)
     folder = path.with_name(path.stem + "_images")
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = SafeDictWriter(fh, fieldnames=[*COLUMNS, "live_image", "watchlist_image"])
-        writer.writeheader()
-        for r in records:
-            out = row(r) | {"live_image": "", "watchlist_image": ""}
-            if images:
-                folder.mkdir(exist_ok=True)
-                for key, rgb in (("live", r.alert.crop_rgb), ("watchlist", r.watchlist_photo_rgb)):
-                    data = _jpeg(rgb)
-                    if data:
-                        name = f"{r.alert.alert_id}_{key}.jpg"
-                        (folder / name).write_bytes(data)
-                        out[f"{key}_image"] = f"{folder.name}/{name}"
-            writer.writerow(out)
+    out = io.StringIO()
+    writer = SafeDictWriter(out, fieldnames=[*COLUMNS, "live_image", "watchlist_image"])
+    writer.writeheader()
+    for n, r in enumerate(records, start=1):
+        row_out = row(r) | {"live_image": "", "watchlist_image": ""}
+        if images:
+            for key, rgb in (("live", r.alert.crop_rgb), ("watchlist", r.watchlist_photo_rgb)):
+                data = _jpeg(rgb)
+                if data:
+                    name = f"alert-{n:05d}-{key}.jpg"  # a safe name: the row, not free text
+                    write_private(_image_folder(folder) / name, data)
+                    row_out[f"{key}_image"] = f"{folder.name}/{name}"
+        writer.writerow(row_out)
+    write_private_text(path, out.getvalue())
     return path
+
+
+def _image_folder(folder: Path) -> Path:
+    """The images' folder, made 0700 (a folder already there must be a real one, not a
+    link to somewhere else)."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise OSError(f"{folder} is not a folder the export can use")
+    if not folder.exists():
+        folder.mkdir(mode=0o700)
+    os.chmod(folder, 0o700)
+    return folder
 
 
 def export_json(
@@ -115,7 +134,7 @@ def export_json(
                 data = _jpeg(rgb)
                 item[f"{key}_image_jpeg_base64"] = base64.b64encode(data).decode() if data else ""
         alerts.append(item)
-    Path(path).write_text(
-        json.dumps({"deployment": deployment, "alerts": alerts}, indent=2), encoding="utf-8"
+    write_private_text(
+        Path(path), json.dumps({"deployment": deployment, "alerts": alerts}, indent=2)
     )
     return Path(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from console.domain.officers import (
@@ -13,6 +15,7 @@ from console.domain.officers import (
     verify_password,
 )
 from console.storage import LoginFailed, StorageError, Store
+from console.storage.officers import BURST_GAP
 
 
 def test_passwords_are_salted_scrypt_hashes():
@@ -41,6 +44,7 @@ def test_roles(role, may, may_not):
 
 
 def test_accounts_log_in_and_every_attempt_is_audited(tmp_path):
+    """Sign-ins each; refusals once a burst, with the count (see test_accounts.py)."""
     store = Store.in_dir(tmp_path)
     store.officers.add("ward", "PC 4821 Ward", Role.OPERATOR, "correct horse", by="admin")
     officer = store.officers.authenticate("ward", "correct horse")
@@ -49,13 +53,16 @@ def test_accounts_log_in_and_every_attempt_is_audited(tmp_path):
         store.officers.authenticate("ward", "nope")
     with pytest.raises(LoginFailed):
         store.officers.authenticate("nobody", "correct horse")
+    store.officers.close_bursts(datetime.now(UTC) + BURST_GAP)
     actions = [(e.actor, e.action) for e in store.audit.entries()]
     assert actions == [
+        ("console", "record sealed"),
         ("admin", "officer added"),
         ("PC 4821 Ward (ward, operator)", "logged in"),
-        ("ward", "login refused"),
-        ("nobody", "login refused"),
+        ("ward", "sign-in refused"),
+        ("nobody", "sign-in refused"),
     ]
+    assert [e.details["refusals"] for e in store.audit.entries()[-2:]] == [1, 1]
     stored = store.db.query("SELECT password FROM officers")[0][0]
     assert "correct horse" not in stored
 

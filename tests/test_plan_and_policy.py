@@ -219,3 +219,71 @@ def test_the_command_line_changes_the_policy_only_for_an_admin(tmp_path, monkeyp
     store = Store.in_dir(tmp_path)
     assert store.policy.current().max_deployment_hours == 12
     store.close()
+
+
+# -- #25: caps and the sample -------------------------------------------------------------
+def test_ten_thousand_cameras_are_refused_at_once(tmp_path):
+    """Main accepted a plan of 10,000 cameras (10,004 threads; 51 s to conclude)."""
+    import time
+
+    cameras = "".join(
+        f'\n[[camera]]\nname = "cam{n}"\nsource = "north.mp4"\n' for n in range(10_000)
+    )
+    started = time.monotonic()
+    message = refused(tmp_path, GOOD.split("[[camera]]")[0] + cameras)
+    assert "10,000 cameras; a plan holds at most 256" in message
+    assert time.monotonic() - started < 10
+
+
+def test_the_site_policy_caps_the_cameras_of_a_deployment(tmp_path):
+    from console.live.setup import resolve_deployment
+
+    cameras = "".join(
+        f'\n[[camera]]\nname = "cam{n}"\nsource = "north.mp4"\n' for n in range(17)
+    )
+    plan = load_plan(plan_file(tmp_path, GOOD.split("[[camera]]")[0] + cameras))
+    store = Store.in_dir(tmp_path / "record")
+    with pytest.raises(PolicyError, match="17 cameras in one deployment are more than the site"):
+        resolve_deployment(store, plan, SUPERVISOR, NOW)
+    assert store.deployments.get("CR-001") is None  # nothing planned
+    store.policy.change(ADMIN, max_cameras="20")
+    assert resolve_deployment(store, plan, SUPERVISOR, NOW).reference == "CR-001"
+    with pytest.raises(PolicyError, match="max_cameras"):
+        SitePolicy.from_mapping({"max_cameras": 10_000})
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--camera", "north=rtsp://user:pass@10.1.2.3/stream1"],
+        ["--camera", "south=0"],
+        ["--watchlist", "REAL"],
+    ],
+)
+def test_the_sample_runs_only_on_its_own_videos_and_watchlist(tmp_path, monkeypatch, extra):
+    """Main: `run --camera north=rtsp://... --watchlist REAL` ran SAMPLE-CROYDON-001 on
+    them, under the sample's published passwords."""
+    import console.qt.app as app
+    from console import __main__ as cli
+
+    (tmp_path / "REAL").mkdir()
+    monkeypatch.chdir(tmp_path)
+    opened = []
+    monkeypatch.setattr(app, "run_console", lambda plan, folder: opened.append(plan) or 0)
+    assert cli.main(["run", "--data-dir", str(tmp_path / "d"), *extra]) == 2
+    assert opened == []
+    # The sample as it is, or with its own videos named again, still runs.
+    from console.config import SAMPLE_DEPLOYMENT
+
+    own = load_plan(SAMPLE_DEPLOYMENT).cameras[0]
+    assert cli.main(["run", "--data-dir", str(tmp_path / "d"),
+                     "--camera", f"{own.camera}={own.location}"]) == 0
+    assert len(opened) == 1
+
+
+def test_a_witness_address_is_checked_like_every_setting():
+    assert SitePolicy.from_mapping({"witness_address": "siem.force.example:6514"})
+    for bad in ("siem.force.example", "x:99999", "a b:6514"):
+        with pytest.raises(PolicyError, match="witness_address"):
+            SitePolicy.from_mapping({"witness_address": bad})

@@ -21,8 +21,9 @@ from console.domain.deployments import Deployment
 from console.domain.officers import Role
 from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject
 from console.storage import StorageError, Store
-from console.storage.audit import HEAD_NAME, KEY_NAME, verify_folder
+from console.storage.audit import HEAD_NAME, verify_folder
 from console.storage.database import Database, expected_triggers
+from console.storage.sealing import SEAL_NAME
 from console.storage.training import TrainingRecords
 
 NOW = datetime.now(UTC)
@@ -143,8 +144,8 @@ def test_back_dating_an_expiry_to_replace_a_decision_is_found(tmp_path):
     store.alerts.record_decision(Adjudication("north-1", Decision.FALSE_MATCH, "PC 9", NOW))
     report = store.audit.verify()
     assert not report.intact
-    assert report.first_problem == "decisions row 'north-1' was written twice (entries 6 and 7)"
-    assert "alerts row 'north-1' differs from audit entry 4" in report.problems
+    assert report.first_problem == "decisions row 'north-1' was written twice (entries 7 and 8)"
+    assert "alerts row 'north-1' differs from audit entry 5" in report.problems
 
 
 def test_a_decision_edited_with_its_trigger_dropped_is_found(tmp_path):
@@ -187,7 +188,7 @@ def test_a_trigger_replaced_by_a_harmless_one_is_found(tmp_path):
     [
         # an officer made an admin
         (["UPDATE officers SET role = 'admin' WHERE username = 'ward'"], (),
-         "officers row 'ward' differs from audit entry 1"),
+         "officers row 'ward' differs from audit entry 2"),
         # an account slipped in without the console
         (["INSERT INTO officers SELECT 'eve', 'Eve', 'admin', password, created_at "
           "FROM officers WHERE username = 'ward'"], (),
@@ -253,7 +254,8 @@ def test_the_data_directory_is_private_and_every_file_in_it_0600(tmp_path):
         training = TrainingRecords(folder)
         training.start_run("PC 77 Smith", "basic")
         names = {p.name for p in folder.iterdir()}
-        assert {"console.db", "console.db-wal", "console.db-shm", KEY_NAME, HEAD_NAME} <= names
+        assert {"console.db", "console.db-wal", "console.db-shm", SEAL_NAME, HEAD_NAME} <= names
+        assert "training.head" in names
         assert "training.db" in names
         assert mode(folder) == 0o700 and mode(folder.parent) == 0o700
         for path in folder.iterdir():

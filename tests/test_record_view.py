@@ -70,15 +70,15 @@ def test_the_record_view_shows_every_figure_and_the_particulars(qtbot, store):
         "True alerts": "6",
         "False alerts": "2",
         "Confirmed false alerts": "1",
-        "Not adjudicated": "1",
-        "Engagements": "6",
-        "Dismissed": "1",
-        "Arrests": "2",
-        "Conditions checked / advice": "1",
-        "Not located": "1",
-        "Awaiting an outcome": "1",
-        "Outcomes set aside": "1",
-        "Decisions corrected": "3",
+        "Not adjudicated (alerts)": "1",
+        "Engagements (incidents)": "6",
+        "Dismissed (alerts)": "1",
+        "Arrests (incidents)": "2",
+        "Conditions checked / advice (incidents)": "1",
+        "Not located (incidents)": "1",
+        "Awaiting an outcome (incidents)": "1",
+        "Outcomes set aside (alerts)": "1",
+        "Decisions corrected (alerts)": "3",
         "Minutes of use per arrest": "120",
         "Time to adjudication, median": "35 s",
         "Time to adjudication, worst": "1 min 30 s",
@@ -101,7 +101,7 @@ def test_the_record_view_shows_every_figure_and_the_particulars(qtbot, store):
     assert alerts[8][4] == "Confirmed false (set aside)"
     shown_text = " ".join(t for row in alerts for t in row)
     assert "Subject" not in shown_text and "WL-" not in shown_text  # no names, no ids
-    assert "outcome(s) were recorded" in view.notes.text()
+    assert "1 outcome was recorded" in view.notes.text()
 
 
 def test_the_charts_paint_with_bars_coloured_by_decision(qtbot, store):
@@ -135,7 +135,9 @@ def test_csv_and_json_exports_from_the_buttons(qtbot, store, tmp_path, monkeypat
     qtbot.addWidget(view)
     save_to(monkeypatch, tmp_path / "record.csv")
     qtbot.mouseClick(view.csv_button, Qt.MouseButton.LeftButton)
-    assert "CR-TEST-01,deployment,arrests,Arrests,count,2" in (tmp_path / "record.csv").read_text()
+    assert "CR-TEST-01,deployment,arrests,Arrests (incidents),count,2" in (
+        tmp_path / "record.csv"
+    ).read_text()
     save_to(monkeypatch, tmp_path / "record.json")
     qtbot.mouseClick(view.json_button, Qt.MouseButton.LeftButton)
     assert '"arrests": 2' in (tmp_path / "record.json").read_text()

@@ -156,3 +156,29 @@ def verify_against_dummy(password: str) -> bool:
     time taken must not tell an attacker which usernames are real. Always False."""
     verify_password(password, dummy_hash())
     return False
+
+
+# -- account changes ----------------------------------------------------------------------
+MAX_REASON = 500
+_CONTROL = frozenset(
+    [chr(c) for c in range(0x20)] + ["\x7f", "\u200e", "\u200f", "\u061c"]
+    + [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]
+)
+
+
+def account_reason(reason: str) -> str:
+    """The reason an admin gives for changing an account (disabling a leaver, resetting a
+    password, clearing a throttle): it goes into the audit trail, so it is required, one
+    line and short. ValueError (a StorageError at the storage layer) says what is wrong."""
+    text = (reason or "").strip()
+    if not text:
+        raise AccountReasonError("a reason is needed for a change to an account (it is audited)")
+    if len(text) > MAX_REASON:
+        raise AccountReasonError(f"a reason is at most {MAX_REASON} characters")
+    if any(ch in _CONTROL for ch in text):
+        raise AccountReasonError("a reason is one line of plain text (no control characters)")
+    return text
+
+
+class AccountReasonError(ValueError):
+    """A reason for an account change that cannot be audited as given."""

@@ -79,7 +79,11 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "max_watchlist_size": (1, 100_000),
     "max_deployment_hours": (0.25, 72),
     "pending_warning_seconds": (5, 3600),
+    "max_cameras": (1, 256),
 }
+# Settings that are text: the witness off the machine (console.storage.witness).
+_TEXT = ("witness_address", "witness_ca_file")
+_WITNESS_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]{1,253}):\d{1,5}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,12 @@ class SitePolicy:
     max_watchlist_size: int = 10_000
     max_deployment_hours: float = 24.0
     pending_warning_seconds: float = 60.0  # a pending alert older than this is highlighted
+    max_cameras: int = 16  # cameras in one deployment (each is a reader thread and a tile)
+    # The log collector (syslog over TLS, RFC 5425) every audit head is sent to, HOST:PORT;
+    # empty: none. Its certificate is checked against witness_ca_file (empty: the system's
+    # certificate authorities).
+    witness_address: str = ""
+    witness_ca_file: str = ""
 
     def __post_init__(self) -> None:
         for name, (low, high) in _BOUNDS.items():
@@ -99,9 +109,21 @@ class SitePolicy:
                 raise PolicyError(
                     f"site policy {name}: {value!r} is outside {low:g} to {high:g}"
                 )
-        for name in ("retention_days", "max_watchlist_size"):
+        for name in ("retention_days", "max_watchlist_size", "max_cameras"):
             if not isinstance(getattr(self, name), int):
                 raise PolicyError(f"site policy {name}: a whole number is needed")
+        for name in _TEXT:
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > 500 or any(ord(c) < 32 for c in value):
+                raise PolicyError(f"site policy {name}: one line of text is needed")
+        address = self.witness_address
+        port_ok = bool(_WITNESS_ADDRESS.fullmatch(address)) and (
+            0 < int(address.rsplit(":", 1)[1]) < 65536
+        )
+        if address and not port_ok:
+            raise PolicyError(
+                f"site policy witness_address: HOST:PORT of the log collector, not {address!r}"
+            )
         if not isinstance(self.loosest_false_alert_rate, FalseAlertRate):
             raise PolicyError("site policy loosest_false_alert_rate: '1 in N' is needed")
 
@@ -111,6 +133,14 @@ class SitePolicy:
             raise PolicyError(
                 f"a false-alert rate of {rate} passers-by is looser than the site policy "
                 f"allows (at most {self.loosest_false_alert_rate})"
+            )
+
+    def check_cameras(self, count: int) -> None:
+        """A deployment runs at most the site's number of cameras."""
+        if count > self.max_cameras:
+            raise PolicyError(
+                f"{count:,} cameras in one deployment are more than the site policy allows "
+                f"(at most {self.max_cameras})"
             )
 
     def check_duration(self, hours: float) -> None:
@@ -142,9 +172,12 @@ class SitePolicy:
                     values[key] = FalseAlertRate.parse(value)
                 except OperatingPointError as exc:
                     raise PolicyError(f"site policy {key}: {exc}") from exc
+            elif key in _TEXT:
+                values[key] = value.strip() if isinstance(value, str) else value
             else:
                 values[key] = _number(key, value, whole=key in ("retention_days",
-                                                                 "max_watchlist_size"))
+                                                                 "max_watchlist_size",
+                                                                 "max_cameras"))
         return cls(**values)
 
 

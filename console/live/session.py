@@ -163,6 +163,7 @@ class MonitoringSession:
         self.resumed_after: str | None = None  # "close", "sign-out" or "crash" on resuming
         self._closed = False
         self._unsaved_live: dict[str, float] = {}
+        self._was_live: dict[str, bool] = {}  # each camera LIVE at the last count
         self._counts_failing = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -348,7 +349,12 @@ class MonitoringSession:
                 c.people_seen - feed.saved_faces,
                 c.frames_analysed - feed.saved_frames,
             )
-            seconds = self._unsaved_live.pop(camera, 0.0) + live
+            # Camera-minutes are live time only: a failed, ended or reconnecting camera
+            # adds none (at the stop, the last stretch counts if it was live then).
+            is_live = feed.state == FeedState.LIVE
+            credited = live if is_live or (stopping and self._was_live.get(camera)) else 0.0
+            self._was_live[camera] = is_live
+            seconds = self._unsaved_live.pop(camera, 0.0) + credited
             feed.saved_faces, feed.saved_frames = c.people_seen, c.frames_analysed
             try:
                 await self.store.call(
@@ -358,6 +364,8 @@ class MonitoringSession:
                     faces,
                     frames,
                     seconds,
+                    feed.state.value,
+                    feed.detail,
                 )
             except StorageError as exc:
                 feed.saved_faces -= faces

@@ -45,6 +45,9 @@ def resolve_deployment(
     A ``{seq}`` in the reference takes the first number whose deployment has not
     concluded, so the sample can run again after it concluded.
     """
+    # The site's cap on cameras holds for a deployment planned earlier, and for cameras
+    # added on the command line, as for a new one.
+    store.policy.current().check_cameras(len(plan.cameras))
     seq = 1
     while True:
         reference = plan.reference.replace("{seq}", f"{seq:03d}")

@@ -24,6 +24,7 @@ from console.qt.login import LoginDialog
 from console.qt.main_window import SIGN_OUT, MainWindow
 from console.qt.settings import window_settings
 from console.qt.theme import DEFAULT_THEME, apply_theme
+from console.qt.witness_status import show_witness_status
 from console.storage import AsyncStore, StorageError, Store
 from console.storage.console_log import CLOSED, SIGNED_OUT
 from console.vision.pool import AnalysisPool
@@ -105,6 +106,7 @@ async def open_console(
         engine=plan_engine(plan),
     )
     window.attach(session)
+    show_witness_status(window, store.witness_status)  # the audit witness, on the desk
     session.open()
     window.show_message(f"{deployment.reference}: {len(watchlist)} watchlist subjects")
     return Console(window, session, pool, astore)
@@ -156,6 +158,12 @@ def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
     app.setQuitOnLastWindowClosed(False)
     apply_look(app, data_dir)
     store = Store.in_dir(data_dir)  # retention: the site policy's
+    if store.verification_key is not None:  # a new record: its key, shown this once
+        from console.qt.verification_key import show_verification_key
+        from console.storage.key_sheet import announce
+
+        announce(store.verification_key, sys.stdout)
+        show_verification_key(store.verification_key)
     if plan.sample:
         seed_sample_accounts(store)
     if not store.officers.count():

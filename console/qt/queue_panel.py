@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from PySide6 import QtGui
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -630,7 +631,11 @@ class IncidentPanel(QWidget):
                 f"{incident.urgency.label} · {incident.category}",
             )
         )
-        item.setToolTip(f"{incident.subject_name}, {incident.category}")
+        # As plain text: a watchlist's name is not the console's markup (Qt would render
+        # "<img src=...>" in a name as rich text in a tooltip).
+        item.setToolTip(
+            QtGui.Qt.convertFromPlainText(f"{incident.subject_name}, {incident.category}")
+        )
         item.setBackground(OVERDUE_ROW if overdue else QColor(0, 0, 0, 0))
 
     def _describe_engaged(self, item: QListWidgetItem, incident: Incident, now: datetime) -> None:

@@ -39,13 +39,14 @@ from console.domain.deployments import DeploymentState
 from console.qt.settings import documents_folder
 from console.reports import export
 from console.reports.charts import ChartView
-from console.reports.evaluation import Evaluation, evaluate, sites
+from console.reports.evaluation import Evaluation, checked_evaluation, sites
 from console.reports.figures import figure_rows
+from console.reports.integrity import RecordBrokenError
 from console.reports.record import (
     DEFAULT_ACTOR,
     DeploymentRecord,
     ReportError,
-    deployment_record,
+    checked_record,
     references,
 )
 from console.reports.series import (
@@ -173,6 +174,7 @@ class RecordView(_Exports, QDialog):
         self.fact_labels: dict[str, QLabel] = {}
         self.figures = _table()
         self.notes = QLabel()
+        self.notes.setTextFormat(Qt.TextFormat.PlainText)
         self.notes.setWordWrap(True)
         self.notes.setObjectName("recordNotes")
         left = QWidget()
@@ -231,8 +233,20 @@ class RecordView(_Exports, QDialog):
 
     def show_record(self, reference: str, keep: bool = True) -> None:
         """Recompute the record from the database and show it."""
-        try:
-            record = deployment_record(self.store, reference, keep=keep, by=self.by)
+        try:  # verified first: a broken record is refused, never shown as if whole
+            record = checked_record(
+                self.store, reference, keep=keep, by=self.by, max_age_s=None if keep else 60
+            )
+        except RecordBrokenError as exc:
+            self.record = None
+            self.heading.setText(f"Deployment record {reference}: the record failed verification")
+            self.notes.setText(str(exc))
+            for table in (self.figures, self.cameras, self.alerts):
+                table.setRowCount(0)
+            for chart in (self.time_chart, self.camera_chart):
+                chart.set_chart(None)  # nothing drawn
+            self.status.setText("Nothing is shown from a record that failed verification.")
+            return
         except (ReportError, StorageError) as exc:
             self.status.setText(f"Cannot show {reference}: {exc}")
             return
@@ -242,6 +256,8 @@ class RecordView(_Exports, QDialog):
         for label, text in record.facts():
             if label not in self.fact_labels:
                 self.fact_labels[label] = QLabel()
+                # Names and sites are the plan's words, shown as written, never as markup.
+                self.fact_labels[label].setTextFormat(Qt.TextFormat.PlainText)
                 self.fact_labels[label].setTextInteractionFlags(
                     Qt.TextInteractionFlag.TextSelectableByMouse
                 )
@@ -391,9 +407,10 @@ class EvaluationView(_Exports, QDialog):
     def refresh(self) -> None:
         """Recompute the evaluation for the chosen period and site, and show it."""
         since, until, site = self._period()
-        try:
-            ev = evaluate(self.store, since, until, site, keep=True, by=self.by)
-        except StorageError as exc:
+        try:  # verified first, like every report
+            ev = checked_evaluation(self.store, since, until, site, keep=True, by=self.by)
+        except (RecordBrokenError, StorageError) as exc:
+            self.evaluation = None
             self.status.setText(f"Cannot evaluate: {exc}")
             return
         self.evaluation = ev

@@ -192,7 +192,7 @@ class ChartView(QWidget):
         self.setMinimumSize(320, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def set_chart(self, chart: BarChart) -> None:
+    def set_chart(self, chart: BarChart | None) -> None:
         self.chart = chart
         self.update()
 

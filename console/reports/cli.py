@@ -17,10 +17,12 @@ from pathlib import Path
 from console.config import record_dir
 from console.reports import export
 from console.reports.evaluation import evaluate
+from console.reports.integrity import Integrity
 from console.reports.record import ReportError, deployment_record
-from console.storage import StorageError, Store
-from console.storage.audit import NoRecord
+from console.storage import StorageError
 from console.storage.database import Database
+from console.storage.reader import RecordReader
+from console.storage.verification import NoRecord, verify_folder
 
 COMMANDS = ("report", "evaluate")
 
@@ -44,6 +46,17 @@ def _outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pdf", type=Path, metavar="FILE", help="write the report as PDF")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the figures as CSV")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
+    parser.add_argument(
+        "--verify-key",
+        metavar="KEY",
+        help="also check every seal with the record's verification key (as `audit verify`)",
+    )
+    parser.add_argument(
+        "--even-if-broken",
+        action="store_true",
+        help="print the figures of a record that failed verification, under a warning that "
+        "says so (without it, such a record is not reported)",
+    )
 
 
 def add_arguments(commands: argparse._SubParsersAction) -> None:
@@ -63,17 +76,33 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``report`` or ``evaluate``; return the exit code (2: the report cannot be made)."""
+    """Run ``report`` or ``evaluate``; return the exit code (1: the record failed
+    verification and nothing was reported; 2: the report cannot be made).
+
+    The record is verified first, as it is on disk. An intact record is opened as the
+    console opens it (its figures are kept in the audit trail); a broken one is reported
+    only with --even-if-broken, read as it is, under the failure's banner, keeping
+    nothing."""
+    from console.audit_cli import verification_key
+    from console.officer_cli import open_store
+
     by = f"{getpass.getuser()} (command line)"
     try:
         folder = record_dir(args.data_dir, args.sample)
         if not Database.path_in(folder).exists():
             raise NoRecord.at(folder)  # not an empty record made at a mistyped folder
-        store = Store.in_dir(folder)
+        checked = verify_folder(
+            folder, verify_key=verification_key(args.verify_key), training=False
+        )
+        integrity = Integrity.of(checked)
+        if not integrity.intact and not args.even_if_broken:
+            print(f"error: {integrity.refusal()}", file=sys.stderr)
+            return 1
+        store = open_store(folder) if integrity.intact else RecordReader(folder)
         try:
             if args.command == "report":
-                return _report(store, args, by)
-            return _evaluate(store, args, by)
+                return _report(store, args, by, integrity)
+            return _evaluate(store, args, by, integrity)
         finally:
             store.close()
     except (ReportError, StorageError, OSError) as exc:
@@ -81,8 +110,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _report(store: Store, args: argparse.Namespace, by: str) -> int:
-    record = deployment_record(store, args.reference, keep=True, by=by)
+def _report(store, args: argparse.Namespace, by: str, integrity: Integrity) -> int:  # noqa: ANN001
+    record = deployment_record(
+        store, args.reference, keep=integrity.intact, by=by, integrity=integrity
+    )
     print(export.record_text(record), end="")
 
     def pdf(path: Path) -> None:
@@ -96,8 +127,11 @@ def _report(store: Store, args: argparse.Namespace, by: str) -> int:
     return 0
 
 
-def _evaluate(store: Store, args: argparse.Namespace, by: str) -> int:
-    ev = evaluate(store, args.since, args.until, args.site, keep=True, by=by)
+def _evaluate(store, args: argparse.Namespace, by: str, integrity: Integrity) -> int:  # noqa: ANN001
+    ev = evaluate(
+        store, args.since, args.until, args.site, keep=integrity.intact, by=by,
+        integrity=integrity,
+    )
     print(export.evaluation_text(ev), end="")
 
     def pdf(path: Path) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from console.reports.figures import NONE, AlertLine, Figures, minutes_text, rate_text, total
+from console.reports.integrity import Integrity, check_record, require_intact
 from console.reports.record import DEFAULT_ACTOR, DeploymentRecord, deployment_record, references
 
 if TYPE_CHECKING:
@@ -47,6 +48,11 @@ class Evaluation:
     records: tuple[DeploymentRecord, ...]
     total: Figures
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    integrity: Integrity | None = None  # whether the record verified (None: not checked)
+
+    @property
+    def banner(self) -> str | None:
+        return self.integrity.banner() if self.integrity is not None else None
 
     @property
     def headline(self) -> Headline:
@@ -71,6 +77,20 @@ class Evaluation:
         return f"Deployments started from {since} to {until}, {site}"
 
 
+def checked_evaluation(
+    store: Store, *scope: object, keep: bool = True, even_if_broken: bool = False, by: str = ""
+) -> Evaluation:
+    """``evaluate`` as reports show it (the same *scope*: since, until, site): the record
+    verified first (RecordBrokenError if it fails, unless *even_if_broken*: then under the
+    failure's banner, keeping nothing)."""
+    integrity = check_record(store)
+    require_intact(integrity, even_if_broken)
+    return evaluate(
+        store, *scope, keep=keep and integrity.intact, by=by or DEFAULT_ACTOR,  # type: ignore[arg-type]
+        integrity=integrity,
+    )
+
+
 def evaluate(
     store: Store,
     since: date | None = None,
@@ -79,6 +99,7 @@ def evaluate(
     *,
     keep: bool = True,
     by: str = DEFAULT_ACTOR,
+    integrity: Integrity | None = None,
 ) -> Evaluation:
     """Every deployment that started within [since, until] (local dates, inclusive) at a
     site containing *site* (any case). Deployments never started have no figures."""
@@ -98,7 +119,7 @@ def evaluate(
     if all(r.complete for r in chosen):
         pooled = [line for r in chosen for line in r.alerts]
     summed = total([r.figures for r in chosen], pooled)
-    return Evaluation(since, until, site, tuple(chosen), summed)
+    return Evaluation(since, until, site, tuple(chosen), summed, integrity=integrity)
 
 
 def sites(store: Store) -> list[str]:

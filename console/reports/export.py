@@ -23,16 +23,19 @@ from console.reports.figures import (
     short_time,
 )
 from console.reports.record import DeploymentRecord
+from console.storage.files import write_private_text
 
+# Per camera every column but the first two counts alerts (not incidents): an incident
+# seen by both cameras is an alert on each.
 CAMERA_COLUMNS = (
     ("live_minutes", "Minutes live"),
     ("faces_seen", "Faces seen"),
     ("alerts", "Alerts"),
-    ("engaged", "Engaged"),
-    ("dismissed", "Dismissed"),
+    ("engaged", "Engaged (alerts)"),
+    ("dismissed", "Dismissed (alerts)"),
     ("false_alerts", "False alerts"),
-    ("confirmed_false", "Confirmed false"),
-    ("undecided", "Undecided"),
+    ("confirmed_false", "Confirmed false (alerts)"),
+    ("undecided", "Undecided (alerts)"),
 )
 
 
@@ -87,6 +90,26 @@ def record_dict(record: DeploymentRecord) -> dict[str, Any]:
             "state": d.state.value,
             "threshold": d.threshold,
         },
+        "operating_points": [
+            {
+                "false_alert_rate": p.rate,
+                "threshold": p.threshold,
+                "from": p.start.isoformat() if p.start else None,
+                "until": p.end.isoformat() if p.end else None,
+                "minutes": _raw(p.minutes),
+                "reason": p.reason,
+            }
+            for p in record.operating_points
+        ],
+        "camera_failures": [
+            {
+                "camera": f.camera,
+                "failed_at": f.failed_at.isoformat() if f.failed_at else None,
+                "why": f.why,
+            }
+            for f in record.camera_failures
+        ],
+        "integrity": record.integrity.to_dict() if record.integrity else None,
         "figures": {row.key: _raw(row.value) for row in figure_rows(record.figures)},
         "cameras": camera_rows(record.figures),
         "alerts_purged_under_retention": record.purged_alerts,
@@ -108,6 +131,8 @@ def record_csv(record: DeploymentRecord) -> str:
     w = SafeWriter(out, lineterminator="\n")
     w.writerow(["reference", "scope", "figure", "label", "unit", "value"])
     ref = record.reference
+    if record.banner:
+        w.writerow([ref, "integrity", "verification", "Record verification", "", record.banner])
     for label, text in record.facts():
         w.writerow([ref, "deployment", label.lower().replace(" ", "_"), label, "", text])
     for row in figure_rows(record.figures):
@@ -137,6 +162,8 @@ def record_text(record: DeploymentRecord) -> str:
     """The record as the command line prints it."""
     width = max(len(r.label) for r in figure_rows(record.figures)) + 2
     lines = [f"Deployment record {record.reference}", ""]
+    if record.banner:
+        lines[1:1] = ["", "!" * 78, record.banner, "!" * 78]
     lines += [f"{label:<{width}}{text}" for label, text in record.facts()]
     lines.append("")
     lines += [f"{r.label:<{width}}{r.text}" for r in figure_rows(record.figures)]
@@ -148,6 +175,8 @@ def record_text(record: DeploymentRecord) -> str:
             f"{cam['camera']:<12}" + "".join(f"{cam[k]:>16,.0f}" for k, _ in CAMERA_COLUMNS)
         )
     lines += [""] + [f"Note: {n}" for n in record.notes]
+    if record.banner:
+        lines += ["", "!" * 78, record.banner, "!" * 78]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -207,6 +236,7 @@ def evaluation_dict(evaluation: Evaluation) -> dict[str, Any]:
             "false_alerts_per_1000_faces": _raw(h.false_alert_rate),
         },
         "total": {row.key: _raw(row.value) for row in figure_rows(evaluation.total)},
+        "integrity": evaluation.integrity.to_dict() if evaluation.integrity else None,
         "deployments": [
             {
                 "reference": r.reference,
@@ -233,6 +263,8 @@ def evaluation_csv(evaluation: Evaluation) -> str:
     out = io.StringIO()
     w = SafeWriter(out, lineterminator="\n")
     w.writerow(["reference", "site", "start", "end", "state", "alerts_purged", *keys])
+    if evaluation.banner:
+        w.writerow(["VERIFICATION FAILED", evaluation.banner])
     for r in evaluation.records:
         values = [_blank(_raw(row.value)) for row in figure_rows(r.figures)]
         w.writerow(
@@ -253,16 +285,12 @@ def evaluation_csv(evaluation: Evaluation) -> str:
 
 
 def evaluation_text(evaluation: Evaluation) -> str:
-    h = evaluation.headline
     lines = [evaluation.scope(), ""]
-    headline = [
-        ("Deployments", str(h.deployments)),
-        ("Arrests", str(h.arrests)),
-        ("Arrests per deployment", _fixed(h.arrests_per_deployment, 2)),
-        ("Minutes of use per arrest", _fixed(h.minutes_per_arrest, 1)),
-        ("False alerts per 1,000 faces seen", _fixed(h.false_alert_rate, 4)),
-    ]
-    lines += [f"{name + ':':<36}{value}" for name, value in headline]
+    if evaluation.banner:
+        lines[1:1] = ["", "!" * 78, evaluation.banner, "!" * 78]
+    # The headline in the figures' own formats (a rate as "0.15 (1 in 6,667)", never
+    # a bare 0.1500).
+    lines += [f"{name + ':':<36}{value}" for name, value in evaluation.headline.texts().items()]
     lines.append("")
     columns = [("Total", figure_rows(evaluation.total))]
     columns += [(r.reference, figure_rows(r.figures)) for r in evaluation.records]
@@ -280,9 +308,6 @@ def evaluation_text(evaluation: Evaluation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fixed(value: float | None, places: int) -> str:
-    return "—" if value is None else f"{value:.{places}f}"
-
-
 def write_text(path: Path, text: str) -> None:
-    Path(path).write_text(text, encoding="utf-8", newline="")
+    """An export, written 0600 (it holds a deployment's particulars)."""
+    write_private_text(Path(path), text)

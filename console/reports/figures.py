@@ -60,15 +60,23 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "correction took its alert away from Engage is set aside, not counted.",
     ),
     (
+        "Per incident or per alert",
+        "Every count says what it counts. Alerts: one per sighting the console raised. "
+        "Incidents: the alerts decided together about one person (Engagements, arrests and "
+        "other outcomes are per incident, so one person stopped once counts once). The "
+        "per-camera columns count alerts, so they can sum to more than the incidents.",
+    ),
+    (
         "Minutes live",
-        "How long the cameras were analysing faces. Every camera is credited with the "
-        "session's live time, so this is the largest camera's time; the sum over cameras is "
-        "given as camera-minutes.",
+        "How long the cameras were analysing faces. A camera is credited only while it was "
+        "live: a camera that failed, ended or was reconnecting adds nothing. This is the "
+        "largest camera's time; the sum over cameras is given as camera-minutes. Counts are "
+        "sealed into the record once a minute.",
     ),
     (
         "Watchlist size",
         "Subjects on the watchlist when it was imported (from the audit trail: the list "
-        "itself is deleted when the deployment concludes).",
+        "itself is deleted when the deployment concludes). Not summed over deployments.",
     ),
     (
         "Faces seen",
@@ -340,14 +348,14 @@ def total(parts: Sequence[Figures], pooled: Sequence[AlertLine] | None) -> Figur
     # The plain int and float fields are the counts (optional ones are sizes and times).
     count_fields = [f.name for f in fields(Figures) if f.type in ("int", "float")]
     summed: dict[str, Any] = {name: sum(getattr(p, name) for p in parts) for name in count_fields}
-    sizes = [p.watchlist_size for p in parts if p.watchlist_size is not None]
     to_adjudication = [
         s for line in pooled or () if (s := line.seconds_to_adjudication) is not None
     ]
     to_outcome = [s for line in pooled or () if (s := line.seconds_to_outcome) is not None]
+    # Watchlists are not added up: the same subjects may be on every deployment's.
     return Figures(
         **summed,
-        watchlist_size=sum(sizes) if sizes else None,
+        watchlist_size=None,
         adjudication_median_s=_median(to_adjudication) if pooled is not None else None,
         adjudication_worst_s=_worst(p.adjudication_worst_s for p in parts),
         outcome_median_s=_median(to_outcome) if pooled is not None else None,
@@ -442,15 +450,15 @@ _FIGURES = (
     ("true_alerts", "True alerts", _count, "True alerts"),
     ("false_alerts", "False alerts", _count, "False alerts"),
     ("confirmed_false_alerts", "Confirmed false alerts", _count, "Confirmed false alerts"),
-    ("undecided", "Not adjudicated", _count, None),
-    ("engagements", "Engagements", _count, "Engagements"),
-    ("dismissals", "Dismissed", _count, "True alerts"),
-    ("arrests", "Arrests", _count, "Outcomes"),
-    ("advice", "Conditions checked / advice", _count, "Outcomes"),
-    ("not_located", "Not located", _count, "Outcomes"),
-    ("awaiting_outcome", "Awaiting an outcome", _count, "Outcomes"),
-    ("outcomes_set_aside", "Outcomes set aside", _count, "Outcomes"),
-    ("corrected", "Decisions corrected", _count, "Decision in force"),
+    ("undecided", "Not adjudicated (alerts)", _count, "Per incident or per alert"),
+    ("engagements", "Engagements (incidents)", _count, "Engagements"),
+    ("dismissals", "Dismissed (alerts)", _count, "True alerts"),
+    ("arrests", "Arrests (incidents)", _count, "Outcomes"),
+    ("advice", "Conditions checked / advice (incidents)", _count, "Outcomes"),
+    ("not_located", "Not located (incidents)", _count, "Outcomes"),
+    ("awaiting_outcome", "Awaiting an outcome (incidents)", _count, "Outcomes"),
+    ("outcomes_set_aside", "Outcomes set aside (alerts)", _count, "Outcomes"),
+    ("corrected", "Decisions corrected (alerts)", _count, "Decision in force"),
     (
         "minutes_per_arrest",
         "Minutes of use per arrest",
@@ -503,9 +511,16 @@ GROUPS = (
 )
 
 
+def zone(t: datetime) -> str:
+    """The local time zone's name at *t* (GMT, BST...), else its offset."""
+    local = t.astimezone()
+    return local.tzname() or local.strftime("%z")
+
+
 def local_time(t: datetime | None) -> str:
-    return t.astimezone().strftime("%Y-%m-%d %H:%M") if t else NONE
+    """A date and time as the records print it, always with its zone."""
+    return f"{t.astimezone():%Y-%m-%d %H:%M} {zone(t)}" if t else NONE
 
 
 def short_time(t: datetime | None) -> str:
-    return t.astimezone().strftime("%d %b %H:%M") if t else NONE
+    return f"{t.astimezone():%d %b %H:%M} {zone(t)}" if t else NONE

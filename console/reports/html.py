@@ -4,7 +4,9 @@ subset: tables, headings, images by resource name). Plain Python, no Qt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from html import escape
 
 from console.reports.evaluation import Evaluation
@@ -53,8 +55,9 @@ def _table(
         rest = (100 - first_width) // (len(headings) - 1)
         widths = [f' width="{first_width}%"'] + [f' width="{rest}%"'] * (len(headings) - 1)
     head = "".join(f"<th{w}>{escape(h)}</th>" for w, h in zip(widths, headings, strict=True))
-    head = f"<tr>{head}</tr>" if any(headings) else ""
-    body = "".join(
+    # A <thead> row is repeated at the top of every page the table runs on to.
+    head = f"<thead><tr>{head}</tr></thead>" if any(headings) else ""
+    body = [
         "<tr>"
         + "".join(
             f'<td class="n"{widths[i] if i < len(widths) else ""}>{escape(c)}</td>'
@@ -64,8 +67,38 @@ def _table(
         )
         + "</tr>"
         for row in rows
-    )
-    return f'<table class="{css}" width="{width}%" {BORDERED}>{head}{body}</table>'
+    ]
+    # Rows that would run across a page's foot (found by console.reports.pdf): the table
+    # is cut before each, and the rest starts on a new page under its own header row.
+    wanted = (_CUTS.get() or {}).get(signature(headings), ())
+    cuts = sorted({c for c in wanted if 0 < c < len(rows)})
+    tables = []
+    for n, (start, end) in enumerate(zip([0, *cuts], [*cuts, len(rows)], strict=True)):
+        style = ' style="page-break-before: always;"' if n else ""
+        tables.append(
+            f'<table class="{css}" width="{width}%" {BORDERED}{style}>{head}'
+            f'<tbody>{"".join(body[start:end])}</tbody></table>'
+        )
+    return "".join(tables)
+
+
+def signature(headings: Sequence[str]) -> str:
+    """How a table is known again (by its header row) when the PDF is laid out."""
+    return "|".join(headings)
+
+
+# Where the long tables are cut, by signature: set by the PDF's pagination.
+_CUTS: ContextVar[dict[str, set[int]] | None] = ContextVar("cuts", default=None)
+
+
+@contextmanager
+def cut_tables(cuts: dict[str, set[int]]) -> Iterator[None]:
+    """Write the HTML with the tables cut before these rows (see ``_table``)."""
+    token = _CUTS.set(cuts)
+    try:
+        yield
+    finally:
+        _CUTS.reset(token)
 
 
 def _img(name: str, size: tuple[int, int]) -> str:
@@ -112,6 +145,16 @@ def _footer(generated: str) -> str:
     return f'<p class="small muted">Generated {escape(generated)}. {escape(PRIVACY)}</p>'
 
 
+def _banner(text: str | None) -> str:
+    """A broken record's warning, as wide and loud as the page allows."""
+    if not text:
+        return ""
+    return (
+        '<table width="100%" cellpadding="6" border="1" style="border-color:#b3261e;">'
+        f'<tr><td style="color:#b3261e; font-weight:bold;">{escape(text)}</td></tr></table>'
+    )
+
+
 def record_html(record: DeploymentRecord, chart_size: tuple[int, int]) -> str:
     """The record: particulars, figures, the two charts, cameras, alerts held, notes."""
     facts = record.facts()
@@ -138,6 +181,7 @@ def record_html(record: DeploymentRecord, chart_size: tuple[int, int]) -> str:
     )
     return f"""<html><head><style>{STYLE}</style></head><body>
 <h1>Deployment record {escape(record.reference)}</h1>
+{_banner(record.banner)}
 <p class="muted">{escape(record.deployment.site)}</p>
 {_footer(local_time(record.generated_at))}
 <table width="100%" cellspacing="0" cellpadding="2">{fact_rows}</table>
@@ -150,6 +194,7 @@ def record_html(record: DeploymentRecord, chart_size: tuple[int, int]) -> str:
 {_table(("Camera", *(label for _, label in CAMERA_COLUMNS)), cams, css="list")}
 <h2>{escape(held)}</h2>
 {alerts}
+{_banner(record.banner)}
 {_definitions()}
 </body></html>"""
 
@@ -158,14 +203,7 @@ def evaluation_html(
     evaluation: Evaluation, chart_size: tuple[int, int], half_size: tuple[int, int]
 ) -> str:
     """The evaluation: headline numbers, the trends, figures summed and per deployment."""
-    head = evaluation.headline
-    headline = [
-        ("Deployments", f"{head.deployments}"),
-        ("Arrests", f"{head.arrests}"),
-        ("Arrests per deployment", _fixed(head.arrests_per_deployment, 2)),
-        ("Minutes of use per arrest", _fixed(head.minutes_per_arrest, 0)),
-        ("False alerts per 1,000 faces seen", _fixed(head.false_alert_rate, 4)),
-    ]
+    headline = list(evaluation.headline.texts().items())
     notes = [f"{r.reference}: {n}" for r in evaluation.records for n in r.notes]
     if not evaluation.complete:
         notes.insert(
@@ -175,6 +213,7 @@ def evaluation_html(
         )
     return f"""<html><head><style>{STYLE}</style></head><body>
 <h1>Evaluation</h1>
+{_banner(evaluation.banner)}
 <p class="muted">{escape(evaluation.scope())}</p>
 {_footer(local_time(evaluation.generated_at))}
 <h2>Headline</h2>
@@ -202,7 +241,3 @@ def _per_deployment(evaluation: Evaluation) -> str:
         headings = ("Figure", *(c[0] for c in chunk))
         tables.append(_table(headings, rows, css="list", first_width=22))
     return "<p></p>".join(tables)
-
-
-def _fixed(value: float | None, places: int) -> str:
-    return "—" if value is None else f"{value:,.{places}f}"

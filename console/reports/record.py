@@ -5,8 +5,9 @@ produced, never stored as a document. Alerts purged by the retention rules are g
 it: from the alert list, the charts over time and any export made after the purge.
 What survives are deployment-level counts, which identify nobody:
 
-- camera counts (faces seen, minutes live) and the watchlist size (the audit trail's
-  "watchlist imported" entry) are never purged;
+- camera counts (faces seen, minutes live: sealed into the chain once a minute, so a
+  count shown is at most a minute behind the cameras) and the watchlist size (the audit
+  trail's "watchlist imported" entry) are never purged;
 - each time a record is produced while its alerts are all still held, its figures
   (counts and median/worst durations, no alert ids, times or subjects) are kept as an
   audit entry "deployment figures kept" if they changed. The audit trail is append-only
@@ -28,8 +29,16 @@ from typing import TYPE_CHECKING
 
 from console.domain.alerts import Decision, Outcome
 from console.domain.deployments import Deployment, DeploymentState
-from console.reports.figures import AlertLine, CameraCounts, Figures, compute, local_time
-from console.storage.audit import canonical
+from console.reports.figures import (
+    AlertLine,
+    CameraCounts,
+    Figures,
+    compute,
+    local_time,
+    minutes_text,
+)
+from console.reports.integrity import Integrity, check_record, require_intact
+from console.storage.bound import canonical
 from console.storage.database import StorageError
 
 if TYPE_CHECKING:
@@ -55,6 +64,17 @@ class DeploymentRecord:
     # The audit trail's head when the deployment concluded (sequence number, MAC): an
     # anchor outside the record, for `audit verify --anchor SEQ:MAC`.
     audit_head: tuple[int, str] | None = None
+    # Every operating point in force while it ran, and for how long.
+    operating_points: tuple[OperatingPeriod, ...] = ()
+    # Cameras that failed, when, and why.
+    camera_failures: tuple[CameraFailure, ...] = ()
+    # Whether the record verified when this was made (None: not checked, e.g. the copy
+    # kept at conclusion); a broken record's report carries its banner.
+    integrity: Integrity | None = None
+
+    @property
+    def banner(self) -> str | None:
+        return self.integrity.banner() if self.integrity is not None else None
 
     @property
     def reference(self) -> str:
@@ -92,11 +112,114 @@ class DeploymentRecord:
             ("Start", start),
             ("End", end),
             ("State", d.state.value),
-            ("Match threshold", f"{d.threshold:.3f}"),
         ]
+        periods = self.operating_points
+        if not periods:
+            facts.append(("Match threshold", f"{d.threshold:.3f}"))
+        for n, period in enumerate(periods, start=1):
+            label = "Operating point" if len(periods) == 1 else f"Operating point {n}"
+            facts.append((label, period.text()))
+        for failure in self.camera_failures:
+            facts.append((f"Camera {failure.camera}", failure.text()))
         if self.audit_head is not None:
             facts.append(("Audit head at conclusion", anchor_text(*self.audit_head)))
         return facts
+
+
+@dataclass(frozen=True)
+class OperatingPeriod:
+    """An operating point in force over a stretch of the deployment (from the audit trail:
+    set at the import, changed by a supervisor)."""
+
+    rate: str | None  # "1 in 1,000"; None when the record does not say (planned only)
+    threshold: float
+    start: datetime | None  # None: the deployment has not started
+    end: datetime | None  # None: still in force
+    set_by: str = ""
+    reason: str = ""
+
+    @property
+    def minutes(self) -> float | None:
+        if self.start is None:
+            return None
+        end = self.end or datetime.now(UTC)
+        return max(0.0, (end - self.start).total_seconds() / 60)
+
+    def text(self) -> str:
+        what = f"{self.rate} passers-by" if self.rate else "rate not recorded"
+        line = f"{what} (match distance {self.threshold:.3f})"
+        if self.start is None:
+            return f"{line}, planned"
+        until = local_time(self.end) if self.end else "in force now"
+        line += f", {local_time(self.start)} to {until} ({minutes_text(self.minutes)} min)"
+        if self.reason:
+            line += f"; reason: {self.reason}"
+        return line
+
+
+@dataclass(frozen=True)
+class CameraFailure:
+    camera: str
+    failed_at: datetime | None
+    why: str
+
+    def text(self) -> str:
+        when = local_time(self.failed_at) if self.failed_at else "at a time not recorded"
+        why = f": {self.why}" if self.why else ""
+        return f"FAILED {when}{why} (only its live time is counted)"
+
+
+def operating_points(store: Store, d: Deployment) -> tuple[OperatingPeriod, ...]:
+    """Each operating point in force while *d* ran, from the audit trail's entries in the
+    chain's order: the one set before the start holds from the start; each change starts
+    the next; the conclusion ends the last. Times are the entries' own."""
+    rows = store.db.query(
+        "SELECT actor, action, at, details FROM audit WHERE action IN (?,?,?,?,?) "
+        "AND json_extract(details, '$.reference') = ? ORDER BY seq",
+        (*_OPERATING_ACTIONS, d.reference),
+    )
+    current: tuple[str | None, float, str, str] = (None, d.threshold, "", "")
+    periods: list[OperatingPeriod] = []
+    start: datetime | None = None
+    for actor, action, at, text in rows:
+        details, when = json.loads(text), datetime.fromisoformat(at)
+        if action == "deployment started":
+            start = when
+        elif action == "deployment concluded":
+            if start is not None:
+                periods.append(OperatingPeriod(current[0], current[1], start, when, *current[2:]))
+            return tuple(periods)
+        else:
+            threshold = details.get("new_threshold", details.get("threshold"))
+            if threshold is None:
+                continue
+            rate = details.get("false_alert_rate")
+            reason = str(details.get("reason") or "") if action == RATE_CHANGED else ""
+            if start is not None:
+                periods.append(OperatingPeriod(current[0], current[1], start, when, *current[2:]))
+                start = when
+            current = (str(rate) if rate else None, float(threshold), actor, reason)
+    periods.append(OperatingPeriod(current[0], current[1], start, None, *current[2:]))
+    return tuple(periods)
+
+
+RATE_CHANGED = "false-alert rate changed"
+_OPERATING_ACTIONS = (
+    "deployment planned",
+    "operating point set",
+    RATE_CHANGED,
+    "deployment started",
+    "deployment concluded",
+)
+
+
+def camera_failures(store: Store, reference: str) -> tuple[CameraFailure, ...]:
+    """Cameras the sealed counts say failed, with when and why."""
+    found = []
+    for camera, (_, failed_at, why) in sorted(store.deployments.camera_states(reference).items()):
+        if failed_at:
+            found.append(CameraFailure(camera, datetime.fromisoformat(failed_at), why or ""))
+    return tuple(found)
 
 
 def anchor_text(seq: int, mac: str) -> str:
@@ -207,8 +330,32 @@ def _audit_details(store: Store, action: str, reference: str) -> list[dict]:
     return [json.loads(d) for (d,) in rows]
 
 
+def checked_record(
+    store: Store,
+    reference: str,
+    *,
+    keep: bool = True,
+    by: str = DEFAULT_ACTOR,
+    even_if_broken: bool = False,
+    max_age_s: float | None = None,
+) -> DeploymentRecord:
+    """The record as a report shows it: verified first; RecordBrokenError (a refusal) if
+    it fails, unless *even_if_broken* (then it carries the failure's banner, and no
+    figures are kept from it). *max_age_s*: see ``check_record``."""
+    integrity = check_record(store, max_age_s)
+    require_intact(integrity, even_if_broken)
+    return deployment_record(
+        store, reference, keep=keep and integrity.intact, by=by, integrity=integrity
+    )
+
+
 def deployment_record(
-    store: Store, reference: str, *, keep: bool = True, by: str = DEFAULT_ACTOR
+    store: Store,
+    reference: str,
+    *,
+    keep: bool = True,
+    by: str = DEFAULT_ACTOR,
+    integrity: Integrity | None = None,
 ) -> DeploymentRecord:
     """The deployment's record as the database holds it now (see the module docstring).
 
@@ -239,6 +386,8 @@ def deployment_record(
         except StorageError as exc:
             notes.append(f"The figures could not be kept in the audit trail: {exc}")
     notes += _notes(d, figures)
+    if integrity is not None and integrity.intact:  # a broken one has its banner instead
+        notes.insert(0, integrity.note())
     return DeploymentRecord(
         d,
         figures,
@@ -247,6 +396,9 @@ def deployment_record(
         kept_at,
         tuple(notes),
         audit_head=audit_head_at_conclusion(store, reference),
+        operating_points=operating_points(store, d),
+        camera_failures=camera_failures(store, reference),
+        integrity=integrity,
     )
 
 
@@ -262,13 +414,18 @@ def _keep(store: Store, reference: str, figures: Figures, by: str) -> None:
 def _notes(d: Deployment, f: Figures) -> list[str]:
     notes = []
     if d.state != DeploymentState.CONCLUDED:
-        notes.append(f"The deployment is {d.state.value}: these are the figures so far.")
+        notes.append(
+            f"The deployment is {d.state.value}: these are the figures so far (camera counts "
+            "are sealed into the record once a minute, so they may be up to a minute behind "
+            "the cameras)."
+        )
     if f.watchlist_size is None:
         notes.append("No watchlist import for this deployment is in the audit trail.")
     if f.outcomes_set_aside:
+        n = f.outcomes_set_aside
         notes.append(
-            f"{f.outcomes_set_aside} outcome(s) were recorded for alerts whose decision was "
-            "later corrected away from Engage; they are not counted as outcomes."
+            f"{n} {'outcome was' if n == 1 else 'outcomes were'} recorded for alerts whose "
+            "decision was later corrected away from Engage; not counted as outcomes."
         )
     return notes
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,9 +22,11 @@ from console.domain.alerts import (
     OutcomeReport,
 )
 from console.storage.audit import AuditTrail
+from console.storage.bound import row_digest
 from console.storage.database import AlreadyDecided, Database, StorageError
 
 DEFAULT_RETENTION = timedelta(days=31)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -263,15 +266,41 @@ class AlertRecords:
         return [r for r in self.history(deployment) if r.adjudication is None or r.awaiting_outcome]
 
     def purge_expired(self, now: datetime, actor: str = "console") -> int:
-        """Delete alerts (crops, decisions) whose retention has ended; audit the count."""
+        """Delete alerts (crops, decisions) whose retention has ended; audit what went.
+
+        An alert is due when the expiry *sealed with it* has passed (not the table's
+        column alone: that could be back-dated behind the console's back), and it goes
+        only if its row is still the one its audit entry bound; an altered one stays, is
+        reported, and is left to ``audit verify``. The purge's entry names every row it
+        deletes, with the cutoff, so the verifier checks each absence against it.
+        """
         cutoff = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         with self.db.transaction() as conn:
-            expired = [
+            candidates = [
                 r[0]
                 for r in conn.execute(
                     "SELECT alert_id FROM alerts WHERE expires_at <= ?", (cutoff,)
                 )
             ]
+            if not candidates:
+                return 0
+            sealed = _sealed_alerts(conn)
+            expired, altered = [], []
+            for alert_id in candidates:
+                expiry, digest = sealed.get(alert_id, (None, None))
+                if expiry is None or expiry > cutoff or digest != row_digest(
+                    conn, "alerts", alert_id
+                ):
+                    altered.append(alert_id)
+                else:
+                    expired.append(alert_id)
+            if altered:
+                log.error(
+                    "%d alert(s) look expired but are not as their audit entries sealed them "
+                    "(expiry or content changed): not purged; run `python -m console audit "
+                    "verify`",
+                    len(altered),
+                )
             if not expired:
                 return 0
             marks = ",".join("?" * len(expired))
@@ -299,6 +328,18 @@ class AlertRecords:
                 rows=gone,
             )
         return len(expired)
+
+
+def _sealed_alerts(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | None]]:
+    """Each alert's expiry and row digest as its latest audit entry sealed them."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    rows = conn.execute(
+        "SELECT j.key, j.value, json_extract(a.details, '$.expires_at') "
+        "FROM audit a, json_each(a.bound, '$.alerts') j ORDER BY a.seq"
+    )
+    for alert_id, digest, expiry in rows:
+        found[str(alert_id)] = (expiry, digest)
+    return found
 
 
 def jpeg(rgb: np.ndarray | None) -> bytes | None:

@@ -1,131 +1,103 @@
-"""The audit trail: append-only, keyed, anchored outside the database, and bound to the
-rows it speaks for.
+"""The audit trail: append-only, forward-sealed, anchored outside the database, and bound
+to the rows it speaks for.
 
-- **Keyed chain.** Entry n stores ``mac = HMAC-SHA256(key, prev_mac | seq | at | actor |
-  action | details | bound)``. The key lives outside ``console.db`` (``audit.key`` in the
-  data directory, 0600, or the file named by ``$LFR_CONSOLE_AUDIT_KEY``), so a copy or
-  an edit of the database alone cannot re-chain altered entries.
-- **Head outside the database.** After every committed entry its sequence number and MAC
-  are written to ``audit.head`` (temporary file, fsync, rename). Removing the newest
+- **Sealed chain.** Entry n stores ``mac = HMAC-SHA256(K(epoch), prev_mac | seq | epoch |
+  at | actor | action | details | bound)``, where K(epoch) is the sealing key of the
+  minute it was written in (``console.storage.sealing``): the key evolves one way every
+  epoch and the old one is erased, so whoever takes the key from the data folder cannot
+  seal anything for an earlier minute. ``audit verify --verify-key`` checks every seal
+  with the verification key, which never sits on the machine.
+- **Sealed head outside the database** (``console.storage.heads``): removing the newest
   entries, emptying the table or deleting ``console.db`` leaves the head pointing past
-  the end of the trail. The head at a deployment's conclusion is printed on its record:
-  an anchor a supervisor keeps, checked with ``audit verify --anchor SEQ:MAC``.
-- **Rows bound.** An entry that writes a row that matters (alert, decision, outcome,
-  correction, officer, deployment, watchlist) carries the digest of that row's content
-  (``bound``), written in the same transaction. ``verify`` checks the tables against the
-  chain both ways: every row has its entry, every entry its row, with the same content.
-- The database refuses UPDATE and DELETE on the audit table and on final rows (triggers);
-  ``verify`` also reports a trigger that was removed or altered.
+  the end, and no head can be written for a shortened chain without the current key.
+  The head at a deployment's conclusion is printed on its record (an anchor). Each head
+  is also sent to a witness off the machine, when the site policy names one
+  (``console.storage.witness``).
+- **Rows bound** (``console.storage.bound``): an entry that writes a row that matters
+  carries the digest of its content, in the same transaction; the verifier
+  (``console.storage.verification``) checks the tables against the chain both ways.
+- The database refuses UPDATE and DELETE on the audit table and on final rows (triggers).
+
+Records made before sealing (entries without an epoch, keyed with ``audit.key``) are
+read and verified as they are; the first console to open one starts sealing it with a
+"sealing began" entry, and verify says plainly what the older entries can and cannot
+prove.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
 import logging
 import os
-import secrets
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from console.storage.database import (
-    DB_NAME,
-    Database,
-    StorageError,
-    missing_triggers,
-    open_existing,
-    triggers_in,
+from console.storage.bound import (  # re-exported: the record's public vocabulary
+    BOUND_TABLES,
+    RECORD,
+    WATCHLIST,
+    Binding,
+    Row,
+    canonical,
+    row_digest,
+    table_digests,
 )
+from console.storage.database import Database, StorageError
+from console.storage.files import folder_lock, read_private
+from console.storage.heads import HEAD_NAME, Head, read_head, write_head
+from console.storage.sealing import SEAL_NAME, Clock, Sealer, VerificationKey, utc_now
 
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
-KEY_NAME = "audit.key"
-HEAD_NAME = "audit.head"
-KEY_ENV = "LFR_CONSOLE_AUDIT_KEY"  # a key file kept elsewhere (another volume, a token)
+KEY_NAME = "audit.key"  # records made before sealing: their chain's key
+KEY_ENV = "LFR_CONSOLE_AUDIT_KEY"  # ... or kept elsewhere, named here
+MAX_KEY_BYTES = 4096
+RECORD_SEALED = "record sealed"  # the first entry of a record sealed from its creation
+SEALING_BEGAN = "sealing began"  # the first sealed entry of an older record
+FIRST_SEALED = (RECORD_SEALED, SEALING_BEGAN)
 
-# Tables whose rows are bound into the chain, by their key column. "watchlist" is one
-# digest over a deployment's watchlist_subjects rows (10,000 subjects: one entry).
-BOUND_TABLES: dict[str, str] = {
-    "officers": "username",
-    "deployments": "reference",
-    "alerts": "alert_id",
-    "decisions": "alert_id",
-    "outcomes": "alert_id",
-    "corrections": "seq",
-    "site_policy": "id",
-}
-WATCHLIST = "watchlist"
-FINAL_TABLES = frozenset({"decisions", "outcomes", "corrections"})
-Row = tuple[str, str]  # (table, key)
-
-
-def canonical(details: dict[str, Any]) -> str:
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+__all__ = [
+    "BOUND_TABLES",
+    "GENESIS",
+    "HEAD_NAME",
+    "KEY_NAME",
+    "WATCHLIST",
+    "AuditEntry",
+    "AuditTrail",
+    "Head",
+    "canonical",
+    "entry_mac",
+    "read_head",
+    "row_digest",
+    "sealed_text",
+    "table_digests",
+    "write_head",
+]
 
 
 def entry_mac(
-    key: bytes,
-    prev: str,
-    seq: int,
-    at: str,
-    actor: str,
-    action: str,
-    details: str,
-    bound: str,
+    key: bytes, prev: str, seq: int, at: str, actor: str, action: str, details: str, bound: str
 ) -> str:
+    """A legacy entry's MAC (records made before sealing): one key for every entry."""
     text = "|".join([prev, str(seq), at, actor, action, details, bound])
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-# -- row digests ------------------------------------------------------------------------
-def _value(v: Any) -> Any:
-    # Blobs (crops, photos, encodings) by their own digest: the row digest stays small.
-    return {"sha256": hashlib.sha256(v).hexdigest()} if isinstance(v, bytes) else v
+def sealed_text(
+    prev: str, seq: int, epoch: int, at: str, actor: str, action: str, details: str, bound: str
+) -> str:
+    """What a sealed entry's MAC covers: its place in the chain, its epoch, its content."""
+    return "|".join(["lfr-seal-1", prev, str(seq), str(epoch), at, actor, action, details, bound])
 
 
-def _digest_row(columns: list[str], values: tuple) -> str:
-    body = json.dumps([[c, _value(v)] for c, v in zip(columns, values, strict=True)])
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def table_digests(conn: sqlite3.Connection, table: str, key: str | None = None) -> dict[str, str]:
-    """Each row's content digest, by key (every row, or the one with *key*)."""
-    if table == WATCHLIST:
-        return _watchlist_digests(conn, key)
-    column = BOUND_TABLES[table]
-    sql = f"SELECT * FROM {table}" + (f" WHERE {column} = ?" if key is not None else "")
-    cursor = conn.execute(sql, (key,) if key is not None else ())
-    columns = [d[0] for d in cursor.description]
-    at = columns.index(column)
-    return {str(row[at]): _digest_row(columns, row) for row in cursor}
-
-
-def _watchlist_digests(conn: sqlite3.Connection, reference: str | None) -> dict[str, str]:
-    where, params = (" WHERE deployment = ?", (reference,)) if reference else ("", ())
-    cursor = conn.execute(
-        f"SELECT * FROM watchlist_subjects{where} ORDER BY deployment, subject_id", params
-    )
-    columns = [d[0] for d in cursor.description]
-    per: dict[str, Any] = {}
-    for row in cursor:
-        per.setdefault(row[0], hashlib.sha256()).update(_digest_row(columns, row).encode())
-    return {ref: h.hexdigest() for ref, h in per.items()}
-
-
-def row_digest(conn: sqlite3.Connection, table: str, key: str) -> str | None:
-    """The digest of one row as it is now; None when there is no such row."""
-    return table_digests(conn, table, key).get(str(key))
-
-
-# -- key and head -----------------------------------------------------------------------
+# -- the key of records made before sealing -----------------------------------------------
 def key_path(data_dir: Path) -> Path:
     if env := os.environ.get(KEY_ENV):
         return Path(env)
@@ -133,92 +105,20 @@ def key_path(data_dir: Path) -> Path:
 
 
 def read_key(path: Path) -> bytes | None:
-    try:
-        text = Path(path).read_text(encoding="ascii").strip()
-    except FileNotFoundError:
+    """A legacy audit key: held to the Ray token's rules (a regular file, 0600, small)."""
+    data = read_private(Path(path), "the audit key", MAX_KEY_BYTES)
+    if data is None:
         return None
-    except OSError as exc:
-        raise StorageError(f"cannot read the audit key {path}: {exc}") from exc
     try:
-        key = bytes.fromhex(text)
-    except ValueError:
+        key = bytes.fromhex(data.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
         key = b""
     if len(key) < 32:
         raise StorageError(f"the audit key {path} is not a key")
     return key
 
 
-def create_key(path: Path) -> bytes:
-    """A new random key, written 0600; never overwrites one (O_EXCL)."""
-    key = secrets.token_bytes(32)
-    _write_private(Path(path), key.hex().encode() + b"\n", exclusive=True)
-    return key
-
-
-@dataclass(frozen=True)
-class Head:
-    """The last entry of the trail as last written outside the database."""
-
-    seq: int
-    mac: str
-
-    def __str__(self) -> str:
-        return f"{self.seq}:{self.mac}"
-
-    @classmethod
-    def parse(cls, text: str) -> Head:
-        """'SEQ:MAC' as printed on a deployment record (spaces in the MAC allowed)."""
-        seq, _, mac = text.strip().partition(":")
-        mac = "".join(mac.split()).lower()
-        if not seq.strip().isdigit() or len(mac) != 64:
-            raise ValueError(f"not an audit head: {text!r} (expected SEQ:MAC)")
-        return cls(int(seq), mac)
-
-
-def read_head(path: Path) -> Head | None:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Head(int(data["seq"]), str(data["mac"]))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise StorageError(f"the audit head {path} cannot be read: {exc}") from exc
-
-
-def write_head(path: Path, head: Head) -> None:
-    """Write the head atomically (temporary file, fsync, rename, fsync the folder).
-
-    Never moves it backwards: two writers (two processes on one record) each write the
-    entry they committed, and the later entry must win whichever finishes first.
-    """
-    path = Path(path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(folder, fcntl.LOCK_EX)
-        current = read_head(path)
-        if current is not None and current.seq >= head.seq:
-            return
-        body = json.dumps({"seq": head.seq, "mac": head.mac}).encode() + b"\n"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        _write_private(tmp, body, exclusive=False)
-        os.replace(tmp, path)
-        os.fsync(folder)
-    finally:
-        os.close(folder)  # releases the lock
-
-
-def _write_private(path: Path, data: bytes, exclusive: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(path, flags, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# -- entries and verification -----------------------------------------------------------
+# -- entries --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AuditEntry:
     seq: int
@@ -227,166 +127,29 @@ class AuditEntry:
     action: str
     details: dict[str, Any]
     mac: str = ""
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    entries: int
-    first_problem: str | None  # None: the record is intact
-    problems: tuple[str, ...] = field(default_factory=tuple)
-    head: Head | None = None  # the last entry of an intact trail
-
-    @property
-    def intact(self) -> bool:
-        return self.first_problem is None
-
-
-def verify_record(
-    conn: sqlite3.Connection,
-    key: bytes | None,
-    head: Head | None,
-    anchors: Iterable[Head] = (),
-) -> AuditReport:
-    """Check a record: the keyed chain, its head kept outside, any anchors a supervisor
-    kept, the safeguard triggers, and every bound table against the chain both ways.
-
-    The first problem is the first found in that order; ``problems`` lists them all.
-    """
-    rows = conn.execute(
-        "SELECT seq, at, actor, action, details, bound, prev_hash, hash FROM audit ORDER BY seq"
-    ).fetchall()
-    problems: list[str] = []
-    if key is None:
-        if not rows and head is None:
-            key = b""  # an empty new record: nothing was ever keyed
-        else:
-            problem = "the audit key is missing: the trail cannot be checked"
-            return AuditReport(len(rows), problem, (problem,))
-    macs: dict[int, str] = {}
-    # table -> key -> (digest or None for a deleted row, the entry that said so)
-    expected: dict[str, dict[str, tuple[str | None, int]]] = {}
-    prev, next_seq, chain_broken = GENESIS, 1, False
-    for seq, at, actor, action, details, bound, prev_hash, stored in rows:
-        if seq != next_seq:
-            problems.insert(0, f"entry {next_seq} is missing")
-            chain_broken = True
-            break
-        if prev_hash != prev:
-            problems.insert(0, f"entry {seq} does not follow entry {seq - 1}")
-            chain_broken = True
-            break
-        if not hmac.compare_digest(
-            entry_mac(key, prev, seq, at, actor, action, details, bound), stored
-        ):
-            problems.insert(0, f"entry {seq} ({action}) has been altered")
-            chain_broken = True
-            break
-        for table, keys in json.loads(bound).items():
-            for k, digest in keys.items():
-                before = expected.setdefault(table, {}).get(k)
-                if table in FINAL_TABLES and digest is not None and before and before[0]:
-                    # A decision (outcome, correction) is written once. A second one means
-                    # the first was removed behind the console's back and the alert
-                    # decided again, even if every row now matches its latest entry.
-                    label = f"{table} row {k!r}"
-                    problems.append(f"{label} was written twice (entries {before[1]} and {seq})")
-                expected[table][k] = (digest, seq)
-        macs[seq] = stored
-        prev, next_seq = stored, seq + 1
-    last = next_seq - 1
-    if chain_broken:  # nothing after the break can be trusted enough to compare
-        return AuditReport(len(rows), problems[0], tuple(problems))
-    if head is None:
-        if rows:
-            problems.append("the audit head (kept outside the database) is missing")
-    elif head.seq > last:
-        problems.append(
-            f"the audit trail ends at entry {last} but its head, kept outside the database, "
-            f"is entry {head.seq}: entries have been removed"
-        )
-    elif macs.get(head.seq) != head.mac:
-        problems.append(f"entry {head.seq} is not the one its head outside the database names")
-    for anchor in anchors:
-        if anchor.seq > last:
-            problems.append(f"the audit trail ends at entry {last}, before the anchor {anchor.seq}")
-        elif macs.get(anchor.seq) != anchor.mac:
-            problems.append(f"entry {anchor.seq} is not the entry the anchor names")
-    present = triggers_in(conn)
-    for name in missing_triggers(conn):
-        state = "altered" if name in present else "removed"
-        problems.append(f"the safeguard trigger {name} has been {state}")
-    problems += _compare_rows(conn, expected)
-    return AuditReport(
-        len(rows),
-        problems[0] if problems else None,
-        tuple(problems),
-        Head(last, macs[last]) if last else None,
-    )
-
-
-class NoRecord(StorageError):
-    """There is no record where one was looked for (a mistyped --data-dir)."""
-
-    @classmethod
-    def at(cls, folder: Path) -> NoRecord:
-        """"No record at FOLDER", saying where the sample deployment's record is when it is
-        the one beside it: a run of the sample keeps its record in FOLDER/sample, which is
-        easy to miss when passing the folder given to `run`."""
-        sample = Path(folder) / "sample"
-        if Path(folder).name == "sample" or not (sample / DB_NAME).is_file():
-            return cls(f"no record at {folder}")
-        return cls(
-            f"no record at {folder}; the sample deployment's record is in {sample}: "
-            "add --sample to the command"
-        )
-
-
-def verify_folder(folder: Path, anchors: Iterable[Head] = ()) -> AuditReport:
-    """Verify the record in a data directory as it is on disk: nothing is created, nothing
-    repaired (a removed trigger stays removed). NoRecord if there is none at all."""
-    folder = Path(folder)
-    db_path = folder / DB_NAME
-    head = read_head(folder / HEAD_NAME) if folder.is_dir() else None
-    if not db_path.is_file():
-        if head is None:
-            raise NoRecord.at(folder)
-        problem = f"the record {db_path} is missing; its audit head says it held {head.seq} entries"
-        return AuditReport(0, problem, (problem,))
-    conn = open_existing(db_path)
-    try:
-        return verify_record(conn, read_key(key_path(folder)), head, anchors)
-    finally:
-        conn.close()
-
-
-def _compare_rows(
-    conn: sqlite3.Connection, expected: dict[str, dict[str, tuple[str | None, int]]]
-) -> list[str]:
-    problems = []
-    for table in [*BOUND_TABLES, WATCHLIST]:
-        wanted = expected.get(table, {})
-        label = "the watchlist of" if table == WATCHLIST else f"{table} row"
-        actual = table_digests(conn, table)
-        for k, digest in actual.items():
-            if k not in wanted:
-                problems.append(f"{label} {k!r} has no audit entry")
-                continue
-            want, seq = wanted[k]
-            if want is None:
-                problems.append(f"{label} {k!r} was deleted by entry {seq} but is in the record")
-            elif want != digest:
-                problems.append(f"{label} {k!r} differs from audit entry {seq}")
-        for k, (want, seq) in wanted.items():
-            if want is not None and k not in actual:
-                problems.append(f"{label} {k!r} (audit entry {seq}) is missing from the record")
-    return problems
+    epoch: int | None = None
 
 
 class AuditTrail:
-    def __init__(self, db: Database, key: bytes, head_path: Path) -> None:
+    """One chain (the record's, or the training runs'), its head, and who hears of it."""
+
+    def __init__(
+        self,
+        db: Database,
+        sealer: Sealer,
+        head_path: Path,
+        *,
+        legacy_key: bytes | None = None,
+        binding: Binding = RECORD,
+    ) -> None:
         self.db = db
-        self.key = key
+        self.sealer = sealer
         self.head_path = Path(head_path)
+        self.legacy_key = legacy_key
+        self.binding = binding
+        self._holding = False  # an entry of the current transaction awaits its head
+        # Told each head once it is on disk (the witness off the machine).
+        self.witnesses: list[Callable[[Head], None]] = []
 
     def append(
         self,
@@ -403,34 +166,64 @@ class AuditTrail:
         *rows* are the (table, key) rows this change wrote or deleted: their content
         digests, read now inside the same transaction, are bound into the entry.
         """
-        last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        last = conn.execute(
+            "SELECT seq, hash, epoch FROM audit ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        seq, prev, after = (last[0] + 1, last[1], last[2] or 0) if last else (1, GENESIS, 0)
         stamp = (at or datetime.now(UTC)).isoformat()
         body = canonical(details or {})
         bound: dict[str, dict[str, str | None]] = {}
         for table, key in rows:
-            bound.setdefault(table, {})[str(key)] = row_digest(conn, table, str(key))
+            bound.setdefault(table, {})[str(key)] = row_digest(
+                conn, table, str(key), self.binding
+            )
         bound_text = canonical(bound)
-        mac = entry_mac(self.key, prev, seq, stamp, actor, action, body, bound_text)
-        conn.execute(
-            "INSERT INTO audit (seq, at, actor, action, details, bound, prev_hash, hash) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            (seq, stamp, actor, action, body, bound_text, prev, mac),
+        epoch, mac = self.sealer.seal(
+            lambda e: sealed_text(prev, seq, e, stamp, actor, action, body, bound_text), after
         )
-        head = Head(seq, mac)
+        if not self._holding:  # once a transaction: released with its head, or its rollback
+            self._holding = True
+            self.sealer.hold()
+            self.db.after_rollback(f"release {self.head_path}", self._release)
+        conn.execute(
+            "INSERT INTO audit (seq, at, actor, action, details, bound, prev_hash, hash, epoch) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            (seq, stamp, actor, action, body, bound_text, prev, mac, epoch),
+        )
         # Outside the database, and only once the entry is committed: a rolled-back entry
         # must not become the head. A crash in between leaves the head one transaction
-        # behind, which verify accepts (the entries after it are keyed) and the next
-        # write or open catches up.
-        self.db.after_commit("audit head", lambda: self._write_head(head))
-        return AuditEntry(seq, stamp, actor, action, details or {}, mac)
+        # behind, which verify accepts and the next open catches up.
+        self.db.after_commit(f"head {self.head_path}", lambda: self._commit_head(seq, mac))
+        return AuditEntry(seq, stamp, actor, action, details or {}, mac, epoch)
 
-    def _write_head(self, head: Head) -> None:
+    def _release(self) -> None:
+        self._holding = False
+        self.sealer.release()
+
+    def _commit_head(self, seq: int, mac: str) -> None:
         try:
-            write_head(self.head_path, head)
+            self._write_head(seq, mac)
+        finally:
+            self._release()
+
+    def _write_head(self, seq: int, mac: str) -> None:
+        try:
+            with folder_lock(self.head_path.parent):
+                current = read_head(self.head_path)
+                if current is not None and current.seq >= seq:
+                    return
+                record = self.sealer.record_id
+                epoch, seal = self.sealer.seal(
+                    lambda e: Head(seq, mac, e, None, record).text()
+                )
+                head = Head(seq, mac, epoch, seal, record)
+                write_head(self.head_path, head)
         except (OSError, StorageError) as exc:
             # The entry is committed; failing the officer's action now would misreport it.
             log.error("audit head not written to %s: %s", self.head_path, exc)
+            return
+        for witness in self.witnesses:
+            witness(head)
 
     def record(
         self,
@@ -445,9 +238,11 @@ class AuditTrail:
 
     def entries(self) -> list[AuditEntry]:
         rows = self.db.query(
-            "SELECT seq, at, actor, action, details, hash FROM audit ORDER BY seq"
+            "SELECT seq, at, actor, action, details, hash, epoch FROM audit ORDER BY seq"
         )
-        return [AuditEntry(s, at, a, act, json.loads(d), m) for s, at, a, act, d, m in rows]
+        return [
+            AuditEntry(s, at, a, act, json.loads(d), m, e) for s, at, a, act, d, m, e in rows
+        ]
 
     def last(self) -> Head | None:
         rows = self.db.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
@@ -457,20 +252,70 @@ class AuditTrail:
         """The head as written outside the database."""
         return read_head(self.head_path)
 
-    def verify(self, anchors: Iterable[Head] = ()) -> AuditReport:
+    def verify(self, anchors: Iterable[Head] = (), **checks: Any):  # noqa: ANN201
+        """Verify this chain as the console sees it (``verification.verify_record``;
+        *checks*: verify_key, witness)."""
+        from console.storage.verification import verify_record
+
         with self.db.lock:
-            return verify_record(self.db.conn, self.key, self.head(), anchors)
+            # The head and the key as they stood together (the ticker may move both on).
+            with folder_lock(self.head_path.parent):
+                head, sealer = self.head(), self.sealer.snapshot()
+            return verify_record(
+                self.db.conn,
+                head,
+                anchors,
+                binding=self.binding,
+                sealer=sealer,
+                legacy_key=self.legacy_key,
+                **checks,
+            )
+
+    # -- opening ------------------------------------------------------------------------
+    def sealed_entries(self) -> int:
+        return self.db.query("SELECT COUNT(*) FROM audit WHERE epoch IS NOT NULL")[0][0]
+
+    def begin_sealing(self) -> AuditEntry | None:
+        """The chain's first sealed entry: it names the record (the verification key's
+        record id), so a record sealed under another key is told apart at entry one.
+
+        On a record made before sealing it follows the older entries ("sealing began"),
+        and binds the rows they left outside the chain as they are found now."""
+        legacy = self.db.query("SELECT COUNT(*) FROM audit")[0][0]
+        details: dict[str, Any] = {
+            "record": self.sealer.record_id,
+            "epoch_seconds": self.sealer.period,
+            "epochs_from": self.sealer.start,
+        }
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM audit WHERE epoch IS NOT NULL LIMIT 1").fetchone():
+                return None  # another console opening the same new record began it
+            rows = _unbound(conn, self.binding)
+            if legacy:
+                details["entries_before_sealing"] = legacy
+            if rows:
+                details["rows_found_unbound"] = len(rows)
+            action = SEALING_BEGAN if legacy else RECORD_SEALED
+            return self.append(conn, "console", action, details, rows=rows)
 
     def check_head(self) -> None:
-        """On opening: refuse a trail that ends before its head (entries removed, table
-        emptied); bring a head left one transaction behind by a crash up to date."""
+        """On opening: refuse a chain that does not reach its head (entries removed, table
+        emptied), a head the sealing key did not seal, or a key of another record; bring a
+        head left one transaction behind by a crash up to date."""
         head = self.head()
+        entries = self.db.query("SELECT COUNT(*) FROM audit")[0][0]
         if head is None:
+            if entries:
+                raise StorageError(
+                    f"the audit head of {self.db.path} ({self.head_path}) is missing: the "
+                    "trail cannot be shown to be whole. Run `python -m console audit verify` "
+                    "and report it"
+                )
             return
         with self.db.lock:
             rows = self.db.conn.execute(
-                "SELECT seq, at, actor, action, details, bound, prev_hash, hash FROM audit "
-                "WHERE seq >= ? ORDER BY seq",
+                "SELECT seq, at, actor, action, details, bound, prev_hash, hash, epoch "
+                "FROM audit WHERE seq >= ? ORDER BY seq",
                 (head.seq,),
             ).fetchall()
         if not rows or rows[0][0] != head.seq or rows[0][7] != head.mac:
@@ -479,15 +324,154 @@ class AuditTrail:
                 f"{head.seq}, kept in {self.head_path}): entries have been removed or "
                 "altered. Run `python -m console audit verify` and report it"
             )
-        prev = head.mac
-        for seq, at, actor, action, details, bound, prev_hash, mac in rows[1:]:
-            good = entry_mac(self.key, prev, seq, at, actor, action, details, bound)
-            if prev_hash != prev or not hmac.compare_digest(good, mac):
+        self._check_head_seal(head, rows[0][8])
+        self._check_after_head(head, rows)
+        if len(rows) > 1:
+            self._write_head(rows[-1][0], rows[-1][7])
+
+    def _check_head_seal(self, head: Head, head_entry_epoch: int | None) -> None:
+        if head_entry_epoch is None and not head.sealed:
+            return  # a record made before sealing: its head was not sealed either
+        problem = None
+        if not head.sealed or head.record != self.sealer.record_id:
+            problem = "is not sealed by this record's key"
+        else:
+            good = self.sealer.check(head.epoch or 0, head.text(), head.seal or "")
+            if good is None:
+                problem = "is older than the record's sealing key: an older head was put back"
+            elif not good:
+                problem = "is not sealed by this record's key: it was written without it"
+        if problem:
+            raise StorageError(
+                f"the audit head {self.head_path} {problem}. Run `python -m console audit "
+                "verify` and report it"
+            )
+
+    def _check_after_head(self, head: Head, rows: list[tuple]) -> None:
+        """Entries a crash left after the head: each must follow the one before, sealed
+        no earlier; those of the current epoch are checked against the key."""
+        prev, last_epoch = head.mac, rows[0][8] or 0
+        for seq, at, actor, action, details, bound, prev_hash, mac, epoch in rows[1:]:
+            if epoch is None:
+                good: bool | None = self.legacy_key is not None and hmac.compare_digest(
+                    entry_mac(self.legacy_key, prev, seq, at, actor, action, details, bound),
+                    mac,
+                )
+            else:
+                text = sealed_text(prev, seq, epoch, at, actor, action, details, bound)
+                checked = self.sealer.check(epoch, text, mac)
+                if checked is None:
+                    # A crash leaves its last entry in the key's own epoch (the key stopped
+                    # with it): one of an earlier epoch was put there behind the console.
+                    raise StorageError(
+                        f"audit entry {seq} in {self.db.path} follows its head but was sealed "
+                        "with a key older than the record's: it cannot be checked here. Run "
+                        "`python -m console audit verify --verify-key KEY` and report it"
+                    )
+                good = epoch >= last_epoch and checked
+                last_epoch = epoch
+            if prev_hash != prev or not good:
                 raise StorageError(
                     f"audit entry {seq} in {self.db.path} has been altered: run "
                     "`python -m console audit verify` and report it"
                 )
             prev = mac
-        if len(rows) > 1:
-            with contextlib.suppress(OSError):
-                write_head(self.head_path, Head(rows[-1][0], rows[-1][7]))
+
+
+def check_not_lost(path: Path, head_path: Path, what: str = "record") -> bool:
+    """Whether the database at *path* exists; StorageError if it is gone while its head
+    says it held entries (it must not be started again empty over the evidence)."""
+    head = read_head(head_path) if head_path.parent.is_dir() else None
+    if head is not None and not path.exists():
+        raise StorageError(
+            f"the {what} {path} is missing, but its audit head ({head_path}) says it "
+            f"held {head.seq} audit entries: restore it, or report its loss"
+        )
+    return path.exists()
+
+
+def open_chain(
+    db: Database,
+    head_path: Path,
+    *,
+    existed: bool,
+    binding: Binding = RECORD,
+    clock: Clock = utc_now,
+    legacy_key: bytes | None = None,
+) -> tuple[AuditTrail, VerificationKey | None]:
+    """The sealed chain of *db* (its head at *head_path*, the folder's sealing key beside
+    it), checked as it is opened; and the verification key if this made the folder's
+    sealing key (to be shown once, now). StorageError if the chain cannot be trusted to
+    be extended: its sealing key or head gone, its end removed, a key of another record.
+    """
+    folder = head_path.parent
+    entries = db.query("SELECT COUNT(*) FROM audit")[0][0]
+    sealed = db.query("SELECT COUNT(*) FROM audit WHERE epoch IS NOT NULL")[0][0]
+    sealer = Sealer.open(folder / SEAL_NAME, clock)
+    issued = None
+    if sealer is None:
+        if sealed:
+            raise StorageError(
+                f"the sealing key {folder / SEAL_NAME} is missing: the {sealed} sealed "
+                f"entries of {db.path} cannot be extended. Check the record with `python -m "
+                "console audit verify --verify-key KEY`, keep it as it is, and use a new data "
+                "directory"
+            )
+        if entries and legacy_key is None:
+            raise StorageError(
+                f"the audit key {key_path(folder)} is missing: the record's {entries} audit "
+                "entries cannot be checked or extended (keep the record as it is and use a "
+                "new data directory)"
+            )
+        if binding is RECORD and existed and not entries and legacy_key is None:
+            raise StorageError(
+                f"{db.path} exists but holds no audit trail, and there is no sealing key: it "
+                "has been emptied, or its creation never finished. Run `python -m console "
+                "audit verify`; if it is a new record of yours, move it aside and start again"
+            )
+        try:
+            sealer, issued = Sealer.create(folder / SEAL_NAME, clock)
+        except FileExistsError:  # another console opening the same new record made it
+            sealer = Sealer.open(folder / SEAL_NAME, clock)
+            assert sealer is not None
+    trail = AuditTrail(db, sealer, head_path, legacy_key=legacy_key, binding=binding)
+    trail.check_head()
+    if not sealed:
+        trail.begin_sealing()
+    else:
+        first = db.query(
+            "SELECT details FROM audit WHERE epoch IS NOT NULL ORDER BY seq LIMIT 1"
+        )[0][0]
+        claimed = json.loads(first).get("record")
+        if claimed != sealer.record_id:
+            raise StorageError(
+                f"the sealing key {folder / SEAL_NAME} belongs to record {sealer.record_id}, "
+                f"not to {db.path} (record {claimed}): it has been replaced. Run `python -m "
+                "console audit verify` and report it"
+            )
+    return trail, issued
+
+
+def _unbound(conn: sqlite3.Connection, binding: Binding) -> list[Row]:
+    """Rows no entry binds yet (camera counts and training runs, which older consoles kept
+    outside the chain): bound as found when sealing begins, so from then on any change to
+    them shows. Verify says that what was found then was not protected before."""
+    seen: dict[str, set[str]] = {}
+    for (bound,) in conn.execute("SELECT bound FROM audit"):
+        for name, keys in json.loads(bound).items():
+            seen.setdefault(name, set()).update(keys)
+    rows: list[Row] = []
+    for name in binding.names():
+        keys = table_digests(conn, name, binding=binding)
+        rows += [(name, k) for k in sorted(keys) if k not in seen.get(name, set())]
+    return rows
+
+
+def __getattr__(name: str) -> Any:
+    # Verification moved to console.storage.verification; these names stay importable
+    # from here, where callers have always found them.
+    if name in ("AuditReport", "NoRecord", "verify_folder", "verify_record"):
+        from console.storage import verification
+
+        return getattr(verification, name)
+    raise AttributeError(name)

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS officers (
@@ -145,13 +146,49 @@ CREATE TABLE IF NOT EXISTS site_policy (       -- one row: the safeguards an adm
     set_by      TEXT NOT NULL,
     set_at      TEXT NOT NULL
 );
+-- What each camera counted (never who): sealed into the chain once an epoch, from the
+-- second-by-second counts below (camera_counts_unsealed), which no report reads.
 CREATE TABLE IF NOT EXISTS camera_counts (
     deployment      TEXT NOT NULL,
     camera          TEXT NOT NULL,
     faces_seen      INTEGER NOT NULL DEFAULT 0,
     frames_analysed INTEGER NOT NULL DEFAULT 0,
-    live_seconds    REAL NOT NULL DEFAULT 0,
+    live_seconds    REAL NOT NULL DEFAULT 0,        -- only while the camera was LIVE
+    state           TEXT,                           -- its last state (live, failed, ...)
+    failed_at       TEXT,                           -- when it was first seen FAILED
+    failure         TEXT,                           -- why
     PRIMARY KEY (deployment, camera)
+);
+CREATE TABLE IF NOT EXISTS camera_counts_unsealed (
+    deployment      TEXT NOT NULL,
+    camera          TEXT NOT NULL,
+    faces_seen      INTEGER NOT NULL DEFAULT 0,
+    frames_analysed INTEGER NOT NULL DEFAULT 0,
+    live_seconds    REAL NOT NULL DEFAULT 0,
+    state           TEXT,
+    failed_at       TEXT,
+    failure         TEXT,
+    PRIMARY KEY (deployment, camera)
+);
+-- An account's standing beyond its row: disabled (a leaver), when, by whom, why.
+CREATE TABLE IF NOT EXISTS officer_status (
+    username    TEXT PRIMARY KEY REFERENCES officers(username),
+    disabled    INTEGER NOT NULL DEFAULT 0,
+    changed_at  TEXT NOT NULL,
+    changed_by  TEXT NOT NULL,
+    reason      TEXT NOT NULL
+);
+-- Sign-in refusals, per source (where the attempts come from) and account: the throttle's
+-- memory, and the burst the audit trail summarises in one entry when it ends.
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    source          TEXT NOT NULL,
+    username        TEXT NOT NULL,
+    failures        INTEGER NOT NULL DEFAULT 0,     -- wrong passwords (checked) in the burst
+    refusals        INTEGER NOT NULL DEFAULT 0,     -- every refusal, throttled ones included
+    first_at        TEXT NOT NULL,
+    last_failure_at TEXT,
+    last_at         TEXT NOT NULL,
+    PRIMARY KEY (source, username)
 );
 CREATE TABLE IF NOT EXISTS training_runs (
     run_id      TEXT PRIMARY KEY,
@@ -179,7 +216,8 @@ CREATE TABLE IF NOT EXISTS audit (
     details   TEXT NOT NULL,                    -- canonical JSON
     bound     TEXT NOT NULL DEFAULT '{}',       -- JSON {table: {key: row digest or null}}
     prev_hash TEXT NOT NULL,                    -- the previous entry's MAC
-    hash      TEXT NOT NULL                     -- HMAC-SHA256 of this entry (see audit.py)
+    hash      TEXT NOT NULL,                    -- its seal, HMAC-SHA256 (see audit.py)
+    epoch     INTEGER                           -- the sealing key's epoch; NULL: before sealing
 );
 CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action);
 CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
@@ -199,7 +237,8 @@ class AlreadyDecided(StorageError):
 
 DB_NAME = "console.db"
 # Bumped when the schema gains a safeguard; an older file is brought up to date once.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+TRIGGERS_SINCE = 2
 
 
 def make_private_dir(folder: Path) -> Path:
@@ -260,12 +299,33 @@ def missing_triggers(conn: sqlite3.Connection) -> list[str]:
 
 def open_existing(path: Path) -> sqlite3.Connection:
     """Open a record that must already exist, for reading it as it is: no file is created
-    and the schema is not touched (a removed trigger stays removed, for the verifier)."""
+    and the schema is not touched (a removed trigger stays removed, for the verifier).
+
+    On a read-only folder or medium (where SQLite cannot make the shared-memory file a
+    WAL database needs) it is read as immutable, provided no writes are left in its WAL:
+    otherwise they would be missed, and the message says to verify a writable copy.
+    """
     path = Path(path)
     if not path.is_file():
         raise StorageError(f"no record at {path.parent}")
+    uri = f"file:{quote(str(path))}"
     try:
-        return sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5.0)
+        conn = sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=5.0)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.Error as exc:
+        first = exc
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StorageError(
+            f"cannot read {path} where it is ({first}): its folder cannot be written and the "
+            f"record has writes not yet folded into it ({wal.name}). Copy the whole folder to "
+            "a writable place and check the copy"
+        )
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open the database {path}: {exc}") from exc
 
@@ -283,6 +343,7 @@ class Database:
         # Run after the current transaction commits (e.g. writing the audit head outside
         # the database), by name, so a transaction with several entries writes it once.
         self._after_commit: dict[str, Callable[[], None]] = {}
+        self._after_rollback: dict[str, Callable[[], None]] = {}
         try:
             make_private_dir(self.path.parent)
             new = not self.path.exists()
@@ -309,7 +370,8 @@ class Database:
 
     def _schema(self, new: bool) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if not new and version >= SCHEMA_VERSION and (gone := missing_triggers(self.conn)):
+        # Version 2 brought the triggers there are now: from it on, a missing one was removed.
+        if not new and version >= TRIGGERS_SINCE and (gone := missing_triggers(self.conn)):
             # Someone removed a safeguard from the file. Putting it back silently would
             # hide that from `audit verify`; the record is not used until it is checked.
             raise StorageError(
@@ -317,9 +379,16 @@ class Database:
                 "run `python -m console audit verify` and report it"
             )
         if version < SCHEMA_VERSION and not new:
-            columns = [r[1] for r in self.conn.execute("PRAGMA table_info(audit)")]
-            if columns and "bound" not in columns:
-                self.conn.execute("ALTER TABLE audit ADD COLUMN bound TEXT NOT NULL DEFAULT '{}'")
+            for table, column, kind in (
+                ("audit", "bound", "TEXT NOT NULL DEFAULT '{}'"),
+                ("audit", "epoch", "INTEGER"),
+                ("camera_counts", "state", "TEXT"),
+                ("camera_counts", "failed_at", "TEXT"),
+                ("camera_counts", "failure", "TEXT"),
+            ):
+                columns = [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]
+                if columns and column not in columns:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         self.conn.executescript(SCHEMA)
         if version < SCHEMA_VERSION:
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -327,6 +396,10 @@ class Database:
     def after_commit(self, name: str, action: Callable[[], None]) -> None:
         """Run *action* once the current transaction has committed (not if it rolls back)."""
         self._after_commit[name] = action
+
+    def after_rollback(self, name: str, action: Callable[[], None]) -> None:
+        """Run *action* if the current transaction rolls back (not if it commits)."""
+        self._after_rollback[name] = action
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -340,11 +413,16 @@ class Database:
             except sqlite3.Error as exc:
                 raise StorageError(f"could not write to {self.path}: {exc}") from exc
             self._after_commit.clear()
+            self._after_rollback.clear()
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
             except BaseException as exc:
                 self._after_commit.clear()
+                undo = list(self._after_rollback.values())
+                self._after_rollback.clear()
+                for action in undo:
+                    action()
                 # SQLite has already rolled back after some errors (a full disk, SQLITE_FULL):
                 # a second ROLLBACK would raise and hide the real error.
                 if self.conn.in_transaction:
@@ -356,6 +434,7 @@ class Database:
                 raise
             actions = list(self._after_commit.values())
             self._after_commit.clear()
+            self._after_rollback.clear()
             for action in actions:
                 action()
 

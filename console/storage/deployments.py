@@ -25,8 +25,11 @@ from console.domain.deployments import Deployment, DeploymentState
 from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject
 from console.storage.alerts import jpeg
 from console.storage.audit import AuditTrail
+from console.storage.bound import COUNTS
 from console.storage.database import Database, StorageError
 
+LEFTOVER_COUNTS = "camera counts sealed after a restart"
+STOPPED_STATES = ("stopped", "waiting")  # a feed's state once the session stops it
 _COLUMNS = (
     "reference, site, cameras, authorised_by, authorised_rank, planned_start, planned_end, "
     "threshold, state, watchlist_created_at, officers_present_confirmed_by, started_at, "
@@ -56,6 +59,7 @@ class DeploymentRecords:
     def __init__(self, db: Database, audit: AuditTrail) -> None:
         self.db = db
         self.audit = audit
+        self._counts_epoch: dict[str, int] = {}  # the epoch each deployment's counts were sealed in
 
     # -- deployments ----------------------------------------------------------------
     def create(self, d: Deployment, by: str) -> None:
@@ -104,9 +108,18 @@ class DeploymentRecords:
             concluded_at=_dt(r[12]),
         )
 
-    def update(self, d: Deployment, by: str, action: str, details: dict | None = None) -> None:
-        """Save a state change of a deployment together with its audit entry."""
+    def update(
+        self,
+        d: Deployment,
+        by: str,
+        action: str,
+        details: dict | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Save a state change of a deployment together with its audit entry (which also
+        seals the counts so far: a conclusion binds the final ones)."""
         with self.db.transaction() as conn:
+            counted = _fold_counts(conn, d.reference)
             conn.execute(
                 "UPDATE deployments SET threshold=?, state=?, watchlist_created_at=?, "
                 "officers_present_confirmed_by=?, started_at=?, concluded_at=? WHERE reference=?",
@@ -125,7 +138,8 @@ class DeploymentRecords:
                 by,
                 action,
                 {"reference": d.reference, **(details or {})},
-                rows=[("deployments", d.reference)],
+                at=at,
+                rows=[("deployments", d.reference)] + ([(COUNTS, d.reference)] if counted else []),
             )
 
     @staticmethod
@@ -244,24 +258,129 @@ class DeploymentRecords:
         self.db.checkpoint()  # the WAL held copies of the deleted pages
         return summary
 
+    # -- counts ---------------------------------------------------------------------
+    # (a console killed within an epoch left them; they are sealed as found at the next open)
     def add_counts(
-        self, reference: str, camera: str, faces: int, frames: int, live_seconds: float
+        self,
+        reference: str,
+        camera: str,
+        faces: int,
+        frames: int,
+        live_seconds: float,
+        state: str | None = None,
+        detail: str = "",
     ) -> None:
-        """Only counts are kept of the faces seen: never who they were."""
+        """Only counts are kept of the faces seen: never who they were.
+
+        Added every second (a killed console loses at most that) to the unsealed counts,
+        which no report reads; once an epoch they are folded into ``camera_counts`` in
+        the same transaction as an audit entry that binds them ("camera counts sealed"),
+        so a published count is in the chain and an unsealed one is at most an epoch
+        (a minute) old. *state* is the camera's (live, failed, ...): the first time it is
+        seen failed is kept, with *detail* (why).
+        """
+        now = datetime.now(UTC).isoformat()
+        failed = state == "failed"
         with self.db.transaction() as conn:
-            conn.execute(
-                """INSERT INTO camera_counts VALUES (?,?,?,?,?)
-                   ON CONFLICT(deployment, camera) DO UPDATE SET
-                     faces_seen = faces_seen + excluded.faces_seen,
-                     frames_analysed = frames_analysed + excluded.frames_analysed,
-                     live_seconds = live_seconds + excluded.live_seconds""",
-                (reference, camera, faces, frames, live_seconds),
+            _add_counts(
+                conn,
+                "camera_counts_unsealed",
+                (reference, camera, faces, frames, live_seconds, state,
+                 now if failed else None, detail[:300] if failed else None),
             )
+            epoch = self.audit.sealer.epoch_at(self.audit.sealer.clock())
+            # Sealed once an epoch, and at once when the cameras stop (the last count of a
+            # session is never left for the next console to find).
+            due = self._counts_epoch.get(reference) != epoch or state in STOPPED_STATES
+            if due and self._seal_counts(conn, reference, "camera counts sealed", "console"):
+                self._counts_epoch[reference] = epoch
+
+    def _seal_counts(self, conn: sqlite3.Connection, reference: str, action: str, by: str) -> bool:
+        """Fold the unsealed counts of *reference* into ``camera_counts`` and bind them in
+        an entry of *action* (inside the caller's transaction); False if there were none."""
+        if not _fold_counts(conn, reference):
+            return False
+        totals = conn.execute(
+            "SELECT COALESCE(SUM(faces_seen), 0), COALESCE(SUM(live_seconds), 0) "
+            "FROM camera_counts WHERE deployment=?",
+            (reference,),
+        ).fetchone()
+        self.audit.append(
+            conn,
+            by,
+            action,
+            {
+                "reference": reference,
+                "faces_seen": totals[0],
+                "camera_seconds": round(totals[1], 1),
+            },
+            rows=[(COUNTS, reference)],
+        )
+        return True
+
+    def seal_leftover_counts(self) -> int:
+        """Counts a console left unsealed (it was killed within an epoch of them): sealed
+        as found when the record is next opened, and said so in the entry."""
+        found = self.db.query("SELECT DISTINCT deployment FROM camera_counts_unsealed")
+        refs = [r for (r,) in found]
+        with self.db.transaction() as conn:
+            for reference in refs:
+                self._seal_counts(conn, reference, LEFTOVER_COUNTS, "console")
+        return len(refs)
 
     def counts(self, reference: str) -> dict[str, tuple[int, int, float]]:
+        """The sealed counts per camera (what reports use)."""
         rows = self.db.query(
             "SELECT camera, faces_seen, frames_analysed, live_seconds FROM camera_counts "
             "WHERE deployment=?",
             (reference,),
         )
         return {c: (f, n, s) for c, f, n, s in rows}
+
+    def camera_states(self, reference: str) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """Each camera's last sealed state, when it was first seen failed, and why (none
+        for a record read as it was kept before cameras' states were)."""
+        try:
+            rows = self.db.query(
+                "SELECT camera, state, failed_at, failure FROM camera_counts WHERE deployment=?",
+                (reference,),
+            )
+        except StorageError:
+            return {}
+        return {c: (state, at, why) for c, state, at, why in rows}
+
+    def unsealed_seconds(self, reference: str) -> float:
+        """Camera-seconds counted but not sealed yet (at most an epoch's)."""
+        rows = self.db.query(
+            "SELECT COALESCE(SUM(live_seconds), 0) FROM camera_counts_unsealed WHERE deployment=?",
+            (reference,),
+        )
+        return float(rows[0][0])
+
+
+def _fold_counts(conn: sqlite3.Connection, reference: str) -> bool:
+    pending = conn.execute(
+        "SELECT camera, faces_seen, frames_analysed, live_seconds, state, failed_at, failure "
+        "FROM camera_counts_unsealed WHERE deployment=?",
+        (reference,),
+    ).fetchall()
+    for row in pending:
+        _add_counts(conn, "camera_counts", (reference, *row))
+    conn.execute("DELETE FROM camera_counts_unsealed WHERE deployment=?", (reference,))
+    return bool(pending)
+
+
+def _add_counts(conn: sqlite3.Connection, table: str, row: tuple) -> None:
+    """Add one camera's counts to *table* (the unsealed or the sealed counts): the counts
+    add up; the state is the latest; the first failure and its reason are kept."""
+    conn.execute(
+        f"""INSERT INTO {table} VALUES (?,?,?,?,?,?,?,?)
+            ON CONFLICT(deployment, camera) DO UPDATE SET
+              faces_seen = faces_seen + excluded.faces_seen,
+              frames_analysed = frames_analysed + excluded.frames_analysed,
+              live_seconds = live_seconds + excluded.live_seconds,
+              state = COALESCE(excluded.state, state),
+              failed_at = COALESCE(failed_at, excluded.failed_at),
+              failure = COALESCE(failure, excluded.failure)""",
+        row,
+    )

@@ -119,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     records = TrainingRecords(folder)
+    if records.verification_key is not None:  # the folder's first record: shown this once
+        from console.storage.key_sheet import announce
+
+        announce(records.verification_key, sys.stdout)
 
     async def main() -> int:
         with AnalysisPool() as pool:
