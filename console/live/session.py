@@ -43,6 +43,7 @@ from console.domain.policy import FalseAlertRate, PolicyError, SitePolicy
 from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
 from console.engine import EngineError, EngineSettings
+from console.equality.approval import check_session as check_equality_report
 from console.live.feed import CameraFeed, FeedListener, FeedState
 from console.pipeline import CameraPipeline
 from console.reports.record import deployment_record
@@ -483,6 +484,7 @@ class MonitoringSession:
                     f"loosest false-alert rate ({loosest} passers-by: at most "
                     f"{allowed:.3f} against {len(self.watchlist):,} subjects)"
                 )
+            check_equality_report(self)  # the site policy may require one (audited)
         except PolicyError as exc:
             raise SafeguardError(f"deployment {d.reference} cannot start: {exc}") from exc
 

@@ -33,6 +33,7 @@ from console.storage.audit import canonical
 from console.storage.database import StorageError
 
 if TYPE_CHECKING:
+    from console.equality.monitoring import EqualityTables
     from console.storage import Store
 
 KEPT = "deployment figures kept"
@@ -55,6 +56,9 @@ class DeploymentRecord:
     # The audit trail's head when the deployment concluded (sequence number, MAC): an
     # anchor outside the record, for `audit verify --anchor SEQ:MAC`.
     audit_head: tuple[int, str] | None = None
+    # The per-group evaluation of the matcher the deployment relied on (#27), in words.
+    equality_report: str | None = None
+    equality: EqualityTables | None = None  # alerts and engagements by group (#27)
 
     @property
     def reference(self) -> str:
@@ -94,6 +98,8 @@ class DeploymentRecord:
             ("State", d.state.value),
             ("Match threshold", f"{d.threshold:.3f}"),
         ]
+        if self.equality_report:
+            facts.append(("Equality report", self.equality_report))
         if self.audit_head is not None:
             facts.append(("Audit head at conclusion", anchor_text(*self.audit_head)))
         return facts
@@ -247,7 +253,22 @@ def deployment_record(
         kept_at,
         tuple(notes),
         audit_head=audit_head_at_conclusion(store, reference),
+        equality_report=_equality_report(store, reference),
+        equality=tabulate_equality(store, reference, keep=keep, by=by),
     )
+
+
+def tabulate_equality(store: Store, reference: str, keep: bool, by: str) -> EqualityTables:
+    from console.equality.monitoring import tabulate
+
+    return tabulate(store, reference, keep=keep, by=by)
+
+
+def _equality_report(store: Store, reference: str) -> str | None:
+    from console.equality.approval import referenced
+
+    report = referenced(store, reference)
+    return report.describe() if report else None
 
 
 def _differ(a: Figures, b: Figures) -> bool:

@@ -26,6 +26,7 @@ from console.storage.audit import (
 )
 from console.storage.database import AlreadyDecided, Database, StorageError
 from console.storage.deployments import DeploymentRecords
+from console.storage.equality import EqualityRecords
 from console.storage.officers import LoginFailed, OfficerRecords
 from console.storage.policy import PolicyRecords
 
@@ -80,6 +81,7 @@ class Store:
                 self.db.close()
                 raise
         self.alerts = AlertRecords(self.db, self.audit, retention)
+        self.equality = EqualityRecords(self.db, self.audit)  # equality monitoring (#27)
 
     def _key(self, folder: Path, head: object) -> bytes:
         path = key_path(folder)

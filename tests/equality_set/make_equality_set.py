@@ -1,0 +1,258 @@
+"""Build the labelled test set the equality tests run on (``tests/equality_set/faces``).
+
+    .venv/bin/python tests/equality_set/make_equality_set.py
+
+Only faces the project may commit go in: the public-domain portraits of
+``sample_streams/source_images`` (their provenance is in that folder's README). Those are
+five real people, too few for any statistics between groups, so the set is made of
+**synthetic identities**, each a morph of two of the real faces, and kept only if the
+console's own encoder tells it apart from every other identity kept. Everything is
+deterministic (fixed order, fixed parameters, no randomness but a seeded generator): the
+same sources give byte-identical files on the same OpenCV and dlib.
+
+1. **Alignment.** Each source face is found (the console's ``find_faces``), its 68
+   landmarks located (dlib's 68-point model from ``face_recognition_models``) and the
+   photo warped by a similarity transform so the eyes and mouth sit at fixed places of a
+   ``CHIP`` (W x H) head-and-shoulders frame.
+2. **Candidates.** For every ordered pair of sources (A, B) and every weight w in
+   ``WEIGHTS``, the landmarks are mixed (1-w)A + wB, both faces warped onto them
+   triangle by triangle (Delaunay over the landmarks and the frame's edge points) and
+   the pixels mixed in the same proportion: a face that is neither A nor B.
+3. **Identities.** The candidates are encoded as the console enrols (jittered template)
+   and kept greedily, in the order above, when at least ``MIN_APART`` from every
+   identity already kept (the real sources themselves are not used: five lookalike
+   families with their parents would be a set of lookalikes).
+4. **Views.** Each identity gets ``VIEWS`` photos: ``1.jpg`` the morph itself (the
+   enrolment photo), and probe photos made by documented transformations: mirrored
+   (2), turned 5 degrees and zoomed 6% (3), warmer and darker lighting with some JPEG
+   loss (4), turned -4 degrees, shifted and brighter (5).
+5. **Groups.** ``people.csv`` gives each identity a ``band`` (A, B or C, in turn over
+   the kept identities, so no source pair sits in one band) and a ``cohort`` (X or Y,
+   alternating in a different order: an attribute that makes no difference).
+   **Band C's probe photos are degraded on purpose**, each in one way, so the test can
+   check that the evaluator finds it: 2 blurred (Gaussian, sigma 3.2 px), 3 in low
+   light (x0.28, gamma 1.6, sensor noise), 4 a small face (shrunk to 22 px wide and
+   enlarged back), 5 blurred and dark. Its enrolment photos are as clean as anyone's.
+
+What this set can show: that the evaluator finds a difference put in on purpose, keeps
+groups without one apart from it, and says when a sample is too small. What it cannot
+show: anything about real people's sex, age or ethnicity. Its identities are morphs of
+five public figures (four of them older men and women of European or African descent
+photographed in official portraits), so it says nothing about how the matcher treats
+any demographic group.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(REPO))
+
+SOURCES = REPO / "sample_streams" / "source_images"
+OUT = HERE / "faces"
+# One photo per real person: the portraits whose faces are large and frontal.
+PARENTS = ("obama.jpg", "biden.jpg", "astronaut.png", "grace_hopper.jpg", "obama2.jpg")
+CHIP = (240, 300)  # width, height of every photo
+# Where the eye centres and the mouth centre go in the chip (fractions of W and H).
+LEFT_EYE, RIGHT_EYE, MOUTH = (0.37, 0.42), (0.63, 0.42), (0.50, 0.66)
+WEIGHTS = (0.3, 0.5, 0.7)
+MIN_APART = 0.62  # encoder distance between any two identities kept
+MAX_PEOPLE = 45
+VIEWS = 5
+JPEG_QUALITY = 92
+
+
+def landmarks(image: np.ndarray) -> np.ndarray | None:
+    """The 68 landmarks of the largest face, as (68, 2) floats."""
+    import dlib
+
+    from console.vision.analysis import load_face_recognition
+    from console.vision.enrolment import find_faces
+
+    boxes = find_faces(image)
+    if not boxes:
+        return None
+    top, right, bottom, left = max(boxes, key=lambda b: (b[1] - b[3]) * (b[2] - b[0]))
+    api = load_face_recognition().api
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    shape = api.pose_predictor_68_point(rgb, dlib.rectangle(left, top, right, bottom))
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+def align(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The photo warped so its eyes and mouth sit at the chip's fixed places."""
+    w, h = CHIP
+    src = np.array([points[36:42].mean(0), points[42:48].mean(0), points[48:68].mean(0)])
+    dst = np.array([(LEFT_EYE[0] * w, LEFT_EYE[1] * h), (RIGHT_EYE[0] * w, RIGHT_EYE[1] * h),
+                    (MOUTH[0] * w, MOUTH[1] * h)])
+    m, _ = cv2.estimateAffinePartial2D(src, dst)
+    chip = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    moved = cv2.transform(points[None], m)[0]
+    return chip, moved
+
+
+def _frame_points() -> np.ndarray:
+    w, h = CHIP
+    xs, ys = (0, w / 2, w - 1), (0, h / 2, h - 1)
+    return np.array([(x, y) for x in xs for y in ys if (x, y) != (w / 2, h / 2)])
+
+
+def _triangles(points: np.ndarray) -> list[tuple[int, int, int]]:
+    w, h = CHIP
+    subdiv = cv2.Subdiv2D((0, 0, w, h))
+    for x, y in points:
+        subdiv.insert((float(min(max(x, 0), w - 1)), float(min(max(y, 0), h - 1))))
+    out = []
+    for t in subdiv.getTriangleList():
+        corners = t.reshape(3, 2)
+        idx = [int(np.argmin(np.sum((points - c) ** 2, axis=1))) for c in corners]
+        if len(set(idx)) == 3:
+            out.append(tuple(idx))
+    return out
+
+
+def _warp_triangle(src: np.ndarray, out: np.ndarray, t_src: np.ndarray, t_dst: np.ndarray,
+                   weight: float) -> None:
+    x, y, w, h = cv2.boundingRect(np.float32(t_dst))
+    if w == 0 or h == 0:
+        return
+    m = cv2.getAffineTransform(np.float32(t_src), np.float32(t_dst - (x, y)))
+    patch = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT_101)
+    mask = np.zeros((h, w), np.float32)
+    cv2.fillConvexPoly(mask, np.int32(np.round(t_dst - (x, y))), 1.0, cv2.LINE_AA)
+    region = out[y : y + h, x : x + w]
+    hh, ww = region.shape[:2]
+    region += patch[:hh, :ww].astype(np.float32) * (weight * mask[:hh, :ww, None])
+
+
+def morph(a: np.ndarray, pa: np.ndarray, b: np.ndarray, pb: np.ndarray, w: float
+          ) -> np.ndarray:
+    """A face between *a* and *b*: shape and pixels (1 - w) of a and w of b."""
+    frame = _frame_points()
+    full_a, full_b = np.vstack([pa, frame]), np.vstack([pb, frame])
+    target = (1 - w) * full_a + w * full_b
+    out = np.zeros((CHIP[1], CHIP[0], 3), np.float32)
+    weight_sum = np.zeros((CHIP[1], CHIP[0], 1), np.float32)
+    for i, j, k in _triangles(target):
+        tri = [i, j, k]
+        _warp_triangle(a, out, full_a[tri], target[tri], 1 - w)
+        _warp_triangle(b, out, full_b[tri], target[tri], w)
+        cover = np.zeros((CHIP[1], CHIP[0], 3), np.float32)
+        _warp_triangle(np.ones_like(a, dtype=np.float32), cover, full_a[tri], target[tri], 1.0)
+        weight_sum += cover[:, :, :1]
+    out /= np.maximum(weight_sum, 1e-6)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _rotate(image: np.ndarray, degrees: float, zoom: float = 1.0, shift=(0, 0)) -> np.ndarray:
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, zoom)
+    m[:, 2] += shift
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _jpeg_loss(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def views(face: np.ndarray) -> list[np.ndarray]:
+    """The enrolment photo and the probe photos of one identity (docstring, step 4)."""
+    warm = face.astype(np.float32) * (0.78, 0.86, 0.98) + (0, 0, 8)
+    return [
+        face,
+        face[:, ::-1].copy(),
+        _rotate(face, 5.0, 1.06),
+        _jpeg_loss(np.clip(warm, 0, 255).astype(np.uint8), 55),
+        np.clip(_rotate(face, -4.0, 1.0, (6, -4)).astype(np.float32) * 1.12 + 6, 0, 255
+                ).astype(np.uint8),
+    ][:VIEWS]
+
+
+def degrade(image: np.ndarray, view: int, rng: np.random.Generator) -> np.ndarray:
+    """Band C's probe photos (docstring, step 5): blur, low light, a small face."""
+    if view == 1:
+        return cv2.GaussianBlur(image, (0, 0), 3.2)
+    if view == 2:
+        return _dark(image, rng)
+    if view == 3:
+        h, w = image.shape[:2]
+        k = 22 / (0.26 * w)  # the face is about 26% of the chip's width
+        small = cv2.resize(image, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return _dark(cv2.GaussianBlur(image, (0, 0), 2.0), rng)
+
+
+def _dark(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    x = (image.astype(np.float32) / 255.0) ** 1.6 * 0.28 * 255
+    x += rng.normal(0, 3.0, x.shape)
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def encode(image: np.ndarray) -> np.ndarray | None:
+    from console.vision.enrolment import find_faces
+    from console.vision.templates import jittered_encoding
+
+    boxes = find_faces(image)
+    if len(boxes) != 1:
+        return None
+    return jittered_encoding(image, boxes[0])
+
+
+def main() -> None:
+    parents = []
+    for name in PARENTS:
+        image = cv2.imread(str(SOURCES / name), cv2.IMREAD_COLOR)
+        points = landmarks(image)
+        if points is None:
+            raise SystemExit(f"no face in {name}")
+        parents.append((name, *align(image, points)))
+    kept: list[tuple[str, np.ndarray, np.ndarray]] = []  # (how it was made, face, encoding)
+    for i, (na, a, pa) in enumerate(parents):
+        for j, (nb, b, pb) in enumerate(parents):
+            if j == i or (na.startswith("obama") and nb.startswith("obama")):
+                continue
+            for w in WEIGHTS:
+                face = morph(a, pa, b, pb, w)
+                enc = encode(face)
+                if enc is None:
+                    continue
+                if all(np.linalg.norm(enc - e) >= MIN_APART for _, _, e in kept):
+                    kept.append((f"{na} x {1 - w:.1f} + {nb} x {w:.1f}", face, enc))
+                if len(kept) >= MAX_PEOPLE:
+                    break
+    print(f"{len(kept)} identities kept", file=sys.stderr)
+    OUT.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(27)
+    people, provenance = [], []
+    for n, (how, face, _) in enumerate(kept):
+        person = f"p{n + 1:02d}"
+        band = "ABC"[n % 3]
+        folder = OUT / person
+        folder.mkdir(exist_ok=True)
+        for v, image in enumerate(views(face)):
+            if band == "C" and v > 0:
+                image = degrade(image, v, rng)
+            cv2.imwrite(str(folder / f"{v + 1}.jpg"), image,
+                        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        people.append({"person": person, "band": band, "cohort": "XY"[(n // 3) % 2]})
+        provenance.append({"person": person, "made_from": how})
+    for path, rows in ((OUT / "people.csv", people), (HERE / "provenance.csv", provenance)):
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
