@@ -40,7 +40,7 @@ from console.vision.matcher import Matcher
 from console.vision.operating_point import CALIBRATION_FILE, FalseAlertRate, threshold_for
 from console.vision.templates import ENROLMENT_JITTERS
 
-WALK_WIDTHS = (80, 100, 120, 140, 160)  # the face's width in each frame of a walk, px
+WALK_WIDTHS = (80, 107, 133, 160)  # the face's width in each frame of a walk, px
 FRAME_INTERVAL_S = 0.2
 _CANVAS_GREY = 118
 _BLANK = np.zeros((1, 1, 3), np.uint8)
@@ -98,7 +98,7 @@ def walk(photo: Path) -> Walk:
         k = face_px / max(1, width)
         scaled = cv2.resize(crop, None, fx=k, fy=k,
                             interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-        pad = 2 * face_px
+        pad = face_px // 2  # the face away from the frame's edges, as in a street scene
         frame = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
                                    value=(_CANVAS_GREY,) * 3)
         faces = analyse_frame(frame, settings)
@@ -171,15 +171,21 @@ class ShippedMatcher:
         """The smallest match distance at which this walk alerts on *subject* (None: on
         anyone); inf if none does. A stricter distance only ever removes matching frames,
         so the decision is monotonic and this one number gives it at every distance:
-        alerted at d exactly when alert_distance <= d (up to 1e-9)."""
+        alerted at d exactly when alert_distance <= d."""
         relevant = [f for f in frames
                     if f.subject >= 0 and (subject is None or f.subject == subject)]
         if not relevant:
             return math.inf
         # The decision can change only where a frame starts to match (its distance) or
-        # becomes strong enough alone (its distance plus the strong margin).
-        points = sorted({f.distance + 1e-9 for f in relevant}
-                        | {f.distance + self.rule.strong_margin + 1e-9 for f in relevant})
+        # becomes strong enough alone (its distance plus the strong margin, give or take
+        # the last bits of a float subtraction: the next two floats up are tried too).
+        points = sorted({
+            x
+            for f in relevant
+            for base in (f.distance, f.distance + self.rule.strong_margin)
+            for x in (base, math.nextafter(base, math.inf),
+                      math.nextafter(math.nextafter(base, math.inf), math.inf))
+        })
 
         def alerts(d: float) -> bool:
             raised = self.alerted(frames, d)

@@ -32,7 +32,6 @@ import numpy as np
 from console.equality import statistics as stats
 from console.equality.adapter import (
     Enrolled,
-    FrameMatch,
     ShippedMatcher,
     Walk,
     enrol,
@@ -250,9 +249,13 @@ class Evaluation:
 
 
 def _labels(observed: Observed, searches: Sequence[Search], attribute: str) -> list[str]:
+    """Each search's group for *attribute* (its walker's, or its probe photo's)."""
     ts = observed.test_set
-    photos = {(p.name, ph.name): ph for p in ts.people for ph in p.probes}
-    return [ts.photo_value(s.person, photos[(s.person, s.photo)], attribute) for s in searches]
+    if attribute in ts.photo_attributes:
+        labels = ts.photo_labels
+        return [labels.get((s.person, s.photo), {}).get(attribute, "") for s in searches]
+    values = {p.name: p.attributes.get(attribute, "") for p in ts.people}
+    return [values[s.person] for s in searches]
 
 
 def evaluate(
@@ -321,10 +324,18 @@ def evaluate(
     return Evaluation(observed, matcher.fingerprint(), runs, points, curves, family)
 
 
+def _per_unit(unit: np.ndarray, errors: np.ndarray, chosen: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The units (people, or walks) with chosen searches: their ids, errors and searches."""
+    size = int(unit.max()) + 1 if len(unit) else 0
+    e = np.bincount(unit[chosen], weights=errors[chosen].astype(np.float64), minlength=size)
+    n = np.bincount(unit[chosen], minlength=size).astype(np.float64)
+    ids = np.flatnonzero(n)
+    return ids, e[ids], n[ids]
+
+
 def _rate(person: np.ndarray, errors: np.ndarray, chosen: np.ndarray, key: tuple) -> stats.Rate:
-    people = np.unique(person[chosen])
-    e = np.array([errors[chosen & (person == p)].sum() for p in people], dtype=np.float64)
-    n = np.array([(chosen & (person == p)).sum() for p in people], dtype=np.float64)
+    _, e, n = _per_unit(person, errors, chosen)
     return stats.group_rate(e, n, stats.seed_for(*key))
 
 
@@ -346,19 +357,16 @@ def _difference(metric: str, attribute: str, labels: np.ndarray, person: np.ndar
     code = {v: i for i, v in enumerate(rated)}
     # Units: people (a person attribute) or walks within people (a photo attribute).
     unit = walk_index if per_photo else person
-    units = np.unique(unit[chosen])
-    e = np.array([errors[chosen & (unit == u)].sum() for u in units], dtype=np.float64)
-    n = np.array([(chosen & (unit == u)).sum() for u in units], dtype=np.float64)
-    first = {u: i for i, u in reversed(list(enumerate(unit)))}
+    units, e, n = _per_unit(unit, errors, chosen)
+    first = np.full(int(unit.max()) + 1, -1)
+    first[unit[::-1]] = np.arange(len(unit))[::-1]  # a search of each unit
     g = np.array([code[labels[first[u]]] for u in units])
-    owner = np.array([person[first[u]] for u in units]) if per_photo else None
+    owner = person[first[units]] if per_photo else None
     total_errors = float(e.sum())
     p = stats.permutation_p(e, n, g, stats.seed_for(*key), within=owner) if total_errors else None
     # Per person, over the worst and best groups: what a sample size depends on.
     pair = chosen & np.isin(labels, [worst, best])
-    owners = np.unique(person[pair])
-    pe = np.array([errors[pair & (person == o)].sum() for o in owners], dtype=np.float64)
-    pn = np.array([(pair & (person == o)).sum() for o in owners], dtype=np.float64)
+    _, pe, pn = _per_unit(person, errors, pair)
     return Difference(metric, attribute, f"{attribute}={worst}", f"{attribute}={best}",
                       w, b, ratio, p,
                       people_compared=min(rated[worst].people, rated[best].people),
@@ -372,12 +380,11 @@ def _multiplicity(points: list[OperatingPointFigures]) -> int:
     see a twofold difference), or too small to tell."""
     tested = [d for op in points for d in op.differences if d.p_value is not None]
     adjusted = stats.holm([d.p_value for d in tested])  # type: ignore[misc]
-    alpha = stats.ALPHA / max(1, len(tested))  # the family's strictest (Bonferroni) level
     for op in points:
         for i, d in enumerate(op.differences):
             a = adjusted[tested.index(d)] if d.p_value is not None else None
             needed = stats.people_needed(d.base_rate, d.searches_per_person, d.correlation,
-                                         alpha)
+                                         stats.ALPHA)
             significant: bool | None
             if a is not None and a < stats.ALPHA:
                 significant = True

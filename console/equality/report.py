@@ -110,9 +110,9 @@ def report_dict(ev: Evaluation, generated_at: datetime | None = None) -> dict[st
                     "statistic worst minus best rate",
             "multiplicity": f"Holm step-down over the {ev.family} differences tested "
                             f"(family-wise error {stats.ALPHA:.0%})",
-            "too_small_to_tell": f"not significant and under {stats.POWER:.0%} power to "
-                                 "detect a twofold difference at the family's "
-                                 "Bonferroni level",
+            "too_small_to_tell": f"not significant, and fewer people in a group than "
+                                 f"{stats.POWER:.0%} power to detect a twofold "
+                                 f"difference at the {stats.ALPHA:.0%} level needs",
             "alpha": stats.ALPHA, "power": stats.POWER, "family": ev.family,
             "walk": {"frames": len(WALK_WIDTHS), "face_widths_px": list(WALK_WIDTHS),
                      "analyses_per_second": 5},

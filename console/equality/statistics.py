@@ -17,10 +17,11 @@ or permutes people.
 - **Multiplicity**: Holm's step-down over every difference in the report (the family),
   holding the chance of any spurious "significant" to ``ALPHA``.
 - **Too small to tell**: a difference that is not significant is called "no significant
-  difference" (False) only if the sample had ``POWER`` to detect a twofold difference at
-  the family's Bonferroni level (as strict as Holm's first step); else it is None and the
-  report says how many people per group that would take (two proportions, inflated by
-  the design effect 1 + (m - 1) ICC of m searches per person).
+  difference" (False) only if the two groups compared each had the people to detect a
+  twofold difference with ``POWER`` at the ``ALPHA`` level (the usual sample-size
+  question); else it is None and the report says how many people per group that would
+  take (two proportions, inflated by the design effect 1 + (m - 1) ICC of m searches per
+  person).
 """
 
 from __future__ import annotations

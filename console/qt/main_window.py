@@ -32,11 +32,11 @@ from console.domain.incidents import RecentDecision, UndoRefused
 from console.domain.officers import Officer, Permission, PermissionDenied
 from console.domain.policy import FalseAlertRate, SitePolicy
 from console.domain.watchlist import Watchlist, WatchlistError
+from console.equality.approval import bar_text as equality_report_text
 from console.live.feed import FacesInView, FeedStatus
 from console.live.session import MonitoringSession, PartlyRecorded
 from console.live.setup import import_watchlist
 from console.qt.camera_tile import CameraTile
-from console.equality.approval import bar_text as equality_report_text
 from console.qt.deployment_bar import DeploymentBar
 from console.qt.equality_dialog import ask_and_record as ask_equality_monitoring
 from console.qt.help import KeysDialog

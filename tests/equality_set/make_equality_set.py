@@ -62,10 +62,12 @@ PARENTS = ("obama.jpg", "biden.jpg", "astronaut.png", "grace_hopper.jpg", "obama
 CHIP = (240, 300)  # width, height of every photo
 # Where the eye centres and the mouth centre go in the chip (fractions of W and H).
 LEFT_EYE, RIGHT_EYE, MOUTH = (0.37, 0.42), (0.63, 0.42), (0.50, 0.66)
-WEIGHTS = (0.3, 0.5, 0.7)
-MIN_APART = 0.62  # encoder distance between any two identities kept
+WEIGHTS = (0.2, 0.35, 0.5, 0.65, 0.8)
+ASPECTS = (1.0, 0.9, 1.12)  # the face's width against its height, after the morph
+MIN_APART = 0.35  # encoder distance between any two identities kept
 MAX_PEOPLE = 45
-VIEWS = 5
+VIEWS = 8
+DRIFT = (0.10, 0.16, 0.22)  # how far each probe photo drifts towards another face
 JPEG_QUALITY = 92
 
 
@@ -166,21 +168,40 @@ def _jpeg_loss(image: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
-def views(face: np.ndarray) -> list[np.ndarray]:
-    """The enrolment photo and the probe photos of one identity (docstring, step 4)."""
-    warm = face.astype(np.float32) * (0.78, 0.86, 0.98) + (0, 0, 8)
-    return [
-        face,
-        face[:, ::-1].copy(),
-        _rotate(face, 5.0, 1.06),
-        _jpeg_loss(np.clip(warm, 0, 255).astype(np.uint8), 55),
-        np.clip(_rotate(face, -4.0, 1.0, (6, -4)).astype(np.float32) * 1.12 + 6, 0, 255
-                ).astype(np.uint8),
-    ][:VIEWS]
+def views(face: np.ndarray, points: np.ndarray, parents: list) -> list[np.ndarray]:
+    """The enrolment photo and the probe photos of one identity (docstring, step 4):
+    each probe drifts ``DRIFT`` of the way towards one of the source faces (as another
+    photo of a person, years or an expression apart, is not the same face), then is
+    transformed."""
+    h, w = face.shape[:2]
+    side = np.linspace(0.45, 1.1, w, dtype=np.float32)[None, :, None]
+    squeeze = cv2.getPerspectiveTransform(
+        np.float32([[0, 0], [w, 0], [w, h], [0, h]]),
+        np.float32([[w * 0.06, h * 0.04], [w * 0.94, 0], [w * 0.94, h], [w * 0.06, h * 0.96]]))
+    steps = [
+        lambda x: x[:, ::-1].copy(),
+        lambda x: _rotate(x, 8.0, 1.08),
+        lambda x: _jpeg_loss(_u8(x.astype(np.float32) * (0.78, 0.86, 0.98) + (0, 0, 8)), 50),
+        lambda x: _u8(_rotate(x, -6.0, 1.0, (6, -4)).astype(np.float32) * 1.15 + 6),
+        lambda x: _u8(x.astype(np.float32) * side),
+        lambda x: cv2.warpPerspective(x, squeeze, (w, h), borderMode=cv2.BORDER_REPLICATE),
+        lambda x: _jpeg_loss(cv2.GaussianBlur(
+            _u8((x.astype(np.float32) - 128) * 0.7 + 128 + (10, 0, -6)), (0, 0), 0.8), 40),
+    ]
+    out = [face]
+    for v, step in enumerate(steps[: VIEWS - 1]):
+        _, other, other_points = parents[v % len(parents)]
+        out.append(step(morph(face, points, other, other_points, DRIFT[v % len(DRIFT)])))
+    return out
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, 0, 255).astype(np.uint8)
 
 
 def degrade(image: np.ndarray, view: int, rng: np.random.Generator) -> np.ndarray:
     """Band C's probe photos (docstring, step 5): blur, low light, a small face."""
+    view = 1 + (view - 1) % 4
     if view == 1:
         return cv2.GaussianBlur(image, (0, 0), 3.2)
     if view == 2:
@@ -200,13 +221,22 @@ def _dark(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def encode(image: np.ndarray) -> np.ndarray | None:
+    """One plain encoding (no jitter): enough to tell identities apart while choosing."""
     from console.vision.enrolment import find_faces
     from console.vision.templates import jittered_encoding
 
     boxes = find_faces(image)
     if len(boxes) != 1:
         return None
-    return jittered_encoding(image, boxes[0])
+    return jittered_encoding(image, boxes[0], jitters=1)
+
+
+def aspect(image: np.ndarray, k: float) -> np.ndarray:
+    """The face made wider (k > 1) or narrower about the chip's centre line."""
+    h, w = image.shape[:2]
+    m = np.float32([[k, 0, (1 - k) * w / 2], [0, 1, 0]])
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def main() -> None:
@@ -217,30 +247,36 @@ def main() -> None:
         if points is None:
             raise SystemExit(f"no face in {name}")
         parents.append((name, *align(image, points)))
-    kept: list[tuple[str, np.ndarray, np.ndarray]] = []  # (how it was made, face, encoding)
+    # (how it was made, face, encoding, landmarks)
+    kept: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
     for i, (na, a, pa) in enumerate(parents):
         for j, (nb, b, pb) in enumerate(parents):
             if j == i or (na.startswith("obama") and nb.startswith("obama")):
                 continue
+            if j < i:
+                continue
             for w in WEIGHTS:
-                face = morph(a, pa, b, pb, w)
-                enc = encode(face)
-                if enc is None:
-                    continue
-                if all(np.linalg.norm(enc - e) >= MIN_APART for _, _, e in kept):
-                    kept.append((f"{na} x {1 - w:.1f} + {nb} x {w:.1f}", face, enc))
-                if len(kept) >= MAX_PEOPLE:
-                    break
+                mixed = morph(a, pa, b, pb, w)
+                for k in ASPECTS:
+                    face = aspect(mixed, k)
+                    enc = encode(face)
+                    if enc is None or len(kept) >= MAX_PEOPLE:
+                        continue
+                    if all(np.linalg.norm(enc - e[2]) >= MIN_APART for e in kept):
+                        points = (1 - w) * pa + w * pb
+                        points[:, 0] = k * points[:, 0] + (1 - k) * CHIP[0] / 2
+                        kept.append((f"{na} x {1 - w:.2f} + {nb} x {w:.2f}, width x {k}",
+                                     face, enc, points))
     print(f"{len(kept)} identities kept", file=sys.stderr)
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(27)
     people, provenance = [], []
-    for n, (how, face, _) in enumerate(kept):
+    for n, (how, face, _, points) in enumerate(kept):
         person = f"p{n + 1:02d}"
         band = "ABC"[n % 3]
         folder = OUT / person
         folder.mkdir(exist_ok=True)
-        for v, image in enumerate(views(face)):
+        for v, image in enumerate(views(face, points, parents)):
             if band == "C" and v > 0:
                 image = degrade(image, v, rng)
             cv2.imwrite(str(folder / f"{v + 1}.jpg"), image,
