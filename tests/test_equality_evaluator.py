@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,11 +113,23 @@ def test_the_figures_equal_an_independent_recomputation_from_raw_distances(obser
     assert (reported.low, reported.high) == pytest.approx((low, high))
 
 
+def small_copy(folder: Path, people: int = 6) -> Path:
+    """The first *people* of the set (two of each band): the command run end to end on
+    fewer photos, to keep the test short."""
+    lines = (SET / "people.csv").read_text().splitlines()
+    folder.mkdir()
+    (folder / "people.csv").write_text("\n".join(lines[: people + 1]) + "\n")
+    for line in lines[1 : people + 1]:
+        shutil.copytree(SET / line.split(",")[0], folder / line.split(",")[0])
+    return folder
+
+
 def test_evaluate_matcher_writes_the_json_contract_html_and_pdf(tmp_path):
     out = tmp_path / "equality.json"
+    small = small_copy(tmp_path / "set")
     env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(
-        [sys.executable, "-m", "console", "evaluate-matcher", "--test-set", str(SET),
+        [sys.executable, "-m", "console", "evaluate-matcher", "--test-set", str(small),
          "--rates", "1000,100000", "--watchlist-sizes", "1,20", "--json", str(out),
          "--html", str(tmp_path / "equality.html"), "--pdf", str(tmp_path / "equality.pdf")],
         capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
@@ -135,7 +148,8 @@ def test_evaluate_matcher_writes_the_json_contract_html_and_pdf(tmp_path):
             assert {"metric", "attribute", "worst", "best", "ratio", "significant"} <= set(d)
             assert d["significant"] in (True, False, None)
     assert len(report["test_set"]["sha256"]) == 64
-    assert report["test_set"]["composition"]["band"] == {"A": 15, "B": 15, "C": 15}
+    assert report["test_set"]["composition"]["band"] == {"A": 2, "B": 2, "C": 2}
+    assert report["test_set"]["people"] == 6 and report["test_set"]["probe_photos"] == 42
     assert report["matcher"]["calibration_sha256"]
     assert report["summary"] and "1 in 1,000 against 20 subjects" in report["summary"][0]
     html = (tmp_path / "equality.html").read_text()

@@ -87,3 +87,8 @@ def test_one_strong_frame_alerts_alone_and_two_weak_ones_together():
     assert matcher.alerted(_walk((0, 0.30)), 0.45) == {0}  # inside 0.45 - 0.1
     assert matcher.alerted(_walk((0, 0.40)), 0.45) == set()  # one borderline frame
     assert matcher.alerted(_walk((0, 0.40), (0, 0.44)), 0.45) == {0}
+
+
+def test_the_permutation_floor_is_where_a_shuffle_test_can_reach_holms_level():
+    assert stats.permutation_floor(0.05, 1) == 4  # 1/C(8,4) = 0.014 < 0.05; 1/C(6,3) not
+    assert stats.permutation_floor(0.05, 60) == 7  # 1/C(14,7) < 0.05/60 < 1/C(12,6)

@@ -380,11 +380,14 @@ def _multiplicity(points: list[OperatingPointFigures]) -> int:
     see a twofold difference), or too small to tell."""
     tested = [d for op in points for d in op.differences if d.p_value is not None]
     adjusted = stats.holm([d.p_value for d in tested])  # type: ignore[misc]
+    floor = stats.permutation_floor(stats.ALPHA, len(tested))
     for op in points:
         for i, d in enumerate(op.differences):
             a = adjusted[tested.index(d)] if d.p_value is not None else None
             needed = stats.people_needed(d.base_rate, d.searches_per_person, d.correlation,
                                          stats.ALPHA)
+            if needed is not None:
+                needed = max(needed, floor)
             significant: bool | None
             if a is not None and a < stats.ALPHA:
                 significant = True

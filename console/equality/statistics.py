@@ -21,7 +21,10 @@ or permutes people.
   twofold difference with ``POWER`` at the ``ALPHA`` level (the usual sample-size
   question); else it is None and the report says how many people per group that would
   take (two proportions, inflated by the design effect 1 + (m - 1) ICC of m searches per
-  person).
+  person), and never fewer than the permutation test needs to be able to reach
+  significance under the report's multiplicity control at all (with n people a group,
+  no shuffle can give a p below 1 / C(2n, n): two groups of three can never differ
+  "significantly" among 60 comparisons, so they can never be called alike either).
 """
 
 from __future__ import annotations
@@ -184,3 +187,13 @@ def people_needed(base_rate: float, searches_per_person: float, correlation: flo
     m = max(1.0, searches_per_person)
     design = 1 + (m - 1) * correlation
     return max(2, math.ceil(searches * design / m))
+
+
+def permutation_floor(alpha: float, family: int) -> int:
+    """The fewest people per group (two equal groups) for which the permutation test can
+    give a p-value below Holm's strictest level *alpha* / *family*."""
+    level = alpha / max(1, family)
+    n = 1
+    while 1 / math.comb(2 * n, n) >= level:
+        n += 1
+    return n

@@ -67,8 +67,8 @@ ASPECTS = (1.0, 0.9, 1.12)  # the face's width against its height, after the mor
 MIN_APART = 0.35  # encoder distance between any two identities kept
 MAX_PEOPLE = 45
 VIEWS = 8
-DRIFT = (0.10, 0.16, 0.22)  # how far each probe photo drifts towards another face
-JPEG_QUALITY = 92
+DRIFT = (0.20, 0.30, 0.40)  # how far each probe photo drifts towards another face
+JPEG_QUALITY = 85
 
 
 def landmarks(image: np.ndarray) -> np.ndarray | None:
