@@ -26,7 +26,7 @@ from console.reports.html import record_html
 from console.reports.record import deployment_record
 from console.storage import AlreadyDecided, StorageError, Store
 from console.storage.equality import RECORDED
-from tests.conftest import SAMPLES, pause_like_a_person
+from tests.conftest import SAMPLES, pause_like_a_person, run_on_loop
 from tests.test_storage import alert, decide
 
 AT = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)
@@ -182,6 +182,7 @@ def test_skipping_records_nothing_and_without_the_policy_nothing_is_asked(
     store = console.session.store.store
     assert store.alerts.outcome_for(engaged.alert_ids[0]).outcome == Outcome.ARRESTED
     assert store.equality.for_alert(engaged.alert_ids[0]) is None
+    run_on_loop(qtbot, console.close())  # one console's cameras at a time
 
     other = open_with_monitoring(open_sample, tmp_path / "off", monitoring=False)
     engaged = engage_and_record_outcome(qtbot, other)

@@ -146,6 +146,7 @@ def report_dict(ev: Evaluation, generated_at: datetime | None = None) -> dict[st
             for size, groups in ev.curves.items()
         },
         "summary": summary(ev),
+        "headline": point_sentences(first) if (first := headline(ev)) else [],
         "notes": [SMALL_NUMBERS, *ev.notes],
     }
 
@@ -325,7 +326,9 @@ enrolment treat the groups of the force's own labelled test set.</p>
 a photo attribute)</th></tr>{composition}</table>
 <p class="small">Operating points: {escape(points)}.</p>
 <h2>Summary</h2>"""]
-    body += [f"<p>{escape(s)}</p>" for s in report["summary"][:4]]
+    body += [f"<p>{escape(s)}</p>" for s in report["headline"]]
+    body.append("<p class='small'>Every other operating point is summarised in the same "
+                "words below its table.</p>")
     body.append(f"<p class='small'>{escape(SMALL_NUMBERS)}</p>")
     body.append("""<table width="100%" cellspacing="0" cellpadding="6"><tr>
 <td width="50%">Read and accepted by (name, rank): ______________________</td>
@@ -355,6 +358,9 @@ then synthetic encodings. Intervals: {escape(meth['interval'])}. Differences:
                  for d in op["differences"]]
         body.append(f"<h2>{escape(op['rate'])} against {op['watchlist_size']:,} subjects "
                     f"(match distance {op['threshold']:.3f})</h2>")
+        head = f"At {op['rate']} against {op['watchlist_size']:,} subjects "
+        body += [f"<p class='small'>{escape(s)}</p>" for s in report["summary"]
+                 if s.startswith(head)]
         body.append(_table(("Group", "People", "FNIR (95%)", "misses/searches",
                             "FPIR (95%)", "alerts/searches"), rows, css="list",
                            first_width=24))
