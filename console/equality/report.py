@@ -167,7 +167,7 @@ def _refused_by_group(ev: Evaluation, refused: dict[str, str]) -> dict[str, int]
 
 def _group_words(key: str) -> str:
     attribute, _, value = key.partition("=")
-    return f"{attribute} {value}"
+    return f"{attribute} {value}".strip()
 
 
 def _fig(rate: stats.Rate) -> str:
@@ -349,7 +349,7 @@ then synthetic encodings. Intervals: {escape(meth['interval'])}. Differences:
         rows = [[_group_words(k), f"{g['people']:,}", _ci(g, "fnir"),
                  f"{g['fnir_misses']}/{g['fnir_searches']}", _ci(g, "fpir"),
                  f"{g['fpir_alerts']}/{g['fpir_searches']}"]
-                for k, g in [("everyone=all", op["all"]), *op["groups"].items()]]
+                for k, g in [("everyone", op["all"]), *op["groups"].items()]]
         diffs = [[d["metric"].upper(), d["attribute"], _group_words(d["worst"]),
                   _group_words(d["best"]), "—" if d["ratio"] is None else f"{d['ratio']:.2f}",
                   {True: "yes", False: "no", None: "cannot tell"}[d["significant"]],
@@ -360,7 +360,7 @@ then synthetic encodings. Intervals: {escape(meth['interval'])}. Differences:
                     f"(match distance {op['threshold']:.3f})</h2>")
         head = f"At {op['rate']} against {op['watchlist_size']:,} subjects "
         body += [f"<p class='small'>{escape(s)}</p>" for s in report["summary"]
-                 if s.startswith(head)]
+                 if s.startswith(head) and s not in report["headline"]]
         body.append(_table(("Group", "People", "FNIR (95%)", "misses/searches",
                             "FPIR (95%)", "alerts/searches"), rows, css="list",
                            first_width=24))
