@@ -13,6 +13,7 @@ import pytest
 from console.config import SAMPLE_DEPLOYMENT, ConfigError, load_plan
 from console.domain.deployments import SafeguardError
 from console.domain.officers import Role
+from console.domain.policy import FalseAlertRate
 from console.equality import approval
 from console.equality.adapter import ShippedMatcher
 from console.reports.record import deployment_record
@@ -47,7 +48,7 @@ def require_report(folder, months=12):
     store.close()
 
 
-def start(tmp_path, pool, plan, before=None):
+def start(tmp_path, pool, plan, before=None, then=None):
     async def scenario():
         session, store = sessions.open_session(tmp_path, pool, Recorder(), plan)
         if before:
@@ -55,6 +56,8 @@ def start(tmp_path, pool, plan, before=None):
         await session.confirm_officers_present()
         try:
             await session.start()
+            if then:
+                await then(session)
             return None, store
         except SafeguardError as exc:
             return str(exc), store
@@ -108,10 +111,21 @@ def test_a_fitting_report_lets_the_start_proceed_and_the_record_names_it(tmp_pat
     require_report(tmp_path)
     report = write_report(tmp_path / "equality.json", datetime.now(UTC) - timedelta(days=30))
     plan = replace(load_plan(SAMPLE_DEPLOYMENT), equality_report=report)
-    refused, store = start(tmp_path, process_pool, plan)
+    moved: list[str] = []
+
+    async def change_rate(session):  # to a rate the report does not speak for
+        try:
+            await session.change_false_alert_rate(FalseAlertRate(10_000))
+        except SafeguardError as exc:
+            moved.append(str(exc))
+
+    refused, store = start(tmp_path, process_pool, plan, then=change_rate)
     assert refused is None
+    assert moved and "does not cover 1 in 10,000" in moved[0]
+    assert "does not cover" in actions(store, approval.REFUSED)[-1]["reason"]
+    assert not [e for e in store.audit.entries() if e.action == "false-alert rate changed"]
     referenced = actions(store, approval.REFERENCED)[-1]
-    checked = actions(store, approval.CHECKED)[-1]
+    checked = actions(store, approval.CHECKED)[0]
     assert referenced["sha256"] == checked["sha256"] and referenced["people"] == 240
     assert checked["rate"] == "1 in 1,000" and checked["watchlist_size"] == 2
     record = deployment_record(store, checked["reference"], keep=False)

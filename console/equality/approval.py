@@ -11,7 +11,8 @@
   false-alert rate, at a watchlist size within a factor of two of the deployment's),
   measured on this console's matcher (the same fingerprint), made no more than that many
   months before, and unchanged since it was referenced (the same SHA-256). A start
-  refused for it is audited with the reason; an accepted one names the report.
+  refused for it is audited with the reason; an accepted one names the report. A change
+  of the false-alert rate is held to the same requirement.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from console.storage import Store
 
 REFERENCED = "equality report referenced"
-CHECKED = "equality report checked at start"
-REFUSED = "deployment start refused: equality report"
+CHECKED = "equality report checked"
+REFUSED = "refused for want of an equality report"
 MAX_REPORT_BYTES = 32 * 2**20
 SIZE_FACTOR = 2.0  # a report's watchlist size covers deployments within this factor
 
@@ -181,11 +182,12 @@ def note_reference(store: Store, deployment: Deployment, report_path: Path | Non
     return report
 
 
-def check_at_start(store: Store, deployment: Deployment, rate: FalseAlertRate,
-                   watchlist_size: int, policy: SitePolicy, fingerprint: str,
-                   now: datetime, by: str) -> ReportReference | None:
-    """The site policy's requirement, checked when a deployment starts: ApprovalError
-    (audited) says what is missing; an accepted report is audited too."""
+def check_requirement(store: Store, deployment: Deployment, rate: FalseAlertRate,
+                      watchlist_size: int, policy: SitePolicy, fingerprint: str,
+                      now: datetime, by: str) -> ReportReference | None:
+    """The site policy's requirement, checked when a deployment starts or its rate
+    changes: ApprovalError (audited) says what is missing; an accepted report is audited
+    too."""
     months = policy.equality_report_months
     report = referenced(store, deployment.reference)
     if not months:
@@ -254,7 +256,7 @@ def check_session(session: Any) -> None:
     from console.equality.adapter import ShippedMatcher
 
     point = session.operating_point
-    check_at_start(
+    check_requirement(
         session.store.store, session.deployment, point.rate, point.watchlist_size,
         session.policy, str(ShippedMatcher().fingerprint()["id"]), session.now(),
         str(session.officer),
@@ -271,3 +273,18 @@ def bar_text(session: Any) -> str:
     if report is None:
         return f"Equality report: none referenced{required}" if months else ""
     return f"Equality report: {report.describe()}{required}"
+
+
+def check_rate_change(session: Any, rate: FalseAlertRate) -> None:
+    """A supervisor's new rate must be covered by the report too, when the site policy
+    requires one (``MonitoringSession.change_false_alert_rate`` calls it): otherwise a
+    deployment could start on a covered rate and move to one no report speaks for."""
+    from console.equality.adapter import ShippedMatcher
+
+    if not session.policy.equality_report_months:
+        return
+    check_requirement(
+        session.store.store, session.deployment, rate, max(1, len(session.watchlist)),
+        session.policy, str(ShippedMatcher().fingerprint()["id"]), session.now(),
+        str(session.officer),
+    )
