@@ -13,5 +13,7 @@ differ (docs/equality.md).
 - ``evaluator``: watchlists, rounds and padding, every search judged;
 - ``statistics``: intervals, tests, multiplicity, sample sizes;
 - ``report``: the figures as JSON, the plain-words summary, HTML and PDF;
-- ``approval``: a plan's reference to a report, checked against the site policy.
+- ``approval``: a plan's reference to a report, checked against the site policy;
+- ``monitoring``: alerts, engagements and outcomes by group in operation (the record's
+  and the evaluation's tables); ``cli``: the command.
 """
