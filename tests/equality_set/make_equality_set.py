@@ -14,31 +14,34 @@ same sources give byte-identical files on the same OpenCV and dlib.
    landmarks located (dlib's 68-point model from ``face_recognition_models``) and the
    photo warped by a similarity transform so the eyes and mouth sit at fixed places of a
    ``CHIP`` (W x H) head-and-shoulders frame.
-2. **Candidates.** For every ordered pair of sources (A, B) and every weight w in
-   ``WEIGHTS``, the landmarks are mixed (1-w)A + wB, both faces warped onto them
-   triangle by triangle (Delaunay over the landmarks and the frame's edge points) and
-   the pixels mixed in the same proportion: a face that is neither A nor B.
-3. **Identities.** The candidates are encoded as the console enrols (jittered template)
-   and kept greedily, in the order above, when at least ``MIN_APART`` from every
-   identity already kept (the real sources themselves are not used: five lookalike
-   families with their parents would be a set of lookalikes).
-4. **Views.** Each identity gets ``VIEWS`` photos: ``1.jpg`` the morph itself (the
-   enrolment photo), and probe photos made by documented transformations: mirrored
-   (2), turned 5 degrees and zoomed 6% (3), warmer and darker lighting with some JPEG
-   loss (4), turned -4 degrees, shifted and brighter (5).
+2. **Candidates.** For every pair of sources (A, B) (the two Obama portraits are not
+   paired) and every weight w in ``WEIGHTS``, the landmarks are mixed (1-w)A + wB, both
+   faces warped onto them triangle by triangle (Delaunay over the landmarks and the
+   frame's edge points) and the pixels mixed in the same proportion; then the face is
+   made narrower or wider by each factor of ``ASPECTS``.
+3. **Identities.** Each candidate is encoded once (the console's aligned encoder, no
+   jitter) and kept, in the order above, when at least ``MIN_APART`` from every
+   identity already kept (``MAX_PEOPLE`` at most).
+4. **Photos.** ``1.jpg`` is the identity itself (the enrolment photo). Each probe photo
+   ``2.jpg`` to ``8.jpg`` first drifts ``DRIFT`` (0.2, 0.3, 0.4 in turn) of the way
+   towards one of the sources (in turn), as another photo of a person taken years or an
+   expression apart is not the same face, then is transformed: 2 mirrored, 3 turned 8
+   degrees and zoomed 8%, 4 warmer and darker and saved at JPEG quality 50, 5 turned -6
+   degrees, shifted (6, -4) px and 15% brighter, 6 lit from one side (x0.45 to x1.1 across
+   the photo), 7 squeezed in perspective as a head turned a little, 8 flatter (contrast
+   x0.7), cooler, softened (Gaussian, sigma 0.8) and saved at JPEG quality 40.
 5. **Groups.** ``people.csv`` gives each identity a ``band`` (A, B or C, in turn over
-   the kept identities, so no source pair sits in one band) and a ``cohort`` (X or Y,
-   alternating in a different order: an attribute that makes no difference).
-   **Band C's probe photos are degraded on purpose**, each in one way, so the test can
-   check that the evaluator finds it: 2 blurred (Gaussian, sigma 3.2 px), 3 in low
-   light (x0.28, gamma 1.6, sensor noise), 4 a small face (shrunk to 22 px wide and
-   enlarged back), 5 blurred and dark. Its enrolment photos are as clean as anyone's.
+   the kept identities) and a ``cohort`` (X or Y in blocks of three, one of each band:
+   an attribute that makes no difference). **Band C's probe photos are degraded on
+   purpose**, each one way in turn: blurred (Gaussian, sigma 3.2 px), low light (x0.28,
+   gamma 1.6, sensor noise), a small face (shrunk to 22 px wide and enlarged back),
+   blurred (sigma 2) and dark. Its enrolment photos are as clean as anyone's.
+   ``../provenance.csv`` names the sources and weights behind each person.
 
 What this set can show: that the evaluator finds a difference put in on purpose, keeps
 groups without one apart from it, and says when a sample is too small. What it cannot
 show: anything about real people's sex, age or ethnicity. Its identities are morphs of
-five public figures (four of them older men and women of European or African descent
-photographed in official portraits), so it says nothing about how the matcher treats
+four public figures (older men and women photographed in official portraits), so it says nothing about how the matcher treats
 any demographic group.
 """
 
