@@ -92,3 +92,8 @@ def test_one_strong_frame_alerts_alone_and_two_weak_ones_together():
 def test_the_permutation_floor_is_where_a_shuffle_test_can_reach_holms_level():
     assert stats.permutation_floor(0.05, 1) == 4  # 1/C(8,4) = 0.014 < 0.05; 1/C(6,3) not
     assert stats.permutation_floor(0.05, 60) == 7  # 1/C(14,7) < 0.05/60 < 1/C(12,6)
+
+
+def test_people_are_needed_for_a_twofold_difference_of_rare_false_alerts_too():
+    rare = stats.people_needed(0.002, 100, 0.05, 0.05)
+    assert rare is not None and rare > stats.people_needed(0.02, 100, 0.05, 0.05)

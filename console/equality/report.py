@@ -173,7 +173,14 @@ def _group_words(key: str) -> str:
 def _fig(rate: stats.Rate) -> str:
     if rate.rate is None:
         return "no searches"
-    return f"{rate.rate:.2f} ({rate.low:.2f}-{rate.high:.2f})"
+    return f"{_num(rate.rate)} ({_num(rate.low)}-{_num(rate.high)})"
+
+
+def _num(x: float | None) -> str:
+    """Two decimals, or four for a rate below 0.1 (false alerts: 0.0018, not 0.00)."""
+    if x is None:
+        return "—"
+    return f"{x:.2f}" if x >= 0.1 or x == 0 else f"{x:.4f}"
 
 
 def headline(ev: Evaluation) -> OperatingPointFigures | None:
@@ -383,7 +390,7 @@ then synthetic encodings. Intervals: {escape(meth['interval'])}. Differences:
 def _ci(g: dict[str, Any], metric: str) -> str:
     if g[metric] is None:
         return "—"
-    return f"{g[metric]:.3f} ({g[metric + '_low']:.3f}-{g[metric + '_high']:.3f})"
+    return f"{_num(g[metric])} ({_num(g[metric + '_low'])}-{_num(g[metric + '_high'])})"
 
 
 def write_html(report: dict[str, Any], path: Path) -> None:

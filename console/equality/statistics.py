@@ -177,7 +177,7 @@ def people_needed(base_rate: float, searches_per_person: float, correlation: flo
     (a base of 0, or so close to 1 that twice it is no different)."""
     p1 = base_rate
     p2 = min(1.0, 2 * base_rate)
-    if p1 <= 0 or p2 - p1 < 0.02:
+    if p1 <= 0 or p2 - p1 < 0.02 * p1:  # none, or so near 1 that twice is no different
         return None
     normal = NormalDist()
     za, zb = normal.inv_cdf(1 - alpha / 2), normal.inv_cdf(power)
