@@ -1,6 +1,6 @@
-"""``python -m console evaluate-matcher --test-set DIR [--json FILE] [--html FILE]
-[--pdf FILE]``: the per-group evaluation of the console's matcher on a force's own
-labelled faces (docs/equality.md)."""
+"""The per-group evaluation of the console's matcher on a force's own labelled faces:
+FNIR and FPIR per group and operating point, with intervals over people, whether groups
+differ, and the report for the approval pack (docs/equality.md)."""
 
 from __future__ import annotations
 
