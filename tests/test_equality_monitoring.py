@@ -157,6 +157,8 @@ def test_the_officer_records_perceived_groups_with_the_outcome(qtbot, open_sampl
     alert_id = engaged.alert_ids[0]
     qtbot.waitUntil(lambda: store.equality.for_alert(alert_id) is not None, timeout=5_000)
     assert store.equality.for_alert(alert_id).ethnicity_code == "IC3"
+    qtbot.waitUntil(lambda: "Equality monitoring recorded" in
+                    console.window.statusBar().currentMessage(), timeout=5_000)
     audited = [e for e in store.audit.entries() if e.action == RECORDED]
     assert audited[-1].details["alert_id"] == alert_id
     assert audited[-1].details["ethnicity_code"] == "IC3"

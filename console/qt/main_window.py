@@ -561,7 +561,8 @@ class MainWindow(QMainWindow):
         self._history_changed()
         self.show_message(f"Outcome '{outcome.label}' recorded for {name} by {self.officer}")
         try:  # equality monitoring, when the site policy asks for it (#27): never required
-            await ask_equality_monitoring(self, self.session, done, name)
+            if await ask_equality_monitoring(self, self.session, done, name):
+                self.show_message(f"Equality monitoring recorded for the engagement on {name}")
         except StorageError as exc:
             self.alerts.show_error(f"Equality monitoring NOT recorded for {name}: {exc}")
         self.focus_queue()

@@ -41,8 +41,8 @@ same sources give byte-identical files on the same OpenCV and dlib.
 What this set can show: that the evaluator finds a difference put in on purpose, keeps
 groups without one apart from it, and says when a sample is too small. What it cannot
 show: anything about real people's sex, age or ethnicity. Its identities are morphs of
-four public figures (older men and women photographed in official portraits), so it says nothing about how the matcher treats
-any demographic group.
+four public figures (older men and women photographed in official portraits), so it says
+nothing about how the matcher treats any demographic group.
 """
 
 from __future__ import annotations
