@@ -1,5 +1,6 @@
 """The LFR console: python -m console COMMAND (run, officer, policy, report, evaluate,
-uat, train, audit, watchlist, replay); python -m console COMMAND --help for its options.
+evaluate-matcher, uat, train, audit, watchlist, replay); python -m console COMMAND --help
+for its options.
 
 Long commands (replay, uat, train, watchlist) show a progress line on stderr when it is a
 terminal; --quiet turns it off."""
@@ -29,6 +30,7 @@ from console.config import (
 from console.domain.deployments import SafeguardError
 from console.domain.policy import FalseAlertRate, OperatingPointError
 from console.domain.watchlist import WatchlistError
+from console.equality import cli as equality_cli
 from console.reports import cli as reports_cli
 from console.storage import StorageError
 from console.training import trainer, uat
@@ -97,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--data-dir", type=Path)
 
     reports_cli.add_arguments(commands)
+    matcher_check = commands.add_parser(
+        "evaluate-matcher", help=equality_cli.HELP, description=equality_cli.__doc__
+    )
+    equality_cli.add_arguments(matcher_check)
 
     uat_parser = commands.add_parser("uat", help=uat.HELP, description=uat.__doc__)
     uat.add_arguments(uat_parser)
@@ -142,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a camera on the Ray node labelled LABEL (ray start --labels "
         "lfr-node=LABEL); repeatable",
     )
-    for long_command in (uat_parser, train_parser, watchlist, replay):
+    for long_command in (uat_parser, train_parser, watchlist, replay, matcher_check):
         # SUPPRESS: an absent --quiet after the command leaves one given before it.
         long_command.add_argument(
             "--quiet",
@@ -189,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args)
         if args.command == "watchlist":
             return _check_watchlist(args)
+        if args.command == "evaluate-matcher":
+            return _evaluate_matcher(args)
         if args.command == "officer":
             return officer_cli.run(args)
         if args.command == "audit":
@@ -331,6 +339,11 @@ def record_folder(plan: DeploymentPlan, plan_file: Path, override: Path | None) 
             f"{plan_file} says it is the sample deployment; only the bundled sample is"
         )
     return record_dir(override, plan.sample)
+
+
+def _evaluate_matcher(args: argparse.Namespace) -> int:
+    """Per-group FNIR and FPIR on a force's labelled faces (docs/equality.md)."""
+    return equality_cli.run(args)
 
 
 def _check_watchlist(args: argparse.Namespace) -> int:

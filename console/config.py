@@ -47,6 +47,7 @@ _PLAN_KEYS = {
     "reference", "site", "watchlist", "false_alert_rate", "authorised_by", "authorised_rank",
     "planned_start", "duration_hours", "sample", "camera",
     "engine", "ray_address", "ray_token_file",  # where the cameras are analysed
+    "equality_report",  # the evaluate-matcher JSON the deployment relies on (#27)
 }
 _CAMERA_KEYS = {"name", "source", "loop", "node", "node_fallback", *SourceSpec.TIMING_FIELDS}
 MAX_PLAN_CAMERAS = 256  # the most any site policy may allow (console.domain.policy)
@@ -74,6 +75,9 @@ class DeploymentPlan:
     ray_address: str | None = None  # the Ray cluster's head, HOST:PORT
     ray_token_file: Path | None = None  # its token, a 0600 file
     placements: dict[str, Placement] = field(default_factory=dict)  # camera -> node label
+    # The per-group evaluation of the matcher the deployment relies on (its JSON file);
+    # console.equality.approval reads and audits it, the site policy may require it.
+    equality_report: Path | None = None
 
     def with_cameras(self, overrides: list[SourceSpec]) -> DeploymentPlan:
         """Replace cameras of the same name, add the others, keep the order."""
@@ -192,6 +196,12 @@ def load_plan(path: Path) -> DeploymentPlan:
     if not isinstance(sample, bool):
         plan.fail("sample", f"must be true or false, not {sample!r}")
     engine, address, token = _engine(plan, base)
+    report = plan.text("equality_report", required=False, limit=500)
+    report_path = (base / report).resolve() if report else None
+    if report_path is not None and not report_path.is_relative_to(base):
+        plan.fail("equality_report", f"{report!r} is outside the plan's folder {base}")
+    elif report_path is not None and not report_path.is_file():
+        plan.fail("equality_report", f"{report!r} is not a file")
     result = DeploymentPlan(
         reference=reference,
         site=plan.text("site", required=False),
@@ -207,6 +217,7 @@ def load_plan(path: Path) -> DeploymentPlan:
         ray_address=address,
         ray_token_file=token,
         placements=plan.placements,
+        equality_report=report_path,
     )
     if plan.problems:
         raise ConfigError(

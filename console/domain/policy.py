@@ -80,10 +80,16 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "max_deployment_hours": (0.25, 72),
     "pending_warning_seconds": (5, 3600),
     "max_cameras": (1, 256),
+    # 0: no equality report needed; N: a start needs one for its operating point made in
+    # the last N months (console.equality.approval).
+    "equality_report_months": (0, 120),
 }
 # Settings that are text: the witness off the machine (console.storage.witness).
 _TEXT = ("witness_address", "witness_ca_file")
 _WITNESS_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]{1,253}):\d{1,5}")
+# Settings that are on or off (typed as true/false, on/off, yes/no).
+_SWITCHES = ("equality_monitoring",)
+_WHOLE = ("retention_days", "max_watchlist_size", "max_cameras", "equality_report_months")
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,10 @@ class SitePolicy:
     # certificate authorities).
     witness_address: str = ""
     witness_ca_file: str = ""
+    equality_report_months: int = 0  # see _BOUNDS
+    # Ask the officer recording an engagement's outcome for the person's perceived
+    # ethnicity code, sex and age band (each may be "not recorded"; never required).
+    equality_monitoring: bool = False
 
     def __post_init__(self) -> None:
         for name, (low, high) in _BOUNDS.items():
@@ -109,7 +119,10 @@ class SitePolicy:
                 raise PolicyError(
                     f"site policy {name}: {value!r} is outside {low:g} to {high:g}"
                 )
-        for name in ("retention_days", "max_watchlist_size", "max_cameras"):
+        for name in _SWITCHES:
+            if not isinstance(getattr(self, name), bool):
+                raise PolicyError(f"site policy {name}: true or false is needed")
+        for name in _WHOLE:
             if not isinstance(getattr(self, name), int):
                 raise PolicyError(f"site policy {name}: a whole number is needed")
         for name in _TEXT:
@@ -174,11 +187,22 @@ class SitePolicy:
                     raise PolicyError(f"site policy {key}: {exc}") from exc
             elif key in _TEXT:
                 values[key] = value.strip() if isinstance(value, str) else value
+            elif key in _SWITCHES:
+                values[key] = _switch(key, value)
             else:
-                values[key] = _number(key, value, whole=key in ("retention_days",
-                                                                 "max_watchlist_size",
-                                                                 "max_cameras"))
+                values[key] = _number(key, value, whole=key in _WHOLE)
         return cls(**values)
+
+
+def _switch(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "on", "yes", "1"):
+        return True
+    if text in ("false", "off", "no", "0"):
+        return False
+    raise PolicyError(f"site policy {key}: {value!r} is not true or false")
 
 
 def _number(key: str, value: object, whole: bool) -> int | float:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from console.domain.equality import watchlist_problems
+
 REQUIRED_COLUMNS = ("subject_id", "name", "category", "image")
 PROVENANCE_COLUMNS = ("provenance", "source")  # where the image came from: one is required
 CSV_NAME = "watchlist.csv"
@@ -197,6 +199,7 @@ def parse_watchlist_csv(folder: Path) -> tuple[list[WatchlistEntry], list[RowRej
             row["category"] = _CATEGORY_LOOKUP.get(row["category"].lower(), row["category"])
         if not any(row.get(c) for c in PROVENANCE_COLUMNS):
             problems.append("provenance is missing (a 'provenance' or 'source' column)")
+        problems += watchlist_problems(row)  # optional equality columns (codes)
         dob = row.get("date_of_birth") or row.get("dob") or ""
         if dob:
             try:

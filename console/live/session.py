@@ -43,6 +43,8 @@ from console.domain.policy import FalseAlertRate, PolicyError, SitePolicy
 from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
 from console.engine import EngineError, EngineSettings
+from console.equality.approval import check_rate_change as check_equality_rate
+from console.equality.approval import check_session as check_equality_report
 from console.live.feed import CameraFeed, FeedListener, FeedState
 from console.pipeline import CameraPipeline
 from console.reports.record import deployment_record
@@ -491,6 +493,7 @@ class MonitoringSession:
                     f"loosest false-alert rate ({loosest} passers-by: at most "
                     f"{allowed:.3f} against {len(self.watchlist):,} subjects)"
                 )
+            check_equality_report(self)  # the site policy may require one (audited)
         except PolicyError as exc:
             raise SafeguardError(f"deployment {d.reference} cannot start: {exc}") from exc
 
@@ -498,6 +501,7 @@ class MonitoringSession:
         """A supervisor chooses the rate; the threshold follows from it and the watchlist."""
         self.officer.require(Permission.CHANGE_THRESHOLD)
         self.policy.check_rate(rate)
+        check_equality_rate(self, rate)  # a required equality report must cover it too
         old = self.deployment.threshold
         value = threshold_for(rate, max(1, len(self.watchlist)))
         await self._save_deployment(

@@ -17,6 +17,8 @@ from console.domain.deployments import (
 )
 from console.domain.officers import Officer, Permission, Role
 from console.domain.watchlist import Watchlist
+from console.equality.approval import note_reference as note_equality_report
+from console.equality.monitoring import note_composition as note_watchlist_groups
 from console.reports.record import keep_counts
 from console.storage import Store
 from console.vision.enrolment import Progress, enrol_watchlist
@@ -100,6 +102,7 @@ def import_watchlist(
         max_subjects=policy.max_watchlist_size,
     )
     stored = store.deployments.store_watchlist(deployment, watchlist, str(officer), minors_allowed)
+    note_watchlist_groups(store, deployment.reference, watchlist, str(officer))  # #27
     threshold = threshold_for(plan.false_alert_rate, len(watchlist))
     updated = replace(stored, threshold=threshold)
     store.deployments.update(
@@ -127,6 +130,7 @@ def prepare(
     keep_counts(store)  # the published figures survive the purge, as counts only
     store.alerts.purge_expired(now)  # retention is enforced every time the console opens
     deployment = resolve_deployment(store, plan, officer, now)
+    note_equality_report(store, deployment, plan.equality_report, str(officer))  # audited
     if needs_watchlist(store, deployment, now):
         deployment = import_watchlist(store, plan, deployment, officer, pool, progress)
     return deployment, store.deployments.load_watchlist(deployment.reference)

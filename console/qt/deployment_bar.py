@@ -131,6 +131,17 @@ class DeploymentBar(QFrame):
             for w in (self.rate, self.rate_button):
                 w.setEnabled(False)
 
+    def name_equality_report(self, text: str) -> None:
+        """The per-group evaluation the deployment relies on (#27), under the facts."""
+        label = self.findChild(QLabel, "equalityReport")
+        if label is None:
+            label = QLabel()
+            label.setObjectName("equalityReport")
+            label.setWordWrap(True)
+            self.layout().insertWidget(1, label)
+        label.setText(text)
+        label.setVisible(bool(text))
+
     def show_operating_point(
         self, threshold: float, watchlist_size: int, passers_by_per_hour: float | None = None
     ) -> None:

@@ -32,11 +32,13 @@ from console.domain.incidents import RecentDecision, UndoRefused
 from console.domain.officers import Officer, Permission, PermissionDenied
 from console.domain.policy import FalseAlertRate, SitePolicy
 from console.domain.watchlist import Watchlist, WatchlistError
+from console.equality.approval import bar_text as equality_report_text
 from console.live.feed import FacesInView, FeedStatus
 from console.live.session import MonitoringSession, PartlyRecorded
 from console.live.setup import import_watchlist
 from console.qt.camera_tile import CameraTile
 from console.qt.deployment_bar import DeploymentBar
+from console.qt.equality_dialog import ask_and_record as ask_equality_monitoring
 from console.qt.help import KeysDialog
 from console.qt.keys import install_shortcuts
 from console.qt.queue_panel import DECISION_KEYS, OUTCOME_KEYS, IncidentPanel
@@ -232,6 +234,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.watchlist = session.watchlist
         self.deployment_changed(session.deployment)
+        self.bar.name_equality_report(equality_report_text(session))
         # The operating point in words, at the footfall the cameras are seeing.
         self._footfall = QTimer(self)
         self._footfall.timeout.connect(self._show_operating_point)
@@ -557,6 +560,11 @@ class MainWindow(QMainWindow):
             self.alerts.hide_undo()  # an engagement with an outcome is not undone
         self._history_changed()
         self.show_message(f"Outcome '{outcome.label}' recorded for {name} by {self.officer}")
+        try:  # equality monitoring, when the site policy asks for it (#27): never required
+            if await ask_equality_monitoring(self, self.session, done, name):
+                self.show_message(f"Equality monitoring recorded for the engagement on {name}")
+        except StorageError as exc:
+            self.alerts.show_error(f"Equality monitoring NOT recorded for {name}: {exc}")
         self.focus_queue()
 
     # -- watchlist import -----------------------------------------------------------------

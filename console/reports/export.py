@@ -117,6 +117,9 @@ def record_dict(record: DeploymentRecord) -> dict[str, Any]:
         "alerts": [alert_row(line) for line in record.alerts],
         "notes": list(record.notes),
         "definitions": dict(DEFINITIONS),
+        # Alerts and engagements by group (#27), when anything was recorded.
+        **({"equality": record.equality.to_dict()}
+           if record.equality and record.equality.any_recorded else {}),
     }
 
 
@@ -250,7 +253,16 @@ def evaluation_dict(evaluation: Evaluation) -> dict[str, Any]:
             for r in evaluation.records
         ],
         "definitions": dict(DEFINITIONS),
+        **_equality_total(evaluation),
     }
+
+
+def _equality_total(evaluation: Evaluation) -> dict[str, Any]:
+    """Alerts and engagements by group over the deployments (#27), when recorded."""
+    from console.equality.monitoring import summed
+
+    total = summed(r.equality for r in evaluation.records if r.equality)
+    return {"equality": total.to_dict()} if total.any_recorded else {}
 
 
 def evaluation_json(evaluation: Evaluation) -> str:

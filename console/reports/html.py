@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from html import escape
 
+from console.equality.monitoring import summed, tables_html
 from console.reports.evaluation import Evaluation
 from console.reports.export import ALERT_HEADINGS, CAMERA_COLUMNS, alert_table, camera_rows
 from console.reports.figures import (
@@ -194,6 +195,7 @@ def record_html(record: DeploymentRecord, chart_size: tuple[int, int]) -> str:
 {_table(("Camera", *(label for _, label in CAMERA_COLUMNS)), cams, css="list")}
 <h2>{escape(held)}</h2>
 {alerts}
+{tables_html(record.equality)}
 {_banner(record.banner)}
 {_definitions()}
 </body></html>"""
@@ -222,6 +224,7 @@ def evaluation_html(
 {_grid([_img("arrests", half_size), _img("rate", half_size)])}
 <h2>Figures summed and per deployment</h2>
 {_per_deployment(evaluation)}
+{tables_html(summed(r.equality for r in evaluation.records if r.equality))}
 {_notes(notes)}
 {_definitions()}
 </body></html>"""

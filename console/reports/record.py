@@ -42,6 +42,7 @@ from console.storage.bound import canonical
 from console.storage.database import StorageError
 
 if TYPE_CHECKING:
+    from console.equality.monitoring import EqualityTables
     from console.storage import Store
 
 KEPT = "deployment figures kept"
@@ -71,6 +72,10 @@ class DeploymentRecord:
     # Whether the record verified when this was made (None: not checked, e.g. the copy
     # kept at conclusion); a broken record's report carries its banner.
     integrity: Integrity | None = None
+
+    # The per-group evaluation of the matcher the deployment relied on (#27), in words.
+    equality_report: str | None = None
+    equality: EqualityTables | None = None  # alerts and engagements by group (#27)
 
     @property
     def banner(self) -> str | None:
@@ -121,6 +126,8 @@ class DeploymentRecord:
             facts.append((label, period.text()))
         for failure in self.camera_failures:
             facts.append((f"Camera {failure.camera}", failure.text()))
+        if self.equality_report:
+            facts.append(("Equality report", self.equality_report))
         if self.audit_head is not None:
             facts.append(("Audit head at conclusion", anchor_text(*self.audit_head)))
         return facts
@@ -399,7 +406,22 @@ def deployment_record(
         operating_points=operating_points(store, d),
         camera_failures=camera_failures(store, reference),
         integrity=integrity,
+        equality_report=_equality_report(store, reference),
+        equality=tabulate_equality(store, reference, keep=keep, by=by),
     )
+
+
+def tabulate_equality(store: Store, reference: str, keep: bool, by: str) -> EqualityTables:
+    from console.equality.monitoring import tabulate
+
+    return tabulate(store, reference, keep=keep, by=by)
+
+
+def _equality_report(store: Store, reference: str) -> str | None:
+    from console.equality.approval import referenced
+
+    report = referenced(store, reference)
+    return report.describe() if report else None
 
 
 def _differ(a: Figures, b: Figures) -> bool:

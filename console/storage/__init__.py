@@ -19,6 +19,7 @@ from console.storage.alerts import AlertRecords, StoredAlert
 from console.storage.audit import check_not_lost, key_path, open_chain, read_key
 from console.storage.database import AlreadyDecided, Database, StorageError
 from console.storage.deployments import DeploymentRecords
+from console.storage.equality import EqualityRecords
 from console.storage.heads import HEAD_NAME
 from console.storage.officers import LoginFailed, OfficerRecords
 from console.storage.policy import PolicyRecords
@@ -87,6 +88,7 @@ class Store:
             if retention is None:
                 retention = timedelta(days=policy.retention_days)
             self.alerts = AlertRecords(self.db, self.audit, retention)
+            self.equality = EqualityRecords(self.db, self.audit)  # equality monitoring (#27)
             self.deployments.seal_leftover_counts()
             if witness and policy.witness_address:
                 self._start_witness(policy.witness_address, policy.witness_ca_file)

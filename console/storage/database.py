@@ -208,6 +208,37 @@ CREATE TABLE IF NOT EXISTS training_decisions (
     seconds_to_decide REAL NOT NULL,
     PRIMARY KEY (run_id, alert_id)
 );
+-- Equality monitoring (#27, console.storage.equality): what the officer recording an
+-- engagement's outcome perceived of the person engaged (each may be 'not recorded'),
+-- final once written and deleted with the outcome under the retention rules; and each
+-- alert's subject's groups as the watchlist gave them (copied when the alert is
+-- raised: the watchlist itself is deleted when the deployment concludes).
+CREATE TABLE IF NOT EXISTS outcome_equality (
+    alert_id       TEXT PRIMARY KEY REFERENCES outcomes(alert_id) ON DELETE CASCADE,
+    ethnicity_code TEXT NOT NULL,
+    sex            TEXT NOT NULL,
+    age_band       TEXT NOT NULL,
+    officer        TEXT NOT NULL,
+    recorded_at    TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS outcome_equality_is_final BEFORE UPDATE ON outcome_equality
+BEGIN SELECT RAISE(ABORT, 'recorded equality monitoring cannot be changed'); END;
+CREATE TABLE IF NOT EXISTS alert_subject_groups (
+    alert_id       TEXT PRIMARY KEY REFERENCES alerts(alert_id) ON DELETE CASCADE,
+    ethnicity_code TEXT NOT NULL,
+    sex            TEXT NOT NULL,
+    age_band       TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS alert_subject_groups_noted AFTER INSERT ON alerts
+BEGIN
+    INSERT OR IGNORE INTO alert_subject_groups
+    SELECT NEW.alert_id,
+           COALESCE(json_extract(w.extra, '$.ethnicity_code'), 'not recorded'),
+           COALESCE(json_extract(w.extra, '$.sex'), 'not recorded'),
+           COALESCE(json_extract(w.extra, '$.age_band'), 'not recorded')
+    FROM watchlist_subjects w
+    WHERE w.deployment = NEW.deployment AND w.subject_id = NEW.subject_id;
+END;
 CREATE TABLE IF NOT EXISTS audit (
     seq       INTEGER PRIMARY KEY,
     at        TEXT NOT NULL,
@@ -237,8 +268,15 @@ class AlreadyDecided(StorageError):
 
 DB_NAME = "console.db"
 # Bumped when the schema gains a safeguard; an older file is brought up to date once.
-SCHEMA_VERSION = 3
+# 3: sealing, counts and failed cameras; 4: equality monitoring's tables and triggers (#27)
+SCHEMA_VERSION = 4
 TRIGGERS_SINCE = 2
+# Safeguard triggers that came after TRIGGERS_SINCE, by the version that brought them: a
+# file of an earlier version lacks them because it is older, not because of an attack.
+TRIGGERS_ADDED = {
+    "outcome_equality_is_final": 4,
+    "alert_subject_groups_noted": 4,
+}
 
 
 def make_private_dir(folder: Path) -> Path:
@@ -292,9 +330,15 @@ def triggers_in(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def missing_triggers(conn: sqlite3.Connection) -> list[str]:
-    """Safeguard triggers that are absent or not as the schema declares them."""
+    """Safeguard triggers that are absent or not as the schema declares them (those the
+    file's schema version already had)."""
     present = triggers_in(conn)
-    return [name for name, sql in expected_triggers().items() if present.get(name) != sql]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return [
+        name
+        for name, sql in expected_triggers().items()
+        if present.get(name) != sql and TRIGGERS_ADDED.get(name, 0) <= version
+    ]
 
 
 def open_existing(path: Path) -> sqlite3.Connection:
