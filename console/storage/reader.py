@@ -12,6 +12,7 @@ from pathlib import Path
 
 from console.storage.database import DB_NAME, Database, StorageError, open_existing
 from console.storage.deployments import DeploymentRecords
+from console.storage.equality import EqualityRecords
 
 
 class ReadOnlyDatabase:
@@ -42,6 +43,7 @@ class RecordReader:
         self.db = ReadOnlyDatabase(Path(folder) / DB_NAME)
         self.path = self.db.path
         self.deployments = DeploymentRecords(self.db, None)  # type: ignore[arg-type]
+        self.equality = EqualityRecords(self.db, None)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.db.close()
