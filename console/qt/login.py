@@ -1,9 +1,15 @@
-"""The login dialog: officers sign in with their local account."""
+"""The login dialog: officers sign in with their local account.
+
+It says what it opens (the deployment, or the trainer), Return signs in from either
+field, and after a refusal the focus is back in the field to retype, whose old message
+goes as soon as the officer types again.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -14,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.officers import Officer
+from console.domain.officers import Officer, PermissionDenied
 from console.storage import LoginFailed
 
 
@@ -25,47 +31,85 @@ class LoginDialog(QDialog):
         hint: str = "",
         username: str = "",
         parent: QWidget | None = None,
+        opens: str = "",
+        check: Callable[[Officer], None] | None = None,
     ) -> None:
+        """*opens*: what signing in opens, in words ("deployment X at Y"); *check* raises
+        PermissionDenied for an account that may not use it (a trainer at a desk)."""
         super().__init__(parent)
         self.setWindowTitle("LFR console: sign in")
         self._authenticate = authenticate
+        self._check = check
         self.officer: Officer | None = None
+        self.opens = QLabel(opens)
+        self.opens.setObjectName("signInOpens")
+        self.opens.setWordWrap(True)
+        self.opens.setVisible(bool(opens))
         self.username = QLineEdit(username)
         self.username.setObjectName("username")
         self.password = QLineEdit()
         self.password.setObjectName("password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.error = QLabel()
-        self.error.setStyleSheet("color:#b3261e")
+        self.error.setObjectName("signInError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color:#eb5757; font-weight:bold")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self._try)
         buttons.rejected.connect(self.reject)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setDefault(True)  # Return signs in
+        self.ok_button.setText("Sign in")
+        self.ok_button.setDefault(True)
+        # Return signs in from either field, whatever button has the focus.
+        self.username.returnPressed.connect(self._from_username)
+        self.password.returnPressed.connect(self._try)
+        for field in (self.username, self.password):
+            field.textEdited.connect(lambda _: self.error.clear())
         form = QFormLayout()
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.opens)
         layout.addLayout(form)
         if hint:
             note = QLabel(hint)
             note.setWordWrap(True)
-            note.setStyleSheet("color:#555")
+            note.setStyleSheet("color:#8a94a6")
             layout.addWidget(note)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        (self.password if username else self.username).setFocus()
+        self.setMinimumWidth(420)
+        self._focus_field()
+
+    def _focus_field(self) -> None:
+        field = self.password if self.username.text().strip() else self.username
+        field.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._focus_field()
+
+    def _from_username(self) -> None:
+        if self.password.text():
+            self._try()
+        else:
+            self.password.setFocus()
 
     def _try(self) -> None:
+        self.error.clear()
         try:
-            self.officer = self._authenticate(self.username.text().strip(), self.password.text())
-        except LoginFailed as exc:
+            officer = self._authenticate(self.username.text().strip(), self.password.text())
+            if self._check is not None:
+                self._check(officer)
+        except (LoginFailed, PermissionDenied) as exc:
             # Throttled or locked (LoginThrottled) says how long to wait; the text is kept
             # as written (capitalize() would lower-case "UTC").
             message = str(exc)
             self.error.setText(message[:1].upper() + message[1:])
             self.password.clear()
+            self._focus_field()
             return
+        self.officer = officer
         self.accept()

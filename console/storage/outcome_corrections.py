@@ -1,0 +1,129 @@
+"""Corrections of recorded outcomes: an outcome keyed by mistake ("4", confirmed false, for
+an arrest) is followed by a correction with a reason; the original stays.
+
+Additive to the record: a table of its own, created when first needed, final like the
+other corrections (no update; no delete before the alert's retention ends; removed with
+its alert by the retention purge), each written with an audit entry in one transaction.
+The audit entry keeps a digest of the reason, not the reason (it outlives the alert).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from console.domain.alerts import Correction, Decision, Outcome
+from console.storage.audit import AuditTrail
+from console.storage.database import Database, StorageError
+
+OUTCOME_CORRECTED = "outcome corrected"
+_VALUES = ", ".join(f"'{o.value}'" for o in Outcome)
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS outcome_corrections (
+    seq          INTEGER PRIMARY KEY,
+    alert_id     TEXT NOT NULL REFERENCES alerts(alert_id) ON DELETE CASCADE,
+    outcome      TEXT NOT NULL CHECK (outcome IN ({_VALUES})),
+    officer      TEXT NOT NULL,
+    corrected_at TEXT NOT NULL,
+    reason       TEXT NOT NULL CHECK (length(reason) > 0)
+);
+CREATE TRIGGER IF NOT EXISTS outcome_corrections_follow_an_outcome
+BEFORE INSERT ON outcome_corrections
+WHEN NOT EXISTS (SELECT 1 FROM outcomes WHERE alert_id = NEW.alert_id)
+BEGIN SELECT RAISE(ABORT, 'only a recorded outcome can be corrected'); END;
+CREATE TRIGGER IF NOT EXISTS outcome_corrections_are_final BEFORE UPDATE ON outcome_corrections
+BEGIN SELECT RAISE(ABORT, 'a recorded correction cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS outcome_corrections_kept_until_expiry
+BEFORE DELETE ON outcome_corrections
+WHEN (SELECT expires_at FROM alerts WHERE alert_id = OLD.alert_id)
+     > strftime('%Y-%m-%dT%H:%M:%S', 'now')
+BEGIN SELECT RAISE(ABORT, 'a recorded correction cannot be deleted'); END;
+"""
+
+
+@dataclass(frozen=True)
+class OutcomeCorrection:
+    alert_id: str
+    outcome: Outcome
+    officer: str
+    corrected_at: datetime
+    reason: str
+
+
+class OutcomeCorrections:
+    """The outcome corrections of the record at *db* (the table is made if missing)."""
+
+    def __init__(self, db: Database, audit: AuditTrail) -> None:
+        self.db = db
+        self.audit = audit
+        with db.lock:
+            try:
+                db.conn.executescript(SCHEMA)
+            except sqlite3.Error as exc:
+                raise StorageError(f"could not prepare {db.path}: {exc}") from exc
+
+    def record(self, correction: OutcomeCorrection, was: Outcome | None = None) -> None:
+        """Follow a recorded outcome with a corrected one, audited; the original stays."""
+        c = correction
+        if not c.reason.strip():
+            raise StorageError("a correction needs a reason")
+        details = {
+            "alert_id": c.alert_id,
+            "outcome": c.outcome.value,
+            "was": was.value if was else None,
+            "reason_sha256": hashlib.sha256(c.reason.encode()).hexdigest(),
+        }
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO outcome_corrections "
+                    "(alert_id, outcome, officer, corrected_at, reason) VALUES (?,?,?,?,?)",
+                    (c.alert_id, c.outcome.value, c.officer, c.corrected_at.isoformat(), c.reason),
+                )
+                self.audit.append(conn, c.officer, OUTCOME_CORRECTED, details, at=c.corrected_at)
+        except sqlite3.IntegrityError as exc:
+            raise StorageError(f"outcome of alert {c.alert_id} not corrected: {exc}") from exc
+
+    def history(self, alert_ids: list[str]) -> dict[str, list[OutcomeCorrection]]:
+        """Every correction of each alert's outcome, oldest first (the last is in force)."""
+        if not alert_ids:
+            return {}
+        marks = ",".join("?" * len(alert_ids))
+        rows = self.db.query(
+            "SELECT alert_id, outcome, officer, corrected_at, reason FROM outcome_corrections "
+            f"WHERE alert_id IN ({marks}) ORDER BY seq",
+            tuple(alert_ids),
+        )
+        out: dict[str, list[OutcomeCorrection]] = {}
+        for alert_id, outcome, officer, at, reason in rows:
+            out.setdefault(alert_id, []).append(
+                OutcomeCorrection(
+                    alert_id, Outcome(outcome), officer, datetime.fromisoformat(at), reason
+                )
+            )
+        return out
+
+    def in_force(self, alert_ids: list[str]) -> dict[str, Outcome]:
+        """The corrected outcome of each alert that has one (others: the original)."""
+        return {a: c[-1].outcome for a, c in self.history(alert_ids).items()}
+
+
+def decision_corrections(db: Database, alert_ids: list[str]) -> dict[str, list[Correction]]:
+    """Every correction of each alert's decision, oldest first (the record's own view
+    keeps only the latest): the history shows who corrected what, and why."""
+    if not alert_ids:
+        return {}
+    marks = ",".join("?" * len(alert_ids))
+    rows = db.query(
+        "SELECT alert_id, decision, officer, corrected_at, reason FROM corrections "
+        f"WHERE alert_id IN ({marks}) ORDER BY seq",
+        tuple(alert_ids),
+    )
+    out: dict[str, list[Correction]] = {}
+    for alert_id, decision, officer, at, reason in rows:
+        out.setdefault(alert_id, []).append(
+            Correction(alert_id, Decision(decision), officer, datetime.fromisoformat(at), reason)
+        )
+    return out
