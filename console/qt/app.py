@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from console.config import DeploymentPlan, plan_engine
 from console.domain.deployments import SafeguardError
-from console.domain.officers import Officer, PermissionDenied
+from console.domain.officers import Officer, Permission, PermissionDenied
 from console.domain.watchlist import WatchlistError
 from console.live.session import MonitoringSession
 from console.live.setup import (
@@ -123,7 +123,9 @@ def login_dialog(store: Store, plan: DeploymentPlan) -> LoginDialog:
     hint, username = "", ""
     if plan.sample:
         hint = "Sample accounts: " + ", ".join(
-            f"{u} / {p}" for u, (_, _, p) in SAMPLE_ACCOUNTS.items()
+            f"{u} / {p}"
+            for u, (_, role, p) in SAMPLE_ACCOUNTS.items()
+            if Officer(u, u, role).may(Permission.ADJUDICATE)
         )
         username = "supervisor"
     try:

@@ -117,8 +117,12 @@ class CameraMap(QWidget):
             painter.setPen(QPen(QColor("#ffffff"), 2 if camera == self.highlight else 1))
             painter.setBrush(colour)
             painter.drawEllipse(point, radius, radius)
+            # The name on the side the camera does not look to, clear of its arrow.
             painter.setPen(QColor("#e8eaed"))
-            painter.drawText(QPointF(point.x() + 10, point.y() + 4), camera)
+            width = painter.fontMetrics().horizontalAdvance(camera)
+            looks_east = facing is not None and math.sin(math.radians(facing)) > 0.3
+            x = point.x() - 12 - width if looks_east else point.x() + 12
+            painter.drawText(QPointF(max(2, x), point.y() + 4), camera)
         painter.end()
 
 
@@ -137,6 +141,7 @@ class CameraList(QWidget):
         self.heading.setWordWrap(True)
         self.rows = QVBoxLayout()
         self.rows.setSpacing(2)
+        self.buttons: dict[str, QPushButton] = {}
         self.back = QPushButton("Back to the desk [Esc]")
         self.back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.back.clicked.connect(self.back_to_desk)
@@ -157,10 +162,8 @@ class CameraList(QWidget):
         away: set[str],
         pending: int,
     ) -> None:
-        while self.rows.count():
-            item = self.rows.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        """Updated in place (twice a second, with the cameras' states): a button is never
+        rebuilt under the officer's click."""
         waiting = f"{pending} incident{'s' if pending != 1 else ''} waiting"
         if enlarged is not None:
             self.heading.setText(
@@ -171,24 +174,34 @@ class CameraList(QWidget):
             self.heading.setText("<b>Cameras in windows of their own</b>")
         self.back.setVisible(enlarged is not None)
         for tile in tiles:
-            if tile is enlarged:
-                continue
+            button = self.buttons.get(tile.camera)
+            if button is None:
+                button = QPushButton()
+                button.setObjectName(f"other-{tile.camera}")
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+                button.clicked.connect(lambda _=False, c=tile.camera: self._clicked(c))
+                self.buttons[tile.camera] = button
+                self.rows.addWidget(button)
             state = tile.status.state.value.upper()
-            if tile.camera in away:
-                button = QPushButton(f"{tile.camera} · {state} · own window (bring back)")
-                button.clicked.connect(lambda _=False, c=tile.camera: self.bring_back.emit(c))
-            elif enlarged is not None:
-                button = QPushButton(f"{tile.camera} · {state}")
-                button.clicked.connect(lambda _=False, c=tile.camera: self.show_camera.emit(c))
-            else:
+            if tile is enlarged or (enlarged is None and tile.camera not in away):
+                button.hide()
                 continue
-            button.setObjectName(f"other-{tile.camera}")
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            own = tile.camera in away
+            button.setText(f"{tile.camera} · {state}" + (" · own window (bring back)" if own
+                                                          else ""))
+            button.setProperty("away", own)
             button.setStyleSheet(
                 f"text-align:left; border-left: 6px solid "
                 f"{STATE_COLOURS.get(tile.status.state, '#9aa0a6')}"
             )
-            self.rows.addWidget(button)
+            button.show()
+
+    def _clicked(self, camera: str) -> None:
+        button = self.buttons[camera]
+        if button.property("away"):
+            self.bring_back.emit(camera)
+        else:
+            self.show_camera.emit(camera)
 
     def set_map(self, widget: QWidget | None) -> None:
         while self.map_box.count():

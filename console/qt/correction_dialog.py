@@ -23,6 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# Alt+letter chooses a value from the keyboard (the first letter, unless taken).
+MNEMONICS = {"Confirmed false": "Con&firmed false", "Not located": "&Not located"}
+
+
+def _with_mnemonic(label: str) -> str:
+    return MNEMONICS.get(label, "&" + label)
+
 
 class CorrectionDialog(QDialog):
     """Choose the corrected value and give the reason; ``value`` and ``reason`` after OK."""
@@ -54,7 +61,7 @@ class CorrectionDialog(QDialog):
         self.options: dict[StrEnum, QRadioButton] = {}
         box = QVBoxLayout()
         for value in choices:
-            button = QRadioButton(getattr(value, "label", str(value)))
+            button = QRadioButton(_with_mnemonic(getattr(value, "label", str(value))))
             button.setObjectName(f"correct-{value.value}")
             button.setEnabled(value != current)
             self.group.addButton(button)

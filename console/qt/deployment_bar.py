@@ -148,10 +148,15 @@ class DeploymentBar(QFrame):
     def set_officer(self, officer: Officer) -> None:
         """The officer at the desk (a handover changes who may do what)."""
         self.officer = officer
-        supervisor = officer.may(Permission.CHANGE_THRESHOLD) and not self.concluded
+        supervisor = officer.may(Permission.CHANGE_THRESHOLD)
+        why = (
+            "the deployment has concluded"
+            if self.concluded
+            else ("" if supervisor else "a supervisor changes the false-alert rate")
+        )
         for widget in (self.rate, self.rate_button):
-            widget.setEnabled(supervisor)
-            widget.setToolTip("" if supervisor else "a supervisor changes the false-alert rate")
+            widget.setEnabled(not why)
+            widget.setToolTip(why or "Preview the new rate, give a reason, then set it")
         self.conclude_button.setEnabled(officer.may(Permission.CONCLUDE_DEPLOYMENT))
         self.import_button.setEnabled(officer.may(Permission.IMPORT_WATCHLIST))
 
@@ -222,6 +227,9 @@ class DeploymentBar(QFrame):
 
     def ask_rate(self) -> None:
         """Set…: the chosen rate previewed beside the one in force, with a reason to give."""
+        if not self.rate_button.isEnabled():
+            self.show_refusal(f"Refused: {self.rate_button.toolTip()}")
+            return
         if self.watchlist_size is None:
             self.show_refusal("Refused: the watchlist is still loading")
             return

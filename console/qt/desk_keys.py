@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QGuiApplication, QInputEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.alerts import Decision, Outcome
-from console.domain.desk import KeyRefused, TypingGuard
+from console.domain.desk import InputClock, KeyRefused, TypingGuard
 from console.qt.incident_card import DECISION_KEYS, OUTCOME_KEYS, ReplayWindow
 from console.qt.keys import install_shortcuts
 from console.qt.queue_panel import IncidentPanel
@@ -52,6 +52,18 @@ GUARD_NOTE = (
     "typed while no text field is open are ignored, and so are the keys typed with them."
 )
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+# The events whose stamp says when the officer acted (a shortcut's key arrives first as a
+# ShortcutOverride; a button is clicked on the release).
+INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.ShortcutOverride,
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseButtonRelease,
+    }
+)
+VERBS = {Decision.ENGAGE: "engage", Decision.DISMISS: "dismiss",
+         Decision.FALSE_MATCH: "call a false match"}
 
 
 class DeskWindow(Protocol):
@@ -83,6 +95,13 @@ class DeskKeys(QObject):
         self.window = window
         self.desk: DeskWindow = window  # type: ignore[assignment]
         self.typing = TypingGuard()
+        # The window system's own stamps (X11, Wayland) say when a key went down; other
+        # platforms (offscreen tests) have no such clock: the handling time stands.
+        real = QGuiApplication.platformName() in ("xcb", "wayland")
+        self.input_clock = InputClock() if real else None
+        # When the key (or click) being handled was pressed: the rules judge it then.
+        self.pressed_at: float | None = None
+        self.enabled = True
         self.replay_window: ReplayWindow | None = None
         panel = self.desk.alerts
         free: dict[str, Callable[[], object]] = {
@@ -123,6 +142,12 @@ class DeskKeys(QObject):
             app.installEventFilter(self)
         window.destroyed.connect(lambda *_: self._uninstall())
 
+    def set_enabled(self, enabled: bool) -> None:
+        """Off while the desk is signed out: no key acts for nobody."""
+        self.enabled = enabled
+        for shortcut in self.shortcuts:
+            shortcut.setEnabled(enabled)
+
     def _uninstall(self) -> None:
         app = QApplication.instance()
         if app is not None:
@@ -131,7 +156,7 @@ class DeskKeys(QObject):
     def _guarded(self, action: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
             try:
-                self.typing.check_command()
+                self.typing.check_command(self.pressed_at)
             except KeyRefused as refused:
                 self.refuse(str(refused))
                 return
@@ -146,9 +171,17 @@ class DeskKeys(QObject):
 
     # -- typed text that is no command ---------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() != QEvent.Type.KeyPress or not isinstance(watched, QWidget):
+        kind = event.type()
+        if kind not in INPUT_EVENTS or not isinstance(watched, QWidget):
             return False
-        if watched.window() is not self.window or not self.window.isActiveWindow():
+        if watched.window() is not self.window:
+            return False
+        if isinstance(event, QInputEvent) and self.input_clock is not None:
+            # A shortcut's key, a click: when it was pressed, for the rules to judge.
+            self.pressed_at = self.input_clock.event_time(event.timestamp())
+        if kind != QEvent.Type.KeyPress or not self.window.isActiveWindow():
+            return False
+        if not self.enabled:
             return False
         key = event if isinstance(event, QKeyEvent) else None
         if key is None or is_text_input(QApplication.focusWidget()):
@@ -159,7 +192,7 @@ class DeskKeys(QObject):
             return False
         # A letter that is not a command, typed while no text field is open: text typed
         # into nothing. Refused, and the commands typed with it too.
-        self.typing.text_typed()
+        self.typing.text_typed(self.pressed_at)
         self.refuse(
             "Typing ignored: no text field is open (a reason opens with D on an open card). "
             "Keys typed with it are ignored until you stop or press Esc"
@@ -174,10 +207,10 @@ class DeskKeys(QObject):
         try:
             if closed:
                 raise KeyRefused(closed)
-            incident = panel.decision_target(decision.label.lower())
+            incident = panel.decision_target(VERBS[decision], self.pressed_at)
         except KeyRefused as refused:
             if decision == Decision.DISMISS:
-                self.typing.text_typed()  # the reason that follows D goes nowhere
+                self.typing.text_typed(self.pressed_at)  # the reason after D goes nowhere
             self.refuse(str(refused))
             return
         if panel.is_busy(incident.incident_id):
@@ -199,7 +232,7 @@ class DeskKeys(QObject):
     def outcome_key(self, outcome: Outcome) -> None:
         panel = self.desk.alerts
         try:
-            incident = panel.outcome_target()
+            incident = panel.outcome_target(self.pressed_at)
         except KeyRefused as refused:
             self.refuse(str(refused))
             return

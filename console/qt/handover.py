@@ -42,11 +42,12 @@ class LockPage(QWidget):
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.sign_in = QPushButton("Sign in to the desk…")
         self.sign_in.setObjectName("lockSignIn")
+        # Near the top: the sign-in dialog opens over the middle of the window.
         layout = QVBoxLayout(self)
-        layout.addStretch(1)
+        layout.addSpacing(40)
         layout.addWidget(self.text)
         layout.addWidget(self.sign_in, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(2)
+        layout.addStretch(1)
 
 
 class DeskHandover:

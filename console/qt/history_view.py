@@ -133,8 +133,8 @@ class HistoryDialog(QDialog):
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
-        self.correct_decision = QPushButton("Correct decision…")
-        self.correct_outcome = QPushButton("Correct outcome…")
+        self.correct_decision = QPushButton("Correct &decision…")
+        self.correct_outcome = QPushButton("Correct &outcome…")
         self.correct_decision.clicked.connect(lambda: self.correct("decision"))
         self.correct_outcome.clicked.connect(lambda: self.correct("outcome"))
         for button in (self.correct_decision, self.correct_outcome):
@@ -186,6 +186,7 @@ class HistoryDialog(QDialog):
         self._poll = QTimer(self)
         self._poll.timeout.connect(self.refresh)
         self._poll.start(LIVE_EVERY_MS)
+        self.table.setFocus()  # the arrow keys choose a row at once
 
     # -- reading ------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -139,6 +139,10 @@ class ReplayView(QWidget):
         super().__init__(parent)
         self.setFixedSize(width, height)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(
+            "The seconds around the best match, kept in memory only (never on disk). "
+            "Click to enlarge (Shift+V)."
+        )
         self.clip: Clip | None = None
         self.frame_width: Callable[[str], int | None] | None = None
         self.frames: list[MomentFrame] = []
@@ -240,14 +244,19 @@ class ReplayView(QWidget):
             painter.fillRect(QRect(0, 0, self.width(), 18), QColor(0, 0, 0, 150))
             painter.setPen(QColor("#fff"))
             what = (
-                f"Replay (memory only) · {self.current_label()}"
+                f"Replay · {self.current_label()}"
                 if self.clip is not None
-                else "The camera frame at the best match (memory only)"
+                else "Frame at the best match"
             )
             painter.drawText(
                 QRect(4, 0, self.width() - 8, 18),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                f"{what} · click to enlarge",
+                what,
+            )
+            painter.drawText(
+                QRect(4, 0, self.width() - 8, 18),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                "memory only · click: enlarge",
             )
         else:
             painter.setPen(QColor("#ddd"))
@@ -305,6 +314,7 @@ class IncidentCard(QFrame):
     decided = Signal(object)  # Decision: a button was clicked
     reason_entered = Signal()  # Return in the reason field while a dismissal waits for it
     replay_enlarge = Signal()
+    painted = Signal()  # the card reached the screen (the guard time counts from here)
 
     def __init__(self, site: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -392,6 +402,10 @@ class IncidentCard(QFrame):
         layout.addWidget(self.status)
         self.show_incident(None, None)
 
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        self.painted.emit()
+
     # -- what the card shows --------------------------------------------------------------
     def show_incident(self, incident: Incident | None, photo: np.ndarray | None) -> None:
         """Fill the card from *incident* (None: no incident is open)."""
@@ -405,6 +419,7 @@ class IncidentCard(QFrame):
         if changed:
             self.note.clear()
             self.awaiting_reason = False
+            self.status.setText(self.closed_reason)  # a message about another card goes
             if self.replay.isVisible():
                 self._play_replay()
         if incident is None:

@@ -61,10 +61,9 @@ class LoginDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Sign in")
+        # Return signs in from either field (the default button answers it); an empty
+        # field is asked for, not tried (a try with no password would count as a failure).
         self.ok_button.setDefault(True)
-        # Return signs in from either field, whatever button has the focus.
-        self.username.returnPressed.connect(self._from_username)
-        self.password.returnPressed.connect(self._try)
         for field in (self.username, self.password):
             field.textEdited.connect(lambda _: self.error.clear())
         form = QFormLayout()
@@ -91,14 +90,15 @@ class LoginDialog(QDialog):
         super().showEvent(event)
         self._focus_field()
 
-    def _from_username(self) -> None:
-        if self.password.text():
-            self._try()
-        else:
-            self.password.setFocus()
-
     def _try(self) -> None:
         self.error.clear()
+        if not self.username.text().strip():
+            self.username.setFocus()
+            self.error.setText("Type your username, then your password")
+            return
+        if not self.password.text():
+            self.password.setFocus()  # Return in the username field moves on
+            return
         try:
             officer = self._authenticate(self.username.text().strip(), self.password.text())
             if self._check is not None:

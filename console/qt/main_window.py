@@ -135,7 +135,8 @@ class MainWindow(QMainWindow):
         self.camera_list.back_to_desk.connect(self.tile_grid.restore)
         self.wall = WallPane(self.tile_grid, self.camera_list)
         self.popped: dict[str, CameraWindow] = {}
-        self.camera_map: CameraMap | None = None
+        self.camera_map: CameraMap | None = None  # View → Camera map
+        self.side_map: CameraMap | None = None  # beside an enlarged camera
 
         self.alerts = IncidentPanel(deployment.site, policy.pending_warning_seconds)
         card = self.alerts.card
@@ -192,10 +193,20 @@ class MainWindow(QMainWindow):
     def _menus(self, record_path: str) -> None:
         menu = self.menuBar().addMenu("&File")
         self.sign_out_action = menu.addAction(
-            "Sign out (the cameras keep running)…", self.handover.sign_out
+            "&Sign out (the cameras keep running)…", self.handover.sign_out
         )
         menu.addSeparator()
-        self.quit_action = menu.addAction("Quit", "Ctrl+Q", self.close)
+        self.quit_action = menu.addAction("&Quit", "Ctrl+Q", self.close)
+        # The bar's actions from the keyboard too (Alt+D).
+        self.deployment_menu = self.menuBar().addMenu("&Deployment")
+        self.deployment_menu.addAction(
+            "&Confirm officers on the ground", self.bar.confirm_requested.emit
+        )
+        self.deployment_menu.addAction("&Start deployment", self.bar.start_requested.emit)
+        self.deployment_menu.addAction("Change the false-alert &rate…", self.bar.ask_rate)
+        self.deployment_menu.addAction("&Import watchlist…", self.watchlist_import.choose)
+        self.deployment_menu.addSeparator()
+        self.deployment_menu.addAction("Con&clude deployment…", self.ask_conclude)
         self.reports_menu = self.menuBar().addMenu("&Reports")
         self.reports_menu.addAction("Alert history… [H]", self.open_history)
         self.reports_menu.addAction("Deployment record…", self.open_record)
@@ -276,7 +287,8 @@ class MainWindow(QMainWindow):
         if d.concluded_at is not None:
             size = "deleted"
         # Short: the status bar's messages share the line with it.
-        self.deployment_label.setText(f"{d.reference} · {self.officer} · watchlist {size}")
+        holder = "desk signed out" if self.handover.locked else str(self.officer)
+        self.deployment_label.setText(f"{d.reference} · {holder} · watchlist {size}")
         self.deployment_label.setToolTip(f"record: {self._record_path}")
         self.setWindowTitle(f"LFR console · {d.reference} · {d.site} · {self.officer}")
 
@@ -723,30 +735,29 @@ class MainWindow(QMainWindow):
         show = grid.enlarged is not None or bool(grid.away)
         self.camera_list.setVisible(show)
         if not show:
-            self.camera_list.set_map(None)
             return
         self.camera_list.show_cameras(
             grid.tiles, grid.enlarged, grid.away, len(self.alerts.pending)
         )
-        if grid.enlarged is not None and self.plan.positions:
-            small = CameraMap(self.plan.positions, list(self.tiles), self._state)
-            small.highlight = grid.enlarged.camera
-            small.setFixedHeight(170)
-            self.camera_list.set_map(small)
-        else:
-            self.camera_list.set_map(None)
+        if self.side_map is None and self.plan.positions:
+            self.side_map = CameraMap(self.plan.positions, list(self.tiles), self._state)
+            self.side_map.setFixedHeight(170)
+            self.camera_list.set_map(self.side_map)
+        if self.side_map is not None:
+            self.side_map.setVisible(grid.enlarged is not None)
+            self.side_map.highlight = grid.enlarged.camera if grid.enlarged else None
+            self.side_map.update()
 
     def _state(self, camera: str) -> FeedState:
         tile = self.tiles.get(camera)
         return tile.status.state if tile is not None else FeedState.WAITING
 
-    def pop_out(self, tile: CameraTile) -> CameraWindow:
-        """*tile* in a window of its own (to drag to a second monitor); closing it puts
-        the camera back on the wall."""
+    def pop_out(self, tile: CameraTile) -> CameraWindow | None:
+        """*tile* in a window of its own (to drag to a second monitor); closing it, or
+        the same key again, puts the camera back on the wall."""
         if tile.camera in self.popped:
-            window = self.popped[tile.camera]
-            window.raise_()
-            return window
+            self.bring_back(tile.camera)
+            return None
         self.tile_grid.take(tile)
         window = CameraWindow(tile, self.deployment.reference)
         window.closed.connect(self._popped_closed)
@@ -782,7 +793,9 @@ class MainWindow(QMainWindow):
         self.recent_outcome = None
         self.tile_grid.restore()
         self.pages.setCurrentIndex(1 if locked else 0)
-        for menu in (self.reports_menu, self.view_menu):
+        self.keys.set_enabled(not locked)
+        self._describe()
+        for menu in (self.deployment_menu, self.reports_menu, self.view_menu):
             menu.setEnabled(not locked)
         self.sign_out_action.setEnabled(not locked)
         if self.history is not None:
@@ -889,7 +902,7 @@ class MainWindow(QMainWindow):
             self,
         )
         box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText("Close the console (cameras stop)")
+        box.button(QMessageBox.StandardButton.Yes).setText("&Close the console (cameras stop)")
         box.finished.connect(self._close_answered)
         self.close_box = box
         box.open()

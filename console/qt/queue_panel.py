@@ -107,6 +107,16 @@ class QueueList(QListWidget):
         super().keyPressEvent(event)
 
 
+class PaintedLabel(QLabel):
+    """A label that says when it reached the screen (what the outcome keys act on)."""
+
+    painted = Signal()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        self.painted.emit()
+
+
 def _retain_size(widget: QWidget) -> None:
     """Hidden, it keeps its room: what is below it never moves when it appears."""
     policy = widget.sizePolicy()
@@ -172,7 +182,7 @@ class IncidentPanel(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.currentItemChanged.connect(self._current_changed)
         # A click on the row already open is a choice too: it keeps it open.
-        self.list.itemPressed.connect(lambda item: self.select(item.data(ID)))
+        self.list.itemPressed.connect(lambda item: item is not None and self.select(item.data(ID)))
 
         self.engaged_title = QLabel()
         self.engaged_title.setWordWrap(True)
@@ -185,8 +195,10 @@ class IncidentPanel(QWidget):
         self.engaged_list.setMaximumHeight(120)
         self.engaged_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.engaged_list.currentItemChanged.connect(self._target_changed)
-        self.engaged_list.itemPressed.connect(lambda item: self.choose_target(item.data(ID)))
-        self.outcome_for = QLabel()
+        self.engaged_list.itemPressed.connect(
+            lambda item: item is not None and self.choose_target(item.data(ID))
+        )
+        self.outcome_for = PaintedLabel()
         self.outcome_for.setObjectName("outcomeFor")
         self.outcome_for.setWordWrap(True)
         self.outcome_for.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -205,6 +217,15 @@ class IncidentPanel(QWidget):
             self.outcome_buttons[outcome] = button
 
         self.card = IncidentCard(site)
+        # Shown means painted: the guard time counts from the picture, not the choice.
+        self.card.painted.connect(
+            lambda: self.on_screen.card_painted(
+                self.card.incident.incident_id if self.card.incident is not None else None
+            )
+        )
+        self.outcome_for.painted.connect(
+            lambda: self.on_screen.target_painted(self.on_screen.target)
+        )
         self.undo_button = QPushButton()
         self.undo_button.setObjectName("undo")  # amber: the theme's (resources/style*.qss)
         self.undo_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -385,9 +406,15 @@ class IncidentPanel(QWidget):
         self.move_selection(len(self.pending))
 
     def _current_changed(self, current: QListWidgetItem | None, _previous) -> None:
-        # Only the officer's clicks and keys reach here (rebuilding blocks the signal).
-        if current is not None and current.data(ID) != self.selection.selected:
-            self.select(current.data(ID))
+        # Only the officer's clicks reach here (rebuilding blocks the signal). The list is
+        # not rebuilt under the click (the pressed row would be deleted under Qt).
+        if current is None or current.data(ID) == self.selection.selected:
+            return
+        if self.card.awaiting_reason:
+            self.card.cancel_reason("Dismiss cancelled: another incident was opened")
+        self.selection.choose(current.data(ID))
+        self._show_card()
+        self._update_title()
 
     def _auto_open_toggled(self, on: bool) -> None:
         self.selection.auto_open = on
@@ -412,19 +439,21 @@ class IncidentPanel(QWidget):
 
     def _target_changed(self, current: QListWidgetItem | None, _previous) -> None:
         if current is not None and current.data(ID) != self.on_screen.target:
-            self.choose_target(current.data(ID))
+            self.on_screen.show_target(current.data(ID))
+            self._show_target()
 
     # -- what a key may act on (console.domain.desk) -----------------------------------------
-    def decision_target(self, what: str = "decide") -> Incident:
-        """The open incident, if its card has been on screen for the guard time."""
-        incident_id = self.on_screen.decision_target(what)
+    def decision_target(self, what: str = "decide on", at: float | None = None) -> Incident:
+        """The open incident, if its card had been on screen for the guard time when the
+        key was pressed (*at*)."""
+        incident_id = self.on_screen.decision_target(what, at)
         incident = self.queue.get(incident_id)
         if incident is None or incident.engaged:
             raise KeyRefused("That incident has already been decided")
         return incident
 
-    def outcome_target(self) -> Incident:
-        incident = self.queue.get(self.on_screen.outcome_target())
+    def outcome_target(self, at: float | None = None) -> Incident:
+        incident = self.queue.get(self.on_screen.outcome_target(at))
         if incident is None or not incident.engaged:
             raise KeyRefused("That engagement's outcome has already been recorded")
         return incident
