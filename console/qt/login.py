@@ -61,11 +61,15 @@ class LoginDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Sign in")
-        # Return signs in from either field (the default button answers it); an empty
-        # field is asked for, not tried (a try with no password would count as a failure).
-        self.ok_button.setDefault(True)
+        # Return signs in from either field, once: the fields answer it themselves, and
+        # the dialog's default-button handling (which Qt moves with the focus, and which
+        # was lost after a click on Sign in) is switched off (keyPressEvent). An empty
+        # field is asked for, not tried: a try without a password counts as a failure.
+        for button in buttons.buttons():
+            button.setAutoDefault(False)
         for field in (self.username, self.password):
             field.textEdited.connect(lambda _: self.error.clear())
+            field.returnPressed.connect(self._try)
         form = QFormLayout()
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
@@ -86,8 +90,15 @@ class LoginDialog(QDialog):
         field = self.password if self.username.text().strip() else self.username
         field.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()  # answered by the field it was typed in (returnPressed)
+            return
+        super().keyPressEvent(event)
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
+        self.ok_button.setDefault(False)  # the button box makes it default on show
         self._focus_field()
 
     def _try(self) -> None:
