@@ -26,6 +26,7 @@ key and half a second before it. The result, the figures and the screenshots go 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import random
@@ -133,12 +134,76 @@ def run(cmd: list[str], **kw) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, **kw).stdout.strip()
 
 
+class XTest:
+    """Keys as the X server's XTEST extension makes them, from this process (libXtst, by
+    ctypes): no helper program to start, so a key reaches the server within a round trip
+    of the moment the screen was read for it (xdotool took up to half a second to start
+    on a loaded machine, and the screen moved on meanwhile)."""
+
+    MODIFIERS = {"ctrl": "Control_L", "shift": "Shift_L", "alt": "Alt_L"}
+    NAMES = {" ": "space", ",": "comma", ".": "period", ":": "colon", "-": "minus",
+             "'": "apostrophe", "/": "slash", "(": "parenleft", ")": "parenright"}
+
+    def __init__(self, display: str) -> None:
+        self.x11 = ctypes.CDLL("libX11.so.6")
+        self.xtst = ctypes.CDLL("libXtst.so.6")
+        self.x11.XOpenDisplay.restype = ctypes.c_void_p
+        self.x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        self.x11.XStringToKeysym.restype = ctypes.c_ulong
+        self.x11.XStringToKeysym.argtypes = [ctypes.c_char_p]
+        self.x11.XKeysymToKeycode.restype = ctypes.c_ubyte
+        self.x11.XKeysymToKeycode.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+        self.x11.XKeycodeToKeysym.restype = ctypes.c_ulong
+        self.x11.XKeycodeToKeysym.argtypes = [ctypes.c_void_p, ctypes.c_ubyte, ctypes.c_int]
+        self.x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        self.xtst.XTestFakeKeyEvent.argtypes = [
+            ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong
+        ]
+        self.display = self.x11.XOpenDisplay(display.encode())
+        if not self.display:
+            raise RuntimeError(f"cannot open display {display}")
+
+    def _code(self, name: str) -> tuple[int, bool]:
+        """The keycode for a key name (or a character), and whether it needs Shift."""
+        sym = self.x11.XStringToKeysym(self.NAMES.get(name, name).encode())
+        if not sym and len(name) == 1:
+            sym = ord(name)
+        code = self.x11.XKeysymToKeycode(self.display, sym)
+        if not code:
+            raise ValueError(f"no key for {name!r}")
+        shifted = self.x11.XKeycodeToKeysym(self.display, code, 0) != sym
+        return code, shifted
+
+    def _tap(self, code: int, held: list[int]) -> None:
+        for c in held:
+            self.xtst.XTestFakeKeyEvent(self.display, c, 1, 0)
+        self.xtst.XTestFakeKeyEvent(self.display, code, 1, 0)
+        self.xtst.XTestFakeKeyEvent(self.display, code, 0, 0)
+        for c in reversed(held):
+            self.xtst.XTestFakeKeyEvent(self.display, c, 0, 0)
+        self.x11.XSync(self.display, 0)  # returns once the server has made the events
+
+    def key(self, combo: str) -> None:
+        *mods, main = combo.split("+") if combo != "+" else ["+"]
+        code, shifted = self._code(main)
+        held = [self._code(self.MODIFIERS[m])[0] for m in mods]
+        if shifted and "shift" not in mods:
+            held.append(self._code("Shift_L")[0])
+        self._tap(code, held)
+
+    def type(self, text: str, delay_ms: int = 60) -> None:
+        for ch in text:
+            self.key(ch)
+            time.sleep(delay_ms / 1000)
+
+
 class X:
-    """xdotool on the Xvfb display."""
+    """xdotool on the Xvfb display (windows, focus, the pointer); keys through XTest."""
 
     def __init__(self, display: str, fb: Path) -> None:
         self.env = {**os.environ, "DISPLAY": display}
         self.fb = fb
+        self.xtest = XTest(display)
 
     def __call__(self, *args: str) -> str:
         return run(["xdotool", *args], env=self.env)
@@ -159,10 +224,12 @@ class X:
         self("windowfocus", "--sync", window)
 
     def key(self, *keys: str) -> None:
-        self("key", "--delay", "30", *keys)
+        for key in keys:
+            self.xtest.key(key)
+            time.sleep(0.03)
 
     def type(self, text: str, delay_ms: int = 60) -> None:
-        self("type", "--delay", str(delay_ms), text)
+        self.xtest.type(text, delay_ms)
 
     def click_text(self, words: str, region: tuple[int, int, int, int] | None = None,
                    timeout: float = 20.0) -> bool:
@@ -178,7 +245,10 @@ class X:
             found = find_words(image, words)
             if found is not None:
                 cx, cy = found
-                self("mousemove", str(x0 + cx), str(y0 + cy), "click", "1")
+                # The pointer comes from elsewhere, as a hand's would: Qt takes a click
+                # without a move onto the button first for nothing.
+                self("mousemove", str(x0 + cx + 60), str(y0 + cy + 80), "sleep", "0.2",
+                     "mousemove", str(x0 + cx), str(y0 + cy), "sleep", "0.2", "click", "1")
                 return True
             time.sleep(1.0)
         return False
@@ -256,6 +326,7 @@ class Press:
     kind: str  # decide, reason, outcome, open, move, type, other
     quick: bool = False  # pressed before a card could have been read (on purpose)
     files: dict[str, str] = field(default_factory=dict)
+    landed_s: float = 0.0  # from sending the key to the server having made it
 
 
 class Officer:
@@ -300,8 +371,9 @@ class Officer:
         """The key, after keeping the card as it is now and as it was the guard time ago."""
         now = time.time()
         press = Press(len(self.presses), now, key, kind, quick)
+        current = self._read_now() if kind in ("decide", "reason", "outcome") else None
         if kind in ("decide", "reason", "outcome"):
-            for label, frame in (("now", self._frame_at(now)),
+            for label, frame in (("now", current),
                                  ("before", self._frame_at(now - GUARD_S))):
                 if frame is None:
                     continue
@@ -314,8 +386,21 @@ class Officer:
                     cv2.imwrite(str(path), line)
                     press.files[f"{label}-outcome"] = path.name
         self.presses.append(press)
+        sent = time.time()
         self.x.key(key)
+        press.landed_s = round(time.time() - sent, 3)  # the key was made within this
         return press
+
+    def _read_now(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The card and the outcome line off the screen this instant (not the sampler's)."""
+        if self.boxes is None:
+            return self._frame_at(time.time())
+        (x0, y0, x1, y1), (ox0, oy0, ox1, oy1) = self.boxes
+        pixels = self.screen.pixels
+        return (
+            np.ascontiguousarray(pixels[y0 + 3 : y1 - 2, x0 + 3 : x1 - 2, :3]),
+            np.ascontiguousarray(pixels[oy0:oy1, ox0:ox1, :3]),
+        )
 
     def focus(self) -> None:
         if self.x("getwindowfocus") != self.window:
@@ -461,14 +546,14 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
         first = min(alerts[a][1] for a in ids if a in alerts)
         return name, first.astimezone().strftime("%H:%M:%S")
 
-    readings: dict[tuple[int, str], str] = {}
+    texts: dict[tuple[int, str], str] = {}
 
     def read(press: Press, what: str) -> str:
         key = (press.n, what)
-        if key not in readings:
+        if key not in texts:
             name = press.files.get(what)
-            readings[key] = ocr(out / "presses" / name) if name else ""
-        return readings[key]
+            texts[key] = ocr(out / "presses" / name) if name else ""
+        return texts[key]
 
     by_incident: dict[str, float] = {}
     for alert_id, _, _, decided_at in decisions:
@@ -476,21 +561,46 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
         t = datetime.fromisoformat(decided_at).timestamp()
         by_incident[incident] = min(t, by_incident.get(incident, t))
     verdicts, problems = [], []
-    for incident, t in sorted(by_incident.items(), key=lambda kv: kv[1]):
-        keys = [p for p in presses if p.kind in ("decide", "reason") and p.t <= t + 0.05]
-        if not keys:
-            problems.append(f"decision on {incident} with no key before it")
-            continue
-        press = keys[-1]
-        want = shown(incident)
+    # Decisions are recorded in the order their keys were handled: each is matched, in
+    # order, to the first key (from the last one matched on) whose card showed its
+    # incident at the key and the guard time before it. A decision no such key explains
+    # was taken on a card the officer had not seen.
+    keys = [p for p in presses if p.kind in ("decide", "reason")]
+    cursor = 0
+
+    def card_at(press: Press) -> tuple[tuple, tuple]:
         now = card_reading(read(press, "now-card"))
         before = card_reading(read(press, "before-card"))
-        if press.kind == "reason":  # the D that opened the reason field was pressed on it too
+        if press.kind == "reason":  # the D that opened the reason field had the card too
             d = [p for p in presses if p.kind == "decide" and p.key == "d" and p.t < press.t]
-            before = card_reading(read(d[-1], "before-card")) if d else before
-        ok_now = now == want
-        ok_before = before == want
-        readable = all(r[0] == "none" or None not in r for r in (now, before))
+            if d:
+                before = card_reading(read(d[-1], "before-card"))
+        return now, before
+
+    for incident, t in sorted(by_incident.items(), key=lambda kv: kv[1]):
+        want = shown(incident)
+        candidates = [(i, p) for i, p in enumerate(keys) if i >= cursor and p.t <= t + 0.05]
+        found = None
+        for i, press in candidates:
+            now, before = card_at(press)
+            if now == want == before:
+                found = (i, press, now, before)
+                break
+        if found is None:
+            press = candidates[-1][1] if candidates else None
+            now, before = card_at(press) if press else ((None, None), (None, None))
+            problems.append(
+                f"decision for {want} (recorded {t - presses[0].t:.1f} s in): no key on a card "
+                f"showing it for the guard time; the last key before it "
+                f"({press.key if press else '-'} #{press.n if press else '-'}) had {now} "
+                f"at the key and {before} half a second before"
+            )
+            verdicts.append({"incident": incident, "subject": want[0], "first": want[1],
+                             "seen": False, "card_at_key": now,
+                             "card_half_a_second_before": before, "quick": False})
+            continue
+        i, press, now, before = found
+        cursor = i + 1
         verdicts.append(
             {
                 "incident": incident,
@@ -499,40 +609,50 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
                 "key": press.key,
                 "key_n": press.n,
                 "quick": press.quick,
+                "landed_s": press.landed_s,
                 "card_at_key": now,
                 "card_half_a_second_before": before,
-                "seen": ok_now and ok_before,
+                "seen": True,
             }
         )
-        if readable and not (ok_now and ok_before):
-            problems.append(
-                f"{press.key} #{press.n}: recorded for {want}, the card showed {now} at the key "
-                f"and {before} half a second before"
-            )
     outcome_verdicts = []
     done = set()
+    outcome_keys = [p for p in presses if p.kind == "outcome"]
+    cursor = 0
+    engaged_by = {v["incident"]: v for v in verdicts if v.get("seen")}
     for alert_id, outcome, _, recorded_at in sorted(outcomes, key=lambda r: r[3]):
         incident = incident_of.get(alert_id, alert_id)
         if incident in done:
             continue
         done.add(incident)
         t = datetime.fromisoformat(recorded_at).timestamp()
-        keys = [p for p in presses if p.kind == "outcome" and p.t <= t + 0.05]
-        if not keys:
-            problems.append(f"outcome for {incident} with no key before it")
-            continue
-        press = keys[-1]
         want = shown(incident)[0]
-        now = outcome_reading(read(press, "now-outcome"))
-        before = outcome_reading(read(press, "before-outcome"))
+        found = None
+        for i, press in enumerate(outcome_keys):
+            if i < cursor or press.t > t + 0.05:
+                continue
+            now = outcome_reading(read(press, "now-outcome"))
+            before = outcome_reading(read(press, "before-outcome"))
+            # Named at the key and the guard time before it; or just engaged by the
+            # officer from its card (the line named it from the engagement on).
+            decided = engaged_by.get(incident)
+            just_engaged = decided is not None and decided.get("key") == "e" and any(
+                p.n == decided.get("key_n") and 0 <= press.t - p.t <= 3.0 for p in presses
+            )
+            if now == want and (before == want or just_engaged):
+                found = (i, press, now, before)
+                break
+        if found is None:
+            problems.append(f"outcome {outcome} for {want}: no key with the desk naming them")
+            continue
+        i, press, now, before = found
+        cursor = i + 1
         outcome_verdicts.append(
             {"incident": incident, "subject": want, "outcome": outcome, "key_n": press.n,
              "named_at_key": now, "named_half_a_second_before": before}
         )
-        if now is not None and before is not None and not (now == want == before):
-            problems.append(f"outcome {outcome} recorded for {want}; the desk named {now}")
-        if incident not in by_incident:
-            problems.append(f"outcome for {incident}, which was never decided at the desk")
+        if incident not in engaged_by:
+            problems.append(f"outcome for {want}, not engaged from a card seen at the desk")
     unreadable = [
         v for v in verdicts
         if not all(r[0] == "none" or None not in r
@@ -612,18 +732,27 @@ def shift(args: argparse.Namespace) -> dict:
         officer = Officer(x, screen, out, window, rng)
         shift_start = time.time()
         stop = shift_start + args.minutes * 60
-        handed_over = corrected = popped = replayed = False
+        # Moments of the shift, each tried in its turn (a key refused, say while the
+        # officer's typing is ignored, is tried again a little later, at most 4 times).
+        scenes = {
+            "replayed": (0.2, lambda: replay(x, officer, out, window)),
+            "corrected": (0.35, lambda: correct_in_history(x, officer, out)),
+            "popped": (0.45, lambda: pop_out(x, officer, out)),
+            "handed_over": (0.55, lambda: hand_over(x, officer, out, window)),
+        }
+        done_scenes: dict[str, bool] = {}
+        tries: dict[str, int] = {}
         while time.time() < stop:
             officer.focus()
             done = (time.time() - shift_start) / (args.minutes * 60)
-            if not corrected and done > 0.35:
-                corrected = correct_in_history(x, officer, out)
-            elif not popped and done > 0.45:
-                popped = pop_out(x, officer, out)
-            elif not replayed and done > 0.2:
-                replayed = replay(x, officer, out, window)
-            elif not handed_over and done > 0.55:
-                handed_over = hand_over(x, officer, out, window)
+            due = [n for n, (at, _) in scenes.items()
+                   if done > at and n not in done_scenes and tries.get(n, 0) < 4]
+            if due:
+                name = due[0]
+                tries[name] = tries.get(name, 0) + 1
+                time.sleep(2.0)  # any typing before it has stopped
+                if scenes[name][1]():
+                    done_scenes[name] = True
             r = rng.random()
             if r < 0.72:
                 officer.decide_one()
@@ -651,8 +780,7 @@ def shift(args: argparse.Namespace) -> dict:
             minutes=round((stop - shift_start) / 60, 1),
             wall_minutes=round((time.time() - started) / 60, 1),
             load_average=os.getloadavg(),
-            handed_over=handed_over,
-            corrected_in_history=corrected,
+            scenes={n: done_scenes.get(n, False) for n in scenes},
         )
         (out / "presses.json").write_text(json.dumps([asdict(p) for p in officer.presses]))
         shutil.copy(data / "console.db", out / "console.db")

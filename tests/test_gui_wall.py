@@ -181,8 +181,8 @@ def test_layout_is_remembered_keys_listed_mute_shown_and_saves_go_to_documents(
     # it; Escape brings the wall and the queue back.
     press(qtbot, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier, target=queue)
     assert window.tile_grid.enlarged is window.tiles["south"]
-    assert not window.alerts.isVisible() and window.camera_list.isVisible()
-    listed = [b.text() for b in window.camera_list.findChildren(QPushButton)]
+    assert not window.alerts.isVisible() and window.views.camera_list.isVisible()
+    listed = [b.text() for b in window.views.camera_list.findChildren(QPushButton)]
     assert any(t.startswith("north") for t in listed)
     press(qtbot, Qt.Key.Key_Escape)
     assert window.tile_grid.enlarged is None and window.alerts.isVisible()

@@ -126,22 +126,22 @@ def test_cameras_pop_out_enlarge_over_the_window_and_sit_on_the_map(qtbot, open_
     qtbot.waitUntil(lambda: north.video.current is not None, timeout=30_000)
 
     # North in a window of its own (a second monitor); the wall says where it went.
-    popped = window.pop_out(north)
+    popped = window.views.pop_out(north)
     qtbot.waitExposed(popped)
     assert north.window() is popped and not window.tile_grid.isAncestorOf(north)
-    assert window.camera_list.isVisible()
-    assert any("own window" in b.text() for b in window.camera_list.findChildren(QPushButton))
+    assert window.views.camera_list.isVisible()
+    assert any("own window" in b.text() for b in window.views.camera_list.findChildren(QPushButton))
     shown = north.video.current.index
     qtbot.waitUntil(lambda: north.video.current.index != shown, timeout=10_000)
     popped.close()
     qtbot.waitUntil(lambda: north.window() is window)
-    assert north.isVisible() and not window.camera_list.isVisible()
+    assert north.isVisible() and not window.views.camera_list.isVisible()
 
     # South over the whole window, north listed beside it; a click switches.
     window.tile_grid.enlarge(south)
     assert not window.alerts.isVisible()
     qtbot.waitUntil(lambda: south.width() > window.width() * 0.6)
-    other = window.camera_list.findChild(QPushButton, "other-north")
+    other = window.views.camera_list.findChild(QPushButton, "other-north")
     assert other is not None and other.isVisible()
     pause_like_a_person(qtbot)
     qtbot.mouseClick(other, Qt.MouseButton.LeftButton)
@@ -155,10 +155,10 @@ def test_cameras_pop_out_enlarge_over_the_window_and_sit_on_the_map(qtbot, open_
     assert window.tile_grid.enlarged is None and window.alerts.isVisible()
 
     # The camera map, from the plan's positions: north above south, each facing its way.
-    window.show_map()
-    points = window.camera_map.placed(300, 300)
+    window.views.show_map()
+    points = window.views.camera_map.placed(300, 300)
     assert set(points) == {"north", "south"} and points["north"].y() < points["south"].y()
-    assert window.camera_map.positions["north"].facing == 180
+    assert window.views.camera_map.positions["north"].facing == 180
 
 
 def test_the_card_shows_the_watchlist_facts_and_a_close_runner_up(qtbot, open_sample):

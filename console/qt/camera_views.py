@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QPainter, QPainterPath, QPen
@@ -23,6 +24,9 @@ from PySide6.QtWidgets import (
 from console.config import CameraPosition
 from console.live.feed import FeedState
 from console.qt.camera_tile import STATE_COLOURS, CameraTile
+
+if TYPE_CHECKING:
+    from console.qt.main_window import MainWindow
 
 
 class CameraWindow(QWidget):
@@ -225,3 +229,95 @@ class WallPane(QWidget):
         row.addWidget(grid, 1)
         row.addWidget(side)
         side.hide()
+
+
+class CameraViews:
+    """The window's camera views beyond the wall: one camera over the whole window (the
+    queue behind it, the others listed), cameras in windows of their own, the map."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        grid = window.tile_grid
+        grid.enlarged_changed.connect(self._enlarged)
+        grid.away_changed.connect(self.show_camera_list)
+        self.camera_list = CameraList()
+        self.camera_list.show_camera.connect(lambda c: grid.enlarge(window.tiles[c]))
+        self.camera_list.bring_back.connect(self.bring_back)
+        self.camera_list.back_to_desk.connect(grid.restore)
+        self.wall = WallPane(grid, self.camera_list)
+        self.popped: dict[str, CameraWindow] = {}
+        self.camera_map: CameraMap | None = None  # View → Camera map
+        self.side_map: CameraMap | None = None  # beside an enlarged camera
+
+    def _enlarged(self, tile: CameraTile | None) -> None:
+        """One camera over the whole window, the others listed; Escape brings the desk back."""
+        self.window.alerts.setVisible(tile is None)
+        self.show_camera_list()
+        if tile is None:
+            self.window.focus_queue()
+
+    def status_changed(self) -> None:
+        """A camera's state changed: the list and the maps say so."""
+        if self.camera_list.isVisible():
+            self.show_camera_list()
+        if self.camera_map is not None:
+            self.camera_map.update()
+
+    def show_camera_list(self) -> None:
+        w, grid = self.window, self.window.tile_grid
+        show = grid.enlarged is not None or bool(grid.away)
+        self.camera_list.setVisible(show)
+        if not show:
+            return
+        self.camera_list.show_cameras(grid.tiles, grid.enlarged, grid.away, len(w.alerts.pending))
+        if self.side_map is None and w.plan.positions:
+            self.side_map = CameraMap(w.plan.positions, list(w.tiles), self.state)
+            self.side_map.setFixedHeight(170)
+            self.camera_list.set_map(self.side_map)
+        if self.side_map is not None:
+            self.side_map.setVisible(grid.enlarged is not None)
+            self.side_map.highlight = grid.enlarged.camera if grid.enlarged else None
+            self.side_map.update()
+
+    def state(self, camera: str) -> FeedState:
+        tile = self.window.tiles.get(camera)
+        return tile.status.state if tile is not None else FeedState.WAITING
+
+    def pop_out(self, tile: CameraTile) -> CameraWindow | None:
+        """*tile* in a window of its own (to drag to a second monitor); closing it, or
+        the same key again, puts the camera back on the wall."""
+        if tile.camera in self.popped:
+            self.bring_back(tile.camera)
+            return None
+        self.window.tile_grid.take(tile)
+        popped = CameraWindow(tile, self.window.deployment.reference)
+        popped.closed.connect(self._popped_closed)
+        self.popped[tile.camera] = popped
+        popped.show()
+        return popped
+
+    def bring_back(self, camera: str) -> None:
+        popped = self.popped.get(camera)
+        if popped is not None:
+            popped.close()
+
+    def _popped_closed(self, tile: CameraTile) -> None:
+        self.popped.pop(tile.camera, None)
+        self.window.tile_grid.give_back(tile)
+
+    def show_map(self) -> None:
+        """View → Camera map: where each camera is, drawn from the plan."""
+        w = self.window
+        if self.camera_map is None:
+            self.camera_map = CameraMap(w.plan.positions, list(w.tiles), self.state)
+            self.camera_map.setParent(w, Qt.WindowType.Tool)
+            self.camera_map.setWindowTitle(f"Cameras · {w.deployment.site}")
+            self.camera_map.resize(320, 320)
+        self.camera_map.show()
+        self.camera_map.raise_()
+
+    def close(self) -> None:
+        for popped in list(self.popped.values()):
+            popped.close()
+        if self.camera_map is not None:
+            self.camera_map.close()

@@ -29,7 +29,12 @@ from console.domain.deployments import Deployment, DeploymentState
 from console.domain.officers import Officer, Permission
 from console.domain.policy import FalseAlertRate, SitePolicy
 from console.qt.labels import ElidedLabel, WrappedLabel
-from console.vision.operating_point import OperatingPoint, nearest_rate, operating_point
+from console.vision.operating_point import (
+    OperatingPoint,
+    _fmt,  # the figures as the accuracy notes print them
+    nearest_rate,
+    operating_point,
+)
 
 __all__ = ["DeploymentBar", "ElidedLabel", "RateDialog", "plain_words"]
 
@@ -47,14 +52,6 @@ STATE_STYLE = {
 
 def _hm(t) -> str:
     return t.astimezone().strftime("%d %b %H:%M") if t else "-"
-
-
-def _fmt(x: float) -> str:
-    if x >= 10:
-        return f"{x:,.0f}"
-    if x >= 0.1:
-        return f"{x:.1f}"
-    return f"{x:.2g}"
 
 
 def plain_words(point: OperatingPoint, passers_by_per_hour: float | None = None) -> str:

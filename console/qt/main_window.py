@@ -34,14 +34,14 @@ from console.domain.incidents import RecentDecision, RecentOutcome, UndoRefused
 from console.domain.officers import Officer, PermissionDenied
 from console.domain.policy import FalseAlertRate, SitePolicy
 from console.domain.watchlist import Watchlist
-from console.live.corrections import correct_decision, correct_outcome, may_correct
-from console.live.feed import FacesInView, FeedState, FeedStatus
+from console.live.corrections import may_correct
+from console.live.feed import FacesInView, FeedStatus
 from console.live.moments import AlertMoments
 from console.live.session import MonitoringSession, PartlyRecorded
 from console.qt.camera_tile import CameraTile
-from console.qt.camera_views import CameraList, CameraMap, CameraWindow, WallPane
-from console.qt.correction_dialog import CorrectionDialog
+from console.qt.camera_views import CameraViews
 from console.qt.deployment_bar import DeploymentBar
+from console.qt.desk_corrections import DeskCorrections
 from console.qt.desk_keys import DESK_KEYS, GUARD_NOTE, DeskKeys
 from console.qt.handover import DeskHandover
 from console.qt.help import KeysDialog
@@ -64,7 +64,8 @@ KEYS = [
     ("Ctrl+Z", "Undo the last decision (within 5 s); just after an outcome, correct it"),
     ("Double-click a camera, or click it and Enter; Ctrl+1 … Ctrl+8",
      "That camera over the whole window, the others listed beside it"),
-    ("Ctrl+Shift+1 … Ctrl+Shift+8", "That camera in a window of its own (a second monitor)"),
+    ("Ctrl+Shift+1 … Ctrl+Shift+8",
+     "That camera in a window of its own (a second monitor); again: back on the wall"),
     ("M", "Mute or unmute the alert sound"),
     ("H", "Alert history (a supervisor corrects decisions and outcomes there)"),
     ("Ctrl+Q", "Quit (asks first during a deployment: the cameras stop)"),
@@ -127,16 +128,8 @@ class MainWindow(QMainWindow):
             tile.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click there frees a text field
             self.tiles[spec.camera] = tile
         self.tile_grid = TileGrid(list(self.tiles.values()))
-        self.tile_grid.enlarged_changed.connect(self._enlarged)
-        self.tile_grid.away_changed.connect(self._show_camera_list)
-        self.camera_list = CameraList()
-        self.camera_list.show_camera.connect(lambda c: self.tile_grid.enlarge(self.tiles[c]))
-        self.camera_list.bring_back.connect(self.bring_back)
-        self.camera_list.back_to_desk.connect(self.tile_grid.restore)
-        self.wall = WallPane(self.tile_grid, self.camera_list)
-        self.popped: dict[str, CameraWindow] = {}
-        self.camera_map: CameraMap | None = None  # View → Camera map
-        self.side_map: CameraMap | None = None  # beside an enlarged camera
+        self.views = CameraViews(self)  # enlarged over the window, popped out, the map
+        self.corrections = DeskCorrections(self)
 
         self.alerts = IncidentPanel(deployment.site, policy.pending_warning_seconds)
         card = self.alerts.card
@@ -151,7 +144,7 @@ class MainWindow(QMainWindow):
         )
         self.sound = AlertSound()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.wall)
+        self.splitter.addWidget(self.views.wall)
         self.splitter.addWidget(self.alerts)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
@@ -222,9 +215,9 @@ class MainWindow(QMainWindow):
         for n, tile in enumerate(self.tiles.values(), start=1):
             key = f" [Ctrl+Shift+{n}]" if n <= 8 else ""
             self.view_menu.addAction(
-                f"{tile.camera} in its own window{key}", lambda t=tile: self.pop_out(t)
+                f"{tile.camera} in its own window{key}", lambda t=tile: self.views.pop_out(t)
             )
-        self.view_menu.addAction("Camera map…", self.show_map)
+        self.view_menu.addAction("Camera map…", self.views.show_map)
         self.view_menu.addSeparator()
         self.theme_actions = add_theme_menu(self.view_menu, window_settings(record_path))
         help_menu = self.menuBar().addMenu("&Help")
@@ -241,7 +234,7 @@ class MainWindow(QMainWindow):
         for n, tile in enumerate(self.tiles.values(), start=1):
             if n <= 8:
                 keys[f"Ctrl+{n}"] = lambda t=tile: self.tile_grid.enlarge(t)
-                keys[f"Ctrl+Shift+{n}"] = lambda t=tile: self.pop_out(t)
+                keys[f"Ctrl+Shift+{n}"] = lambda t=tile: self.views.pop_out(t)
         return keys
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -342,12 +335,9 @@ class MainWindow(QMainWindow):
 
     def feed_status(self, status: FeedStatus) -> None:
         self.tiles[status.camera].show_status(status)
-        if self.camera_list.isVisible():
-            self._show_camera_list()
-        if self.camera_map is not None:
-            self.camera_map.update()
+        self.views.status_changed()
 
-    def _photo(self, subject_id: str) -> np.ndarray | None:
+    def photo(self, subject_id: str) -> np.ndarray | None:
         try:
             if self.watchlist is None:
                 return None
@@ -371,11 +361,11 @@ class MainWindow(QMainWindow):
 
     def alert_raised(self, alert: Alert, is_new: bool) -> None:
         self.moments.alert(alert)
-        self.alerts.show_alert(alert, self._photo(alert.subject_id))
+        self.alerts.show_alert(alert, self.photo(alert.subject_id))
         if is_new:
             self.sound.play()
             self.show_message(f"ALERT: {alert.subject_name} on {alert.camera}")
-        self._history_changed()
+        self.history_changed()
         if self.handover.locked:
             self.handover.describe()
 
@@ -383,7 +373,7 @@ class MainWindow(QMainWindow):
         """Open work from before a restart comes back into the queue as it was."""
         engaged = adjudication is not None and adjudication.decision == Decision.ENGAGE
         self.alerts.show_alert(
-            alert, self._photo(alert.subject_id), adjudication.decided_at if engaged else None
+            alert, self.photo(alert.subject_id), adjudication.decided_at if engaged else None
         )
 
     def storage_failed(self, message: str) -> None:
@@ -568,7 +558,7 @@ class MainWindow(QMainWindow):
             RecentDecision(incident, decision, str(self.officer), self.session.now())
         )
         self.recent_outcome = None
-        self._history_changed()
+        self.history_changed()
         at = decided_at.astimezone().strftime("%H:%M:%S")
         self.show_message(
             f"{decision.label} recorded for {name} ({plural(len(recorded), 'alert')}) by "
@@ -585,7 +575,7 @@ class MainWindow(QMainWindow):
         outcome = self.recent_outcome
         if recent is None and outcome is not None:
             if outcome.undo_open(self.session.now(), str(self.officer)):
-                self.correct_outcome_now(outcome)
+                self.corrections.correct_outcome_now(outcome)
                 return
             self.recent_outcome = None
         if recent is None:
@@ -606,7 +596,7 @@ class MainWindow(QMainWindow):
             return
         self.alerts.queue.remove(recent.incident.incident_id)  # if it was engaged
         self.alerts.put_back(recent.incident)
-        self._history_changed()
+        self.history_changed()
         self.show_message(
             f"{recent.decision.label} for {recent.incident.subject_name} undone: decide it "
             "again (recorded as a correction)"
@@ -643,147 +633,12 @@ class MainWindow(QMainWindow):
             self.alerts.hide_undo()  # an engagement with an outcome is not undone
         self.recent_outcome = RecentOutcome(incident, outcome, str(self.officer),
                                             self.session.now())
-        self._history_changed()
+        self.history_changed()
         self.show_message(
             f"Outcome '{outcome.label}' recorded for {name} by {self.officer} "
             "(Ctrl+Z within 5 s corrects it)"
         )
         self.focus_queue()
-
-    # -- corrections -------------------------------------------------------------------------
-    def correct_outcome_now(self, recent: RecentOutcome) -> CorrectionDialog:
-        """Ctrl+Z just after an outcome: its officer corrects it, with a reason."""
-        asked = self.session.now() if self.session else datetime.now(UTC)
-        dialog = CorrectionDialog(
-            "outcome",
-            recent.incident.subject_name,
-            recent.outcome,
-            recent.officer,
-            list(Outcome),
-            len(recent.incident.alerts),
-            self,
-            reason="keyed by mistake",
-        )
-        dialog.whole.setChecked(True)
-        dialog.whole.setEnabled(False)  # the engagement's outcome was recorded whole
-
-        def accepted() -> None:
-            self.spawn(self._correct("outcome", recent.incident.alert_ids, dialog.value,
-                                     dialog.reason.text(), recent.outcome, recent, asked))
-
-        dialog.accepted.connect(accepted)
-        dialog.finished.connect(lambda _: self.focus_queue())
-        self.correction_dialog = dialog
-        dialog.open()
-        return dialog
-
-    async def correct(self, what: str, alert_ids: list[str], value, reason: str, was) -> None:
-        """From the history: a supervisor's correction (raises what refused it)."""
-        await self._correct(what, alert_ids, value, reason, was, raise_errors=True)
-
-    async def _correct(self, what, alert_ids, value, reason, was, own=None, asked=None,
-                       raise_errors: bool = False) -> None:
-        assert self.session is not None
-        try:
-            if what == "decision":
-                done = await correct_decision(self.session, alert_ids, value, reason)
-            else:
-                done = await correct_outcome(
-                    self.session, alert_ids, value, reason, was, own, asked
-                )
-        except (StorageError, PermissionDenied, SafeguardError) as exc:
-            if raise_errors:
-                raise
-            self.alerts.show_error(f"{what.capitalize()} NOT corrected: {exc}")
-            return
-        self.recent_outcome = None
-        self._sync_after_correction(done.alert_ids)
-        self._history_changed()
-        self.show_message(
-            f"{what.capitalize()} corrected to {done.to} for {plural(len(done.alert_ids), 'alert')}"
-            f" by {self.officer}, with a reason"
-        )
-
-    def _sync_after_correction(self, alert_ids: list[str]) -> None:
-        """A decision corrected to Engage awaits its outcome at the desk; one corrected
-        away from Engage no longer does."""
-        if self.session is None:
-            return
-        records = {
-            r.alert.alert_id: r
-            for r in self.session.store.store.alerts.history(self.deployment.reference)
-            if r.alert.alert_id in alert_ids
-        }
-        for alert_id, record in records.items():
-            on_desk = self.alerts.queue.of_alert(alert_id)
-            if record.awaiting_outcome and on_desk is None:
-                at = record.correction.corrected_at if record.correction else None
-                self.alerts.show_alert(record.alert, self._photo(record.alert.subject_id), at)
-            elif not record.awaiting_outcome and on_desk is not None and on_desk.engaged:
-                self.alerts.remove_alerts(on_desk.incident_id, [alert_id])
-
-    # -- camera views ------------------------------------------------------------------------
-    def _enlarged(self, tile: CameraTile | None) -> None:
-        """One camera over the whole window, the others listed; Escape brings the desk back."""
-        self.alerts.setVisible(tile is None)
-        self._show_camera_list()
-        if tile is None:
-            self.focus_queue()
-
-    def _show_camera_list(self) -> None:
-        grid = self.tile_grid
-        show = grid.enlarged is not None or bool(grid.away)
-        self.camera_list.setVisible(show)
-        if not show:
-            return
-        self.camera_list.show_cameras(
-            grid.tiles, grid.enlarged, grid.away, len(self.alerts.pending)
-        )
-        if self.side_map is None and self.plan.positions:
-            self.side_map = CameraMap(self.plan.positions, list(self.tiles), self._state)
-            self.side_map.setFixedHeight(170)
-            self.camera_list.set_map(self.side_map)
-        if self.side_map is not None:
-            self.side_map.setVisible(grid.enlarged is not None)
-            self.side_map.highlight = grid.enlarged.camera if grid.enlarged else None
-            self.side_map.update()
-
-    def _state(self, camera: str) -> FeedState:
-        tile = self.tiles.get(camera)
-        return tile.status.state if tile is not None else FeedState.WAITING
-
-    def pop_out(self, tile: CameraTile) -> CameraWindow | None:
-        """*tile* in a window of its own (to drag to a second monitor); closing it, or
-        the same key again, puts the camera back on the wall."""
-        if tile.camera in self.popped:
-            self.bring_back(tile.camera)
-            return None
-        self.tile_grid.take(tile)
-        window = CameraWindow(tile, self.deployment.reference)
-        window.closed.connect(self._popped_closed)
-        self.popped[tile.camera] = window
-        window.show()
-        return window
-
-    def bring_back(self, camera: str) -> None:
-        window = self.popped.get(camera)
-        if window is not None:
-            window.close()
-
-    def _popped_closed(self, tile: CameraTile) -> None:
-        self.popped.pop(tile.camera, None)
-        self.tile_grid.give_back(tile)
-
-    def show_map(self) -> None:
-        """View → Camera map: where each camera is, drawn from the plan."""
-        if self.camera_map is None:
-            self.camera_map = CameraMap(self.plan.positions, list(self.tiles), self._state)
-            self.camera_map.setWindowFlag(Qt.WindowType.Tool)
-            self.camera_map.setParent(self, Qt.WindowType.Tool)
-            self.camera_map.setWindowTitle(f"Cameras · {self.deployment.site}")
-            self.camera_map.resize(320, 320)
-        self.camera_map.show()
-        self.camera_map.raise_()
 
     # -- handover ------------------------------------------------------------------------------
     def lock_desk(self, locked: bool) -> None:
@@ -847,19 +702,19 @@ class MainWindow(QMainWindow):
                 self.session.store.store,
                 self.deployment.reference,
                 self,
-                self._photo,
-                corrector=self.correct if may_correct(self.officer) else None,
+                self.photo,
+                corrector=self.corrections.correct if may_correct(self.officer) else None,
                 spawn=self.spawn,
             )
             self.history.finished.connect(lambda _: self.focus_queue())
-            self.history.place_over(self.wall)
+            self.history.place_over(self.views.wall)
             self.history.show()
         else:  # H again: the open history comes to the front, not a second copy
             history.reload()
         self.history.raise_()
         self.history.activateWindow()
 
-    def _history_changed(self) -> None:
+    def history_changed(self) -> None:
         """An alert or a decision reached the record: an open history shows it at once."""
         history = self.history
         if history is not None and history.isVisible():
@@ -871,12 +726,11 @@ class MainWindow(QMainWindow):
             event.ignore()
             self._ask_close()
             return
-        for dialog in (self.close_box, self.conclude_box, self.history, self.camera_map,
+        for dialog in (self.close_box, self.conclude_box, self.history,
                        self.keys.replay_window, self.handover.dialog):
             if dialog is not None:
                 dialog.close()
-        for window in list(self.popped.values()):
-            window.close()
+        self.views.close()
         self.moments.close()
         self.save_layout()
         if not self.closed.done():

@@ -88,22 +88,8 @@ class OutcomeCorrections:
 
     def history(self, alert_ids: list[str]) -> dict[str, list[OutcomeCorrection]]:
         """Every correction of each alert's outcome, oldest first (the last is in force)."""
-        if not alert_ids:
-            return {}
-        marks = ",".join("?" * len(alert_ids))
-        rows = self.db.query(
-            "SELECT alert_id, outcome, officer, corrected_at, reason FROM outcome_corrections "
-            f"WHERE alert_id IN ({marks}) ORDER BY seq",
-            tuple(alert_ids),
-        )
-        out: dict[str, list[OutcomeCorrection]] = {}
-        for alert_id, outcome, officer, at, reason in rows:
-            out.setdefault(alert_id, []).append(
-                OutcomeCorrection(
-                    alert_id, Outcome(outcome), officer, datetime.fromisoformat(at), reason
-                )
-            )
-        return out
+        return _by_alert(self.db, "outcome_corrections", "outcome", alert_ids, Outcome,
+                         OutcomeCorrection)
 
     def in_force(self, alert_ids: list[str]) -> dict[str, Outcome]:
         """The corrected outcome of each alert that has one (others: the original)."""
@@ -113,17 +99,22 @@ class OutcomeCorrections:
 def decision_corrections(db: Database, alert_ids: list[str]) -> dict[str, list[Correction]]:
     """Every correction of each alert's decision, oldest first (the record's own view
     keeps only the latest): the history shows who corrected what, and why."""
+    return _by_alert(db, "corrections", "decision", alert_ids, Decision, Correction)
+
+
+def _by_alert(db: Database, table: str, column: str, alert_ids: list[str], value, make) -> dict:
+    """The rows of a corrections table for *alert_ids*, per alert, oldest first."""
     if not alert_ids:
         return {}
     marks = ",".join("?" * len(alert_ids))
     rows = db.query(
-        "SELECT alert_id, decision, officer, corrected_at, reason FROM corrections "
+        f"SELECT alert_id, {column}, officer, corrected_at, reason FROM {table} "
         f"WHERE alert_id IN ({marks}) ORDER BY seq",
         tuple(alert_ids),
     )
-    out: dict[str, list[Correction]] = {}
-    for alert_id, decision, officer, at, reason in rows:
+    out: dict[str, list] = {}
+    for alert_id, v, officer, at, reason in rows:
         out.setdefault(alert_id, []).append(
-            Correction(alert_id, Decision(decision), officer, datetime.fromisoformat(at), reason)
+            make(alert_id, value(v), officer, datetime.fromisoformat(at), reason)
         )
     return out
