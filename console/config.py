@@ -49,14 +49,30 @@ _PLAN_KEYS = {
     "engine", "ray_address", "ray_token_file",  # where the cameras are analysed
     "equality_report",  # the evaluate-matcher JSON the deployment relies on (#27)
 }
-_CAMERA_KEYS = {"name", "source", "loop", "node", "node_fallback", *SourceSpec.TIMING_FIELDS}
+_CAMERA_KEYS = {
+    "name", "source", "loop", "node", "node_fallback", "position", "facing",
+    *SourceSpec.TIMING_FIELDS,
+}
 MAX_PLAN_CAMERAS = 256  # the most any site policy may allow (console.domain.policy)
+# A camera's place on the site's diagram: metres east and north of any origin the planner
+# picks (the street's end, a junction), within this far of it.
+MAX_POSITION_M = 100_000.0
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*(\{seq\}[A-Za-z0-9._\-]*)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
 
 class ConfigError(Exception):
     """The deployment file or the command line is wrong; the message says how."""
+
+
+@dataclass(frozen=True)
+class CameraPosition:
+    """Where a camera stands on the site's diagram (the desk's camera map), and which way
+    it looks: ``position = [east_m, north_m]``, ``facing`` in degrees (0 north, 90 east)."""
+
+    east_m: float
+    north_m: float
+    facing: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ class DeploymentPlan:
     # The per-group evaluation of the matcher the deployment relies on (its JSON file);
     # console.equality.approval reads and audits it, the site policy may require it.
     equality_report: Path | None = None
+    positions: dict[str, CameraPosition] = field(default_factory=dict)  # camera -> map place
 
     def with_cameras(self, overrides: list[SourceSpec]) -> DeploymentPlan:
         """Replace cameras of the same name, add the others, keep the order."""
@@ -111,6 +128,7 @@ class _Plan:
     def __init__(self, path: Path, data: dict) -> None:
         self.path, self.data, self.problems = path, data, []
         self.placements: dict[str, Placement] = {}
+        self.positions: dict[str, CameraPosition] = {}
 
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{key}: {message}")
@@ -218,6 +236,7 @@ def load_plan(path: Path) -> DeploymentPlan:
         ray_token_file=token,
         placements=plan.placements,
         equality_report=report_path,
+        positions=plan.positions,
     )
     if plan.problems:
         raise ConfigError(
@@ -271,7 +290,38 @@ def _cameras(plan: _Plan, base: Path) -> list[SourceSpec]:
                                        "'.', '_', '-'; as ray start --labels lfr-node=LABEL)")
         elif node and name:
             plan.placements[name] = Placement(node, fallback is True)
+        _position(plan, table, label, name)
     return cameras
+
+
+def _position(plan: _Plan, table: dict, label: str, name: str) -> None:
+    """A camera's optional place on the site diagram: ``position`` and ``facing``."""
+    if "position" not in table:
+        if "facing" in table:
+            plan.fail(f"{label} facing", "needs a position = [east_m, north_m] beside it")
+        return
+    where = table["position"]
+    numbers = (
+        isinstance(where, list)
+        and len(where) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in where)
+    )
+    if not numbers or not all(math.isfinite(v) and abs(v) <= MAX_POSITION_M for v in where):
+        plan.fail(
+            f"{label} position",
+            f"must be [east_m, north_m]: two numbers of metres within {MAX_POSITION_M:,.0f} "
+            f"of the site's origin, not {where!r}",
+        )
+        return
+    facing = table.get("facing")
+    if facing is not None:
+        good = isinstance(facing, int | float) and not isinstance(facing, bool)
+        if not good or not (math.isfinite(facing) and 0 <= facing <= 360):
+            plan.fail(f"{label} facing", f"must be degrees from 0 (north) to 360, not {facing!r}")
+            return
+        facing = float(facing)
+    if name:
+        plan.positions[name] = CameraPosition(float(where[0]), float(where[1]), facing)
 
 
 def _engine(plan: _Plan, base: Path) -> tuple[str, str | None, Path | None]:

@@ -197,7 +197,21 @@ class CameraPipeline:
             track_id,
             scene(frame.image),
             frames,
+            self._runners_up(face, subject.subject_id),
         )
+
+    def _runners_up(
+        self, face: FaceObservation, matched: str, count: int = 3
+    ) -> tuple[tuple[str, str, float], ...]:
+        """The next-nearest subjects to a matching face, for the officer's card."""
+        if face.encoding is None:
+            return ()
+        nearest = self.matcher.nearest_n(face.encoding, count + 1)
+        return tuple(
+            (c.subject.subject_id, c.subject.name, round(c.distance, 4))
+            for c in nearest
+            if c.subject.subject_id != matched
+        )[:count]
 
     # -- every face of every analysed frame -------------------------------------------
     def process(self, frame: Frame, faces: list[FaceObservation]) -> list[AlertEvent]:

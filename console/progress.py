@@ -81,15 +81,25 @@ class ProgressLine:
                 self.total = total
             self._maybe_write()
 
+    def rate(self) -> float:
+        return self.done / max(1e-6, time.monotonic() - self._started)
+
+    def left_text(self) -> str:
+        """"about 43 s left" (or "done"; "" before the first step): the one estimate the
+        terminal and the trainer's window both show."""
+        rate = self.rate()
+        if not (self.total and self.done and rate > 0):
+            return ""
+        left = max(0, self.total - self.done) / rate
+        return f"about {_duration(left)} left" if left else "done"
+
     def text(self) -> str:
-        elapsed = max(1e-6, time.monotonic() - self._started)
-        rate = self.done / elapsed
+        rate = self.rate()
         parts = [f"{self.what}: {self.done}/{self.total or '?'} {self.unit}"]
         if self.done:
             parts.append(f"{rate:.1f} {self.unit}/s" if rate < 10 else f"{rate:.0f} {self.unit}/s")
-        if self.total and self.done and rate > 0:
-            left = max(0, self.total - self.done) / rate
-            parts.append(f"about {_duration(left)} left" if left else "done")
+        if left := self.left_text():
+            parts.append(left)
         return " · ".join(parts)
 
     def _maybe_write(self) -> None:

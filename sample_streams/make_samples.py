@@ -234,13 +234,24 @@ def render(
     writer.release()
 
 
+# The card's other watchlist fields, invented for the sample: date of birth, what the
+# subject is sought for, warning markers (separated by ";").
+SAMPLE_FACTS = {
+    "WL-0001": ("1988-04-02", "failed to appear at Croydon Crown Court (burglary)", ""),
+    "WL-0002": ("1994-09-17", "reported missing 26 Nov, vulnerable", "self-harm"),
+}
+
+
 def write_watchlist(folder: Path) -> None:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir()
     with (folder / "watchlist.csv").open("w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["subject_id", "name", "category", "image", "source"])
+        out.writerow(
+            ["subject_id", "name", "category", "image", "source", "date_of_birth", "reason",
+             "warnings"]
+        )
         for subject_id, name, category, image_name, source, crop in WATCHLIST:
             image = cv2.imread(str(SOURCES / source), cv2.IMREAD_COLOR)
             if crop is not None:
@@ -254,6 +265,7 @@ def write_watchlist(folder: Path) -> None:
                     category,
                     image_name,
                     f"sample_streams/source_images/{source} (see README)",
+                    *SAMPLE_FACTS[subject_id],
                 ]
             )
 

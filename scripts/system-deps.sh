@@ -8,6 +8,8 @@
 #         the private network namespace the Ray cluster tests create (unshare and nsenter
 #         are util-linux's, on every Debian); rsyslog with its TLS driver, the audit
 #         witness the tests run on loopback (RFC 5424 over RFC 5425)
+#   shift: the desk's shift under a real X server (scripts/desk_shift.py): Xvfb, xdotool
+#          for the officer's keys, ImageMagick, and tesseract to read the card on screen
 # Installs what is missing when run as root (or with sudo); otherwise prints the command.
 set -euo pipefail
 
@@ -17,12 +19,14 @@ window=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render
         libfontconfig1 libdbus-1-3)
 test=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
       gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly iproute2 rsyslog rsyslog-gnutls)
+shift=(xvfb xdotool imagemagick tesseract-ocr tesseract-ocr-eng)
 
 case "${1:-build}" in
   build) wanted=("${build[@]}") ;;
   window) wanted=("${window[@]}") ;;
   test) wanted=("${test[@]}") ;;
-  *) echo "usage: $0 build|window|test" >&2; exit 2 ;;
+  shift) wanted=("${shift[@]}") ;;
+  *) echo "usage: $0 build|window|test|shift" >&2; exit 2 ;;
 esac
 
 command -v dpkg-query >/dev/null || exit 0  # not Debian: trust the reader of the README

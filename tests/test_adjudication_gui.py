@@ -26,36 +26,46 @@ def test_an_officer_works_the_queue_with_the_keyboard_alone(qtbot, open_sample, 
     qtbot.waitUntil(lambda: len(panel.pending) >= 2, timeout=30_000)
     # Most urgent first: Sam Keane (missing person at risk) before Alex Marsh (wanted).
     keane, marsh = panel.pending[:2]
-    assert keane.urgency == Urgency.IMMEDIATE and "Sam Keane" in panel.card.heading.text()
+    assert keane.urgency == Urgency.IMMEDIATE and panel.card.incident is None
     assert marsh.urgency == Urgency.PRIORITY
     assert "[E]" in panel.card.buttons[next(iter(panel.card.buttons))].text()
-    assert panel.selected is keane and "NEW" in panel.card.waiting.text()
-    # Nothing editable has the focus: the keys act on the queue.
+    # Nothing editable has the focus: the keys act on the queue; N opens the most urgent.
     assert QApplication.focusWidget() is panel.list
+    press(qtbot, window, Qt.Key.Key_N)
+    assert panel.selected is keane and "NEW" in panel.card.waiting.text()
 
-    press(qtbot, window, Qt.Key.Key_V)  # the camera frame at the best match
-    assert panel.card.scene.isVisible() and not panel.card.scene.image().isNull()
+    press(qtbot, window, Qt.Key.Key_V)  # the replay of the alert moment, from memory
+    replay = panel.card.replay
+    assert replay.isVisible()
+    qtbot.waitUntil(lambda: bool(replay.frames) or not replay._image.isNull(), timeout=5_000)
 
     press(qtbot, window, Qt.Key.Key_E)  # engage
     qtbot.waitUntil(lambda: keane.engaged, timeout=5_000)
     assert keane in panel.engaged and "awaiting outcome: 1" in panel.engaged_title.text()
-    assert panel.selected is marsh, "the most urgent remaining is next"
+    assert panel.selected is None, "the card closes after a decision"
     press(qtbot, window, Qt.Key.Key_1)  # arrested: the outcome keys act on the engagement
     qtbot.waitUntil(lambda: panel.incident(keane.incident_id) is None, timeout=5_000)
 
+    press(qtbot, window, Qt.Key.Key_N)  # the next: Alex Marsh
+    assert panel.selected is marsh
+    qtbot.wait(650)  # read the card
     press(qtbot, window, Qt.Key.Key_F)  # false match
     qtbot.waitUntil(lambda: panel.incident(marsh.incident_id) is None, timeout=5_000)
 
     # The next pair arrives at 25 s: dismiss one with a reason, engage the other.
     qtbot.waitUntil(lambda: len(panel.pending) >= 2, timeout=30_000)
+    press(qtbot, window, Qt.Key.Key_N)
     first = panel.selected
+    qtbot.wait(650)
     press(qtbot, window, Qt.Key.Key_D)
     assert QApplication.focusWidget() is panel.card.note, "D asks for the reason"
     qtbot.keyClicks(panel.card.note, "dealt with earlier today")
     qtbot.keyClick(panel.card.note, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: panel.incident(first.incident_id) is None, timeout=5_000)
     assert QApplication.focusWidget() is panel.list, "focus is back on the queue"
+    press(qtbot, window, Qt.Key.Key_N)
     left = panel.selected
+    qtbot.wait(650)
     press(qtbot, window, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: left.engaged, timeout=5_000)
 

@@ -73,10 +73,14 @@ def test_concluding_a_paused_deployment_leaves_nothing_to_decide_and_nothing_tic
         raise_alert(session, n, 2, "south", 300 - n)
     qtbot.waitUntil(lambda: len(panel.pending) == 3)
     qtbot.waitUntil(lambda: not session._saves, timeout=20_000)
+    assert panel.selected is None, "an arrival opens no card"
+    press(qtbot, window, Qt.Key.Key_N)
     keane = panel.selected
     assert keane.subject_name == SUBJECTS[0][1]
+    qtbot.wait(650)  # the officer reads the card
     press(qtbot, window, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: keane in panel.engaged, timeout=10_000)
+    press(qtbot, window, Qt.Key.Key_N)  # the next incident, left open at the conclusion
     assert all("OVERDUE" in line for line in shown(panel))
     assert background(panel.card.buttons[Decision.ENGAGE]) == ENGAGE_GREEN
 
@@ -85,7 +89,7 @@ def test_concluding_a_paused_deployment_leaves_nothing_to_decide_and_nothing_tic
     qtbot.mouseClick(bar.conclude_button, Qt.MouseButton.LeftButton)
     box = window.conclude_box
     qtbot.waitUntil(box.isVisible)
-    assert "2 incident(s) (5 alert(s)) are still undecided" in box.informativeText()
+    assert "2 incidents (5 alerts) are still undecided" in box.informativeText()
     answer(qtbot, box, YES)
     qtbot.waitUntil(lambda: session.deployment.concluded_at is not None, timeout=15_000)
     run_on_loop(qtbot, session.store.call(lambda: None))  # everything queued has been shown
@@ -142,7 +146,9 @@ def test_an_undone_decision_takes_the_new_sighting_of_its_subject(qtbot, open_sa
     marsh = raise_alert(session, 0, 1, "north", 30)
     qtbot.waitUntil(lambda: len(panel.pending) == 1)
     qtbot.waitUntil(lambda: not session._saves, timeout=20_000)
+    press(qtbot, window, Qt.Key.Key_N)
     first = panel.selected
+    qtbot.wait(650)
 
     # A stray F; Marsh walks past the other camera; the officer undoes the F.
     press(qtbot, window, Qt.Key.Key_F)
@@ -163,6 +169,7 @@ def test_an_undone_decision_takes_the_new_sighting_of_its_subject(qtbot, open_sa
     assert len(panel.pending) == 1
     qtbot.waitUntil(lambda: not session._saves, timeout=20_000)
 
+    qtbot.wait(650)
     press(qtbot, window, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: first in panel.engaged, timeout=10_000)
     assert not panel.pending
@@ -212,27 +219,36 @@ def test_the_bar_keeps_to_its_lines_and_its_notes_fade(qtbot, open_sample):
     )
     assert wall_top() == top
 
-    # A new false-alert rate describes itself in the bar: on one line, the whole of it in
+    # A new false-alert rate is previewed and asks for a reason; then it describes itself
+    # in the bar in plain words (no distance), in two lines at most, the whole of it in
     # the tooltip, and the camera wall does not move.
     for one_in in ("1 in 100,000", "1 in 1,000"):
         said = bar.operating.toolTip() or bar.operating.text()
         choose(qtbot, bar.rate, one_in)
         pause_like_a_person(qtbot)
         qtbot.mouseClick(bar.rate_button, Qt.MouseButton.LeftButton)
+        dialog = bar.rate_dialog
+        qtbot.waitUntil(dialog.isVisible)
+        assert "Now:" in dialog.preview.text() and "After:" in dialog.preview.text()
+        assert not dialog.ok.isEnabled(), "no change without a reason"
+        qtbot.keyClicks(dialog.reason, "busy Saturday: too many false alerts")
+        qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(
             lambda s=said: (bar.operating.toolTip() or bar.operating.text()) != s, timeout=10_000
         )
-        assert "Refused" not in bar.message.text()
+        assert "Refused" not in bar.message.full_text
         full = bar.operating.toolTip()
-        assert full.startswith("Operating point:") and "passers-by" in full
+        assert full.startswith("Operating point:") and "people walking past" in full
+        assert "distance" not in full
         metrics = bar.operating.fontMetrics()
-        assert bar.operating.height() < 2 * metrics.lineSpacing(), "one line"
-        assert metrics.horizontalAdvance(bar.operating.text()) <= bar.operating.width()
+        assert bar.operating.height() <= 2 * metrics.lineSpacing() + 4, "two lines at most"
         assert wall_top() == top
+    changes = [
+        e.details for e in console.session.store.store.audit.entries()
+        if e.action == "false-alert rate changed"
+    ]
+    assert [c["reason"] for c in changes] == ["busy Saturday: too many false alerts"] * 2
 
-    # A refusal, read in full, does not move the wall either.
-    choose(qtbot, bar.rate, "1 in 100")
-    pause_like_a_person(qtbot)
-    qtbot.mouseClick(bar.rate_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Refused" in bar.message.text(), timeout=10_000)
-    assert wall_top() == top
+    # A rate the site policy refuses is not offered at all.
+    assert bar.rate.findText("1 in 100") == -1
+    assert bar.rate.itemText(0) == "1 in 1,000"

@@ -130,8 +130,11 @@ def engage_and_record_outcome(qtbot, console):
     window, panel = console.window, console.window.alerts
     window.activateWindow()
     qtbot.waitUntil(lambda: len(panel.pending) >= 1, timeout=30_000)
-    first = panel.selected
     pause_like_a_person(qtbot)
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_N)  # open the next card
+    first = panel.selected
+    assert first is not None
+    qtbot.wait(650)  # read it: a key on a card shown for less than the guard time is refused
     qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: first.engaged, timeout=5_000)
     pause_like_a_person(qtbot)

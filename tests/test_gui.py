@@ -35,7 +35,7 @@ def pick(qtbot, panel, incident) -> None:
 
 
 def click(qtbot, panel, decision: Decision) -> None:
-    pause_like_a_person(qtbot)
+    qtbot.wait(650)  # the officer reads the card first: the desk's guard time
     qtbot.mouseClick(panel.card.buttons[decision], Qt.MouseButton.LeftButton)
 
 
@@ -57,8 +57,8 @@ def test_officer_sees_feeds_and_adjudicates_alert_cards(qtbot, open_sample, tmp_
     assert not card.live_photo.image().isNull() and not card.watchlist_photo.image().isNull()
     assert "Best distance" in card.facts.text()
     # The sample runs at 1 in 1,000 passers-by: against its 2 subjects, this distance.
-    assert f"threshold {threshold_for(FalseAlertRate(1000), 2):.2f}" in card.facts.text()
-    assert "fps" in window.tiles["north"].health_label.text()
+    assert f"alerts at {threshold_for(FalseAlertRate(1000), 2):.2f} or less" in card.facts.text()
+    assert "fps" in window.tiles["north"].health_text
 
     click(qtbot, panel, Decision.ENGAGE)
     qtbot.waitUntil(lambda: first in panel.engaged, timeout=5_000)
@@ -113,6 +113,8 @@ def test_a_broken_camera_shows_why_while_the_other_keeps_playing(qtbot, open_sam
 def check_refused_decision(qtbot, console, reason: str) -> None:
     """The officer clicks Engage; the write fails: the banner says so, nothing is lost."""
     panel = console.window.alerts
+    pause_like_a_person(qtbot)
+    qtbot.keyClick(panel.list, Qt.Key.Key_N)  # open it
     incident = panel.selected
     click(qtbot, panel, Decision.ENGAGE)
     qtbot.waitUntil(lambda: "NOT recorded" in panel.banner.text(), timeout=5_000)

@@ -40,8 +40,8 @@ def test_an_operator_cannot_start_unconfirmed_nor_conclude(qtbot, open_sample):
     assert all("deployment not started" in t.state_text for t in tiles.values())
     assert not bar.conclude_button.isEnabled() and not bar.rate_button.isEnabled()
     click(qtbot, bar.start_button)
-    qtbot.waitUntil(lambda: "Refused" in bar.message.text())
-    assert "Refused: confirm that officers are present on the ground" in bar.message.text()
+    qtbot.waitUntil(lambda: "Refused" in bar.message.full_text)
+    assert "Refused: confirm that officers are present on the ground" in bar.message.full_text
     assert console.session.feeds[0].counters.frames_decoded == 0
 
 
@@ -56,7 +56,7 @@ def test_a_supervisor_starts_then_concludes_and_the_watchlist_goes(qtbot, open_s
     qtbot.waitUntil(box.isVisible)
     click(qtbot, box.button(QMessageBox.StandardButton.Yes))
     qtbot.waitUntil(lambda: "CONCLUDED" in bar.state_label.text(), timeout=10_000)
-    assert "watchlist of 2 subjects deleted" in bar.message.text()
+    assert "watchlist of 2 subjects deleted" in bar.message.full_text
     assert "watchlist deleted" in bar.summary.text()
     assert "none" in bar.operating.full_text and "2 subjects" not in bar.operating.full_text
     assert all("concluded: cameras are off" in t.state_text for t in tiles.values())
@@ -97,10 +97,11 @@ def test_a_bad_watchlist_is_refused_whole_with_every_row_and_reason(qtbot, open_
 
     console = open_sample(start=False, role=Role.OPERATOR)
     before = len(console.session.watchlist)
-    run_on_loop(qtbot, console.window.import_watchlist(bad_watchlist(tmp_path / "bad")), 60_000)
+    importing = console.window.watchlist_import
+    run_on_loop(qtbot, importing.run(bad_watchlist(tmp_path / "bad")), 60_000)
     bar = console.window.bar
-    assert "Watchlist refused: 7 row(s) rejected" in bar.message.text()
-    reasons = {r.row: r.reason for r in console.window.rejections.rejections}
+    assert "Watchlist refused: 7 rows rejected" in bar.message.full_text
+    reasons = {r.row: r.reason for r in importing.rejections.rejections}
     assert "2 faces found" in reasons[2]
     assert "no face found" in reasons[3]
     assert "cannot be read" in reasons[4]
@@ -108,5 +109,5 @@ def test_a_bad_watchlist_is_refused_whole_with_every_row_and_reason(qtbot, open_
     assert "provenance is missing" in reasons[6]
     assert "earlier row" in reasons[7]
     assert "under 18" in reasons[8]
-    assert "row 8 (M8)" in console.window.rejections_box.detailedText()
+    assert "row 8 (M8)" in importing.rejections_box.detailedText()
     assert len(console.session.watchlist) == before, "nothing half-imported"

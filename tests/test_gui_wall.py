@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton, QWidget
 
 from console.config import SAMPLE_DEPLOYMENT, load_plan
 from console.live.feed import FeedState, FeedStatus
@@ -160,7 +160,7 @@ def test_layout_is_remembered_keys_listed_mute_shown_and_saves_go_to_documents(
     dialog = window.keys_dialog
     qtbot.waitUntil(dialog.isVisible)
     listed = " ".join(k for k, _ in dialog.rows())
-    for shortcut in window.shortcuts:
+    for shortcut in window.keys.shortcuts:
         key = shortcut.key().toString()
         if key.startswith("Ctrl+") and key[-1].isdigit():
             key = "Ctrl+1"
@@ -173,15 +173,19 @@ def test_layout_is_remembered_keys_listed_mute_shown_and_saves_go_to_documents(
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     press(qtbot, Qt.Key.Key_M, target=queue)
-    assert window.mute_label.isVisible() and "Sound off" in window.mute_label.text()
+    assert window.mute_label.isVisible() and "SOUND OFF" in window.mute_label.text()
     press(qtbot, Qt.Key.Key_M, target=queue)
     assert not window.mute_label.isVisible()
 
-    # Ctrl+2 enlarges the second camera; Escape brings the wall back.
+    # Ctrl+2 enlarges the second camera over the whole window, the other listed beside
+    # it; Escape brings the wall and the queue back.
     press(qtbot, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier, target=queue)
     assert window.tile_grid.enlarged is window.tiles["south"]
-    press(qtbot, Qt.Key.Key_Escape, target=queue)
-    assert window.tile_grid.enlarged is None
+    assert not window.alerts.isVisible() and window.views.camera_list.isVisible()
+    listed = [b.text() for b in window.views.camera_list.findChildren(QPushButton)]
+    assert any(t.startswith("north") for t in listed)
+    press(qtbot, Qt.Key.Key_Escape)
+    assert window.tile_grid.enlarged is None and window.alerts.isVisible()
 
     # Save dialogs open in Documents, with the file type's filter.
     asked = []
@@ -235,10 +239,12 @@ def test_history_follows_the_record_live_in_plain_words_with_both_faces(
     assert not history.table.item(0, 1).icon().isNull(), "the watchlist photo"
     assert history.table.iconSize().width() >= 96
     window.focus_queue()
+    press(qtbot, Qt.Key.Key_N)  # open it
+    qtbot.wait(650)  # look at it
     press(qtbot, Qt.Key.Key_F)  # a false match
     table = history.table
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    column = headers.index("Decision")
+    column = headers.index("Decision (in force)")
     qtbot.waitUntil(lambda: history.table.item(0, column).text() == "False match", timeout=5_000)
     assert "false_match" not in history.decision.itemText(2) + history.decision.itemText(3)
 
@@ -272,11 +278,12 @@ def test_stray_keys_say_what_they_did_and_h_keeps_one_history(qtbot, open_sample
     queue = window.alerts.list
 
     press(qtbot, Qt.Key.Key_D, target=queue)
-    assert "No alert is selected: nothing to dismiss" in window.statusBar().currentMessage()
+    assert "No incident is open: nothing to dismiss" in window.statusBar().currentMessage()
     assert not window.alerts.card.awaiting_reason and queue.hasFocus()
     press(qtbot, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, target=queue)
     assert "Nothing to undo" in window.statusBar().currentMessage()
     assert "supervisor corrects it in the history" in window.statusBar().currentMessage()
+    qtbot.wait(1600)  # letters right after a refused D are a reason typed into nothing
 
     press(qtbot, Qt.Key.Key_H, target=queue)
     qtbot.waitUntil(lambda: getattr(window, "history", None) is not None)

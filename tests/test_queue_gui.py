@@ -54,6 +54,11 @@ def raise_alert(session, n: int, subject: int, camera: str, ago_s: float) -> Ale
     return alert
 
 
+def look(qtbot) -> None:
+    """The officer reads the card before a decision key: the desk's guard time."""
+    qtbot.wait(650)
+
+
 def rows(tmp_path, sql: str) -> list[tuple]:
     db = sqlite3.connect(Database.path_in(tmp_path))
     try:
@@ -146,24 +151,34 @@ def test_sixty_alerts_make_three_incidents_worked_with_the_keyboard(qtbot, open_
     assert panel.selected is marsh and selection_visible(panel)
     press(qtbot, window, Qt.Key.Key_Home)
 
+    # A decision key pressed before the card could be read is refused, and says so.
+    press(qtbot, window, Qt.Key.Key_Down)
+    assert panel.selected is marsh
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_F)
+    assert "after the card opened" in window.statusBar().currentMessage()
+    assert marsh in panel.pending and not rows(tmp_path, "SELECT 1 FROM decisions")
+    press(qtbot, window, Qt.Key.Key_Home)
+
     # A stray F records a false match for all 20 of Keane's alerts...
+    look(qtbot)
     press(qtbot, window, Qt.Key.Key_F)
     qtbot.waitUntil(lambda: keane not in panel.pending, timeout=10_000)
     keane_ids = set(keane.alert_ids)
     decided = rows(tmp_path, "SELECT alert_id, decision, officer FROM decisions")
     assert {a for a, _, _ in decided} == keane_ids
     assert {(d, o) for _, d, o in decided} == {("false_match", OFFICER)}
-    # ...the selection moves to the most urgent remaining, and Undo is offered.
-    assert panel.selected is marsh and selection_visible(panel)
+    # ...the card closes (the next opens when the officer asks), and Undo is offered.
+    assert panel.selected is None and "N</b> opens the most urgent" in panel.card.heading.text()
     assert panel.undo_button.isVisible() and "Ctrl+Z" in panel.undo_button.text()
 
-    # Ctrl+Z within 5 s: Keane is pending again, selected; then engaged, which is
+    # Ctrl+Z within 5 s: Keane is pending again, open; then engaged, which is
     # recorded as a correction of each false match (the original stays).
     press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: keane in panel.pending, timeout=10_000)
     assert panel.selected is keane and selection_visible(panel)
     undone = rows(tmp_path, "SELECT actor, details FROM audit WHERE action='decision undone'")
     assert len(undone) == 1 and undone[0][0] == OFFICER
+    look(qtbot)
     press(qtbot, window, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: keane in panel.engaged, timeout=10_000)
     corrections = rows(tmp_path, "SELECT alert_id, decision, officer, reason FROM corrections")
@@ -171,12 +186,16 @@ def test_sixty_alerts_make_three_incidents_worked_with_the_keyboard(qtbot, open_
     assert {(d, o) for _, d, o, _ in corrections} == {("engage", OFFICER)}
     assert all("undone" in reason for *_, reason in corrections)
     assert len(rows(tmp_path, "SELECT 1 FROM audit WHERE action='decision corrected'")) == 20
-    # Engaged is its own list, always visible, beside the queue; selection moved on.
+    # Engaged is its own list, always visible, beside the queue; the outcome keys act on
+    # the engagement just made; N opens the next incident.
     assert panel.engaged_list.isVisible() and panel.engaged_list.count() == 1
     assert "Engaged, awaiting outcome: 1" in panel.engaged_title.text()
+    assert "Sam Keane" in panel.outcome_for.text()
+    press(qtbot, window, Qt.Key.Key_N)
     assert panel.selected is marsh and selection_visible(panel)
 
     # D asks for a reason; Escape cancels it and gives the keys back to the queue.
+    look(qtbot)
     press(qtbot, window, Qt.Key.Key_D)
     assert QApplication.focusWidget() is panel.card.note
     qtbot.keyClicks(panel.card.note, "m")
@@ -190,6 +209,7 @@ def test_sixty_alerts_make_three_incidents_worked_with_the_keyboard(qtbot, open_
     qtbot.keyClick(panel.card.note, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: marsh not in panel.pending, timeout=10_000)
     assert QApplication.focusWidget() is panel.list
+    press(qtbot, window, Qt.Key.Key_N)
     assert panel.selected is third and selection_visible(panel)
     dismissed = rows(tmp_path, "SELECT note FROM decisions WHERE decision='dismiss'")
     assert dismissed == [("dealt with earlier today",)] * 20
@@ -200,6 +220,7 @@ def test_sixty_alerts_make_three_incidents_worked_with_the_keyboard(qtbot, open_
     outcomes = rows(tmp_path, "SELECT alert_id, outcome FROM outcomes")
     assert {a for a, _ in outcomes} == keane_ids and {o for _, o in outcomes} == {"arrested"}
 
+    look(qtbot)
     press(qtbot, window, Qt.Key.Key_F)
     qtbot.waitUntil(lambda: not panel.pending, timeout=10_000)
     assert panel.selected is None and "No alert awaits" in panel.card.heading.text()
@@ -223,9 +244,10 @@ def test_the_card_says_what_the_record_holds_as_a_sighting_improves(
     )
     session._on_alert(AlertEvent(better, False))
     qtbot.waitUntil(lambda: not session._saves, timeout=10_000)
+    panel.open_next()
     (stored,) = rows(
         tmp_path, f"SELECT distance, frames_seen FROM alerts WHERE alert_id = '{alert.alert_id}'"
     )
     row_text = panel.card.sightings_box.findChildren(QLabel)[0].text()
     assert stored == (0.25, 3)
-    assert "distance 0.250 · 3 frame(s)" in row_text
+    assert "distance 0.250 · 3 frames" in row_text

@@ -30,7 +30,7 @@ class Window(QMainWindow):
         self.closed.done() or self.closed.set_result(None)
         super().closeEvent(event)
 
-async def fake_open(scenario, pool, records, trainee, speed=1.0):
+async def fake_open(scenario, pool, records, trainee, speed=1.0, trainer=""):
     window = Window()
     window.show()
     QTimer.singleShot(300, window.close)  # the trainer closes the window
@@ -41,6 +41,7 @@ class NoPool:
     def __exit__(self, *exc): pass
 
 trainer.open_trainer = fake_open
+trainer.sign_in_trainer = lambda data_dir, scenario: "Sample Trainer (trainer, trainer)"
 import console.vision.pool as pool_module
 pool_module.AnalysisPool = NoPool
 args = trainer.argparse.Namespace(

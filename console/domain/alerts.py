@@ -109,6 +109,9 @@ class Alert:
     # The whole camera frame at the best match, downscaled, for the officer on request.
     # Memory only: it shows passers-by too, so it is never written to disk.
     scene_rgb: np.ndarray | None = None
+    # The next-nearest watchlist subjects to the best match (subject id, name, distance),
+    # nearest first, for the card: a second subject almost as close makes a match doubtful.
+    runners_up: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def urgency(self) -> Urgency:

@@ -10,8 +10,9 @@ in it, each with its own entry in the record and the audit trail.
 Only undecided incidents gather new alerts: a sighting after the decision (or of a subject
 already engaged) opens a new incident, because nobody has looked at it yet.
 
-Plain Python (no Qt): the queue's order, what is selected after a decision, and the undo
-window are rules here; the Qt layer only shows them.
+Plain Python (no Qt): the queue's order and the undo window are rules here (which card is
+open and what a key may act on are in ``console.domain.desk``); the Qt layer only shows
+them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from console.domain.alerts import Alert, Decision, Urgency
+from console.domain.alerts import Alert, Decision, Outcome, Urgency
 from console.domain.deployments import Deployment, DeploymentState, SafeguardError
 
 DEFAULT_WINDOW = timedelta(minutes=5)
@@ -142,7 +143,7 @@ class IncidentQueue:
         )
 
     def most_urgent(self) -> Incident | None:
-        """Where the selection goes after a decision: the head of the queue."""
+        """The head of the queue: what N opens next."""
         pending = self.pending
         return pending[0] if pending else None
 
@@ -204,6 +205,24 @@ class RecentDecision:
 
     def seconds_left(self, now: datetime) -> float:
         return max(0.0, (UNDO_WINDOW - (now - self.decided_at)).total_seconds())
+
+
+@dataclass(frozen=True)
+class RecentOutcome:
+    """An outcome just recorded for an engagement. It cannot be taken back (officers on
+    the ground acted on it), but its officer may correct it, with a reason, if they ask
+    within the undo window; after that only a supervisor corrects it."""
+
+    incident: Incident
+    outcome: Outcome
+    officer: str
+    recorded_at: datetime
+
+    def undo_open(self, now: datetime, officer: str) -> bool:
+        return officer == self.officer and timedelta(0) <= now - self.recorded_at <= UNDO_WINDOW
+
+    def seconds_left(self, now: datetime) -> float:
+        return max(0.0, (UNDO_WINDOW - (now - self.recorded_at)).total_seconds())
 
 
 class UndoRefused(Exception):

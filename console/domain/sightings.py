@@ -36,6 +36,7 @@ class Match:
     track_id: int = 0
     scene_rgb: np.ndarray | None = None  # memory only (see Alert.scene_rgb)
     frames: int = 1  # encodings of this face (its track) that the distance is judged on
+    runners_up: tuple[tuple[str, str, float], ...] = ()  # see Alert.runners_up
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class SightingTracker:
             crop_rgb=best.crop_rgb,
             evidence=list(s.evidence),
             scene_rgb=best.scene_rgb,
+            runners_up=best.runners_up,
         )
 
     @staticmethod
@@ -170,6 +172,7 @@ class SightingTracker:
         if match.distance < alert.distance:
             alert.distance, alert.bbox, alert.crop_rgb = match.distance, match.bbox, match.crop_rgb
             alert.scene_rgb = match.scene_rgb
+            alert.runners_up = match.runners_up
             return True
         return False
 

@@ -79,6 +79,18 @@ class WatchlistEntry:
     def notes(self) -> str:
         return self.extra.get("notes", "")
 
+    @property
+    def reason(self) -> str:
+        """What the subject is sought for, in the watchlist's words (optional column)."""
+        return self.extra.get("reason", "")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Warning markers ("violence; weapons"): the optional ``warnings`` column, split
+        at semicolons, for the officer's card."""
+        text = self.extra.get("warnings", "")
+        return tuple(w.strip() for w in text.split(";") if w.strip())
+
 
 @dataclass(frozen=True)
 class RowRejection:

@@ -497,8 +497,9 @@ class MonitoringSession:
         except PolicyError as exc:
             raise SafeguardError(f"deployment {d.reference} cannot start: {exc}") from exc
 
-    async def change_false_alert_rate(self, rate: FalseAlertRate) -> None:
-        """A supervisor chooses the rate; the threshold follows from it and the watchlist."""
+    async def change_false_alert_rate(self, rate: FalseAlertRate, reason: str = "") -> None:
+        """A supervisor chooses the rate (and says why); the threshold follows from it and
+        the watchlist."""
         self.officer.require(Permission.CHANGE_THRESHOLD)
         self.policy.check_rate(rate)
         check_equality_rate(self, rate)  # a required equality report must cover it too
@@ -512,6 +513,7 @@ class MonitoringSession:
                 "watchlist_size": len(self.watchlist),
                 "old_threshold": old,
                 "new_threshold": value,
+                **({"reason": reason} if reason else {}),
             },
         )
         self.matcher.threshold = value

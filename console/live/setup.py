@@ -20,7 +20,7 @@ from console.domain.watchlist import Watchlist
 from console.equality.approval import note_reference as note_equality_report
 from console.equality.monitoring import note_composition as note_watchlist_groups
 from console.reports.record import keep_counts
-from console.storage import Store
+from console.storage import StorageError, Store
 from console.vision.enrolment import Progress, enrol_watchlist
 from console.vision.operating_point import threshold_for
 from console.vision.pool import AnalysisPool
@@ -29,42 +29,54 @@ from console.vision.pool import AnalysisPool
 SAMPLE_ACCOUNTS = {
     "supervisor": ("Sgt Sample Supervisor", Role.SUPERVISOR, "supervisor-sample"),
     "operator": ("PC Sample Operator", Role.OPERATOR, "operator-sample"),
+    "trainer": ("Sample Trainer", Role.TRAINER, "trainer-sample"),  # the bundled scenarios
 }
 
 
 def seed_sample_accounts(store: Store) -> None:
-    if store.officers.count():
+    """The sample record's accounts (a sample record made before an account was added to
+    the list gets it now)."""
+    if store.officers.count() >= len(SAMPLE_ACCOUNTS):
         return
     for username, (name, role, password) in SAMPLE_ACCOUNTS.items():
-        store.officers.add(username, name, role, password, by="console (sample set-up)")
+        try:
+            store.officers.add(username, name, role, password, by="console (sample set-up)")
+        except StorageError as exc:
+            if "already exists" not in str(exc):
+                raise
 
 
-def resolve_deployment(
-    store: Store, plan: DeploymentPlan, officer: Officer, now: datetime
-) -> Deployment:
-    """The plan's deployment from the record, planned afresh if it does not exist yet.
-
-    A ``{seq}`` in the reference takes the first number whose deployment has not
-    concluded, so the sample can run again after it concluded.
-    """
-    # The site's cap on cameras holds for a deployment planned earlier, and for cameras
-    # added on the command line, as for a new one.
-    store.policy.current().check_cameras(len(plan.cameras))
+def reference_to_open(store: Store, plan: DeploymentPlan) -> str:
+    """The deployment reference the plan opens: a ``{seq}`` takes the first number whose
+    deployment has not concluded, so the sample can run again after it concluded.
+    SafeguardError if the plan's fixed reference has concluded."""
     seq = 1
     while True:
         reference = plan.reference.replace("{seq}", f"{seq:03d}")
         existing = store.deployments.get(reference)
-        if existing is None:
-            deployment = plan.deployment(reference, now, store.policy.current())
-            store.deployments.create(deployment, str(officer))
-            return deployment
-        if existing.state != DeploymentState.CONCLUDED:
-            return existing
+        if existing is None or existing.state != DeploymentState.CONCLUDED:
+            return reference
         if "{seq}" not in plan.reference:
             raise SafeguardError(
                 f"deployment {reference} has concluded; plan a new deployment with a new reference"
             )
         seq += 1
+
+
+def resolve_deployment(
+    store: Store, plan: DeploymentPlan, officer: Officer, now: datetime
+) -> Deployment:
+    """The plan's deployment from the record, planned afresh if it does not exist yet."""
+    # The site's cap on cameras holds for a deployment planned earlier, and for cameras
+    # added on the command line, as for a new one.
+    store.policy.current().check_cameras(len(plan.cameras))
+    reference = reference_to_open(store, plan)
+    existing = store.deployments.get(reference)
+    if existing is not None:
+        return existing
+    deployment = plan.deployment(reference, now, store.policy.current())
+    store.deployments.create(deployment, str(officer))
+    return deployment
 
 
 def needs_watchlist(store: Store, d: Deployment, now: datetime) -> bool:

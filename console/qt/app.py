@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import sys
 from collections.abc import Callable
@@ -16,17 +17,24 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from console.config import DeploymentPlan, plan_engine
 from console.domain.deployments import SafeguardError
-from console.domain.officers import Officer, PermissionDenied
+from console.domain.officers import Officer, Permission, PermissionDenied
 from console.domain.watchlist import WatchlistError
 from console.live.session import MonitoringSession
-from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, seed_sample_accounts
+from console.live.setup import (
+    SAMPLE_ACCOUNTS,
+    prepare,
+    reference_to_open,
+    resolve_deployment,
+    seed_sample_accounts,
+)
+from console.qt.handover import may_hold_the_desk
 from console.qt.login import LoginDialog
-from console.qt.main_window import SIGN_OUT, MainWindow
+from console.qt.main_window import MainWindow
 from console.qt.settings import window_settings
 from console.qt.theme import DEFAULT_THEME, apply_theme
 from console.qt.witness_status import show_witness_status
 from console.storage import AsyncStore, StorageError, Store
-from console.storage.console_log import CLOSED, SIGNED_OUT
+from console.storage.console_log import CLOSED
 from console.vision.pool import AnalysisPool
 
 log = logging.getLogger(__name__)
@@ -113,28 +121,32 @@ async def open_console(
 
 
 def login_dialog(store: Store, plan: DeploymentPlan) -> LoginDialog:
+    """The sign-in, naming the deployment it opens (and the sample's accounts)."""
     hint, username = "", ""
     if plan.sample:
         hint = "Sample accounts: " + ", ".join(
-            f"{u} / {p}" for u, (_, _, p) in SAMPLE_ACCOUNTS.items()
+            f"{u} / {p}"
+            for u, (_, role, p) in SAMPLE_ACCOUNTS.items()
+            if Officer(u, u, role).may(Permission.ADJUDICATE)
         )
         username = "supervisor"
-    return LoginDialog(store.officers.authenticate, hint, username)
+    try:
+        reference = reference_to_open(store, plan)
+    except SafeguardError:
+        reference = plan.reference
+    site = f" · {plan.site}" if plan.site else ""
+    return LoginDialog(
+        store.officers.authenticate,
+        hint,
+        username,
+        opens=f"Deployment <b>{html.escape(reference)}</b>{html.escape(site)}",
+        check=may_hold_the_desk,
+    )
 
 
 def log_in(store: Store, plan: DeploymentPlan) -> Officer | None:
     dialog = login_dialog(store, plan)
     return dialog.officer if dialog.exec() == QDialog.DialogCode.Accepted else None
-
-
-async def sign_in_again(store: Store, plan: DeploymentPlan) -> Officer | None:
-    """The sign-in dialog after a sign-out, awaited on the running loop (not exec())."""
-    dialog = login_dialog(store, plan)
-    answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    dialog.finished.connect(lambda result: answered.done() or answered.set_result(result))
-    dialog.open()
-    result = await answered
-    return dialog.officer if result == QDialog.DialogCode.Accepted else None
 
 
 APP_ID = "lfr-console"
@@ -185,20 +197,14 @@ def run_console(plan: DeploymentPlan, data_dir: Path) -> int:
 
 async def _run(plan: DeploymentPlan, store: Store, officer: Officer, data_dir: Path) -> int:
     with AnalysisPool() as pool:
-        while True:
-            try:
-                console = await open_console(plan, store, officer, pool)
-            except (WatchlistError, SafeguardError, StorageError, PermissionDenied) as exc:
-                QMessageBox.critical(None, "LFR console cannot start", str(exc))
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            ending = await console.window.closed
-            await console.close(SIGNED_OUT if ending == SIGN_OUT else CLOSED)
-            if ending != SIGN_OUT:
-                return 0
-            store = Store.in_dir(data_dir)
-            signed_in = await sign_in_again(store, plan)
-            if signed_in is None:
-                store.close()
-                return 0
-            officer = signed_in
+        try:
+            console = await open_console(plan, store, officer, pool)
+        except (WatchlistError, SafeguardError, StorageError, PermissionDenied) as exc:
+            QMessageBox.critical(None, "LFR console cannot start", str(exc))
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        # A sign-out hands the desk over inside the window (the cameras keep running);
+        # the window closes only to quit.
+        await console.window.closed
+        await console.close(CLOSED)
+        return 0

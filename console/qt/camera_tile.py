@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt, Signal
@@ -12,7 +13,13 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 from console.live.feed import FacesInView, FeedState, FeedStatus
 from console.live.overlay import DelayedPicture, Shown
 from console.qt.images import qimage_from_rgb
+from console.qt.labels import ElidedLabel
 from console.vision.sources import SourceSpec
+
+# Face checks a second below which a camera is not "Good": a walker is in view for three
+# seconds or so, and an alert needs two matching checks a few hundred ms apart; at 1.5 a
+# second a walker gets four or five.
+ADEQUATE_CHECKS_PER_S = 1.5
 
 STATE_COLOURS = {
     FeedState.WAITING: "#9aa0a6",
@@ -56,6 +63,14 @@ class VideoView(QWidget):
         # The frame on screen is old (the feed is not live): dimmed, so a frozen street
         # is never taken for a live one.
         self.stale = False
+        # Called when the number of faces boxed on the frame on screen changes: the tile's
+        # "faces in view" counts the picture the officer sees, not the newest analysis.
+        self.faces_changed: Callable[[int], None] | None = None
+        self._faces_shown = 0
+
+    @property
+    def faces_on_screen(self) -> int:
+        return len(self.current.boxes) if self.current is not None else 0
 
     def show_frame(self, rgb: np.ndarray, scale: float, index: int | None = None) -> None:
         """A new frame from the camera; *index* ties it to its analysis. Without an index
@@ -70,6 +85,10 @@ class VideoView(QWidget):
             self.current = shown
             self.image, self._scale = qimage_from_rgb(shown.rgb), shown.scale
             self.update()
+            if len(shown.boxes) != self._faces_shown:
+                self._faces_shown = len(shown.boxes)
+                if self.faces_changed is not None:
+                    self.faces_changed(self._faces_shown)
 
     def show_faces(self, faces: FacesInView) -> None:
         self.picture.add_analysis(faces.frame_index, faces.boxes)
@@ -165,14 +184,17 @@ class CameraTile(QFrame):
             f"<b>{html.escape(camera.upper())}</b>  <span style='color:#8a94a6'>{shown}</span>"
         )
         self.title.setObjectName("tileTitle")
-        self.state_label = QLabel()
-        self.health_label = QLabel()
+        # The title wraps (it never changes); the state and health lines are one line
+        # each, cut with an ellipsis and whole in their tooltips: a longer message never
+        # takes height from the picture.
+        self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.state_label = ElidedLabel()
+        self.state_label.setTextFormat(Qt.TextFormat.RichText)
+        self.health_label = ElidedLabel()
         self.health_label.setObjectName("health")
-        # Long lines wrap rather than widen the tile (and the window) past the screen.
-        for label in (self.title, self.state_label, self.health_label):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.video = VideoView()
+        self.video.faces_changed = lambda _: self._show_health()
         self.setMinimumSize(180, 160)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         layout = QVBoxLayout(self)
@@ -216,23 +238,29 @@ class CameraTile(QFrame):
         self.status = status
         colour = STATE_COLOURS[status.state]
         detail = f": {status.detail}" if status.detail else ""
-        self.state_label.setText(
-            f"<span style='color:{colour}'>●</span> "
-            f"{html.escape(status.state.value.upper() + detail, quote=False)}"
+        self.state_label.set_rich(
+            f"<span style='color:{colour}'>●</span> ",
+            status.state.value.upper() + detail,
         )
-        self.state_label.setToolTip(status.detail)
-        text, details = health_text(status)
-        self.health_label.setText(text)
-        self.health_label.setToolTip(details)
+        self._show_health()
         self.video.message = (
             f"{status.state.value.upper()}{detail}" if status.state in NOT_LIVE_STATES else ""
         )
         self.video.stale = status.state != FeedState.LIVE
         self.video.update()
 
+    def _show_health(self) -> None:
+        text, details = health_text(self.status, self.video.faces_on_screen)
+        self.health_label.set_full_text(text)
+        self.health_label.setToolTip(details)
+
     @property
     def state_text(self) -> str:
-        return self.state_label.text()
+        return self.state_label.full_text
+
+    @property
+    def health_text(self) -> str:
+        return self.health_label.full_text
 
 
 def _plural(n: int, word: str) -> str:
@@ -245,19 +273,23 @@ def health_word(status: FeedStatus) -> str:
         return "No picture"
     if status.reconnects_last_hour or status.stalls_last_hour:
         return "Unsteady link"
-    if status.decode_fps >= 1 and status.analysed_fps < 0.5:
+    if status.decode_fps >= 1 and status.analysed_fps < ADEQUATE_CHECKS_PER_S:
         return "Face checks behind"
     return "Good"
 
 
-def health_text(status: FeedStatus) -> tuple[str, str]:
+def health_text(status: FeedStatus, faces_on_screen: int | None = None) -> tuple[str, str]:
     """One short line for the tile (rates over the last minute) and the full record for
     its tooltip. Cumulative counts live in the tooltip only: "dropped 11049" on the tile
-    read as a fault, when most frames are skipped by design (a few checks a second)."""
+    read as a fault, when most frames are skipped by design (a few checks a second).
+
+    *faces_on_screen*: the faces boxed on the picture the tile shows (which runs a little
+    behind the camera); the line counts those, so it agrees with the boxes drawn."""
+    faces = status.faces_in_view if faces_on_screen is None else faces_on_screen
     if status.state == FeedState.LIVE:
         line = (
             f"{health_word(status)} · picture {status.decode_fps:.0f} fps · faces checked "
-            f"{status.analysed_fps:.1f}/s · {_plural(status.faces_in_view, 'face')} in view"
+            f"{status.analysed_fps:.1f}/s · {_plural(faces, 'face')} in view"
         )
     else:
         line = health_word(status)
@@ -272,7 +304,8 @@ def health_text(status: FeedStatus) -> tuple[str, str]:
     if crowded:
         line += f" · {crowded}"
     details = (
-        "Rates are over the last minute.\n"
+        "Rates are over the last minute. "
+        f"Good needs at least {ADEQUATE_CHECKS_PER_S:g} face checks a second.\n"
         f"Since the start: {status.frames_decoded} frames shown, {status.frames_analysed} "
         f"checked for faces, {status.dropped} not checked (only a few a second are, by "
         f"design), {status.bad_frames} corrupt frames skipped.\n"

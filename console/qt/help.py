@@ -18,7 +18,13 @@ from PySide6.QtWidgets import (
 class KeysDialog(QDialog):
     """The keys of the window it belongs to; Escape or Close closes it."""
 
-    def __init__(self, title: str, keys: list[tuple[str, str]], parent: QWidget | None = None):
+    def __init__(
+        self,
+        title: str,
+        keys: list[tuple[str, str]],
+        parent: QWidget | None = None,
+        note: str = "",
+    ):
         super().__init__(parent)
         self.setWindowTitle(f"Keys · {title}")
         self.table = QTableWidget(len(keys), 2)
@@ -35,7 +41,11 @@ class KeysDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Keys work anywhere in the window except while typing a note."))
+        intro = QLabel(
+            "Keys work anywhere in the window except while typing a note. " + note
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
         self.resize(720, 120 + 30 * len(keys))

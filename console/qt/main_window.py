@@ -1,26 +1,28 @@
-"""The console's window: camera tiles on the left, the adjudication queue on the right."""
+"""The console's window: camera tiles on the left, the adjudication queue on the right.
+
+Its parts live beside it: the keys (``desk_keys``), the handover at a shift change
+(``handover``), the camera views beyond the wall (``camera_views``), the watchlist import
+(``watchlist_import``), the card and queue (``incident_card``, ``queue_panel``). The window
+presents the monitoring session (it is the session's listener) and forwards decisions.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QPixmapCache
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -28,51 +30,50 @@ from PySide6.QtWidgets import (
 from console.config import DeploymentPlan
 from console.domain.alerts import Adjudication, AdjudicationError, Alert, Decision, Outcome
 from console.domain.deployments import Deployment, DeploymentState, SafeguardError
-from console.domain.incidents import RecentDecision, UndoRefused
-from console.domain.officers import Officer, Permission, PermissionDenied
+from console.domain.incidents import RecentDecision, RecentOutcome, UndoRefused
+from console.domain.officers import Officer, PermissionDenied
 from console.domain.policy import FalseAlertRate, SitePolicy
-from console.domain.watchlist import Watchlist, WatchlistError
+from console.domain.watchlist import Watchlist
 from console.equality.approval import bar_text as equality_report_text
+from console.live.corrections import may_correct
 from console.live.feed import FacesInView, FeedStatus
+from console.live.moments import AlertMoments
 from console.live.session import MonitoringSession, PartlyRecorded
-from console.live.setup import import_watchlist
 from console.qt.camera_tile import CameraTile
+from console.qt.camera_views import CameraViews
 from console.qt.deployment_bar import DeploymentBar
+from console.qt.desk_corrections import DeskCorrections
+from console.qt.desk_keys import DESK_KEYS, GUARD_NOTE, DeskKeys
 from console.qt.equality_dialog import ask_and_record as ask_equality_monitoring
+from console.qt.handover import DeskHandover
 from console.qt.help import KeysDialog
-from console.qt.keys import install_shortcuts
-from console.qt.queue_panel import DECISION_KEYS, OUTCOME_KEYS, IncidentPanel
+from console.qt.incident_card import SubjectFacts, plural
+from console.qt.queue_panel import IncidentPanel
 from console.qt.settings import window_settings
 from console.qt.sound import AlertSound
 from console.qt.theme import add_theme_menu
 from console.qt.tile_grid import TileGrid
+from console.qt.watchlist_import import WatchlistImport
 from console.storage import StorageError
 
 log = logging.getLogger(__name__)
 
 # How the window ended, as the close future reports it to the application.
 QUIT = "quit"
-SIGN_OUT = "sign out"
-# Every key of the window, for Help → Keys (F1); the bindings are in _install_keys.
+# Every key of the window, for Help → Keys (F1); the desk's own are in desk_keys.
 KEYS = [
-    ("E", "Engage the selected incident (officers approach)"),
-    ("D", "Dismiss it: type the reason, then Return"),
-    ("F", "False match: the person is not the subject"),
-    ("1 / 2 / 3 / 4", "Outcome of an engagement: arrested / advice / not located / false"),
-    ("Ctrl+Z", "Undo the last decision (within its window)"),
-    ("Up / Down, PgUp / PgDown, Home / End", "Move through the queue"),
-    ("V", "Show or hide the camera frame of the selected incident"),
-    ("Double-click a camera, or click it and Enter", "Enlarge that camera"),
-    ("Ctrl+1 … Ctrl+8", "Enlarge camera 1 … 8"),
-    ("Escape", "Back to every camera; cancel a dismissal waiting for its reason"),
+    *DESK_KEYS,
+    ("Ctrl+Z", "Undo the last decision (within 5 s); just after an outcome, correct it"),
+    ("Double-click a camera, or click it and Enter; Ctrl+1 … Ctrl+8",
+     "That camera over the whole window, the others listed beside it"),
+    ("Ctrl+Shift+1 … Ctrl+Shift+8",
+     "That camera in a window of its own (a second monitor); again: back on the wall"),
     ("M", "Mute or unmute the alert sound"),
-    ("H", "Alert history"),
-    ("F1 or ?", "This list of keys"),
-    ("Ctrl+Q", "Quit (asks first during a deployment)"),
+    ("H", "Alert history (a supervisor corrects decisions and outcomes there)"),
+    ("Ctrl+Q", "Quit (asks first during a deployment: the cameras stop)"),
 ]
-
-
 MESSAGE_SECONDS = 20.0  # how long a status bar message stays
+MUTED = "SOUND OFF [M]"  # plain text: a loudspeaker glyph is missing from many fonts
 
 
 class MainWindow(QMainWindow):
@@ -92,25 +93,33 @@ class MainWindow(QMainWindow):
         self.officer = officer
         self.session: MonitoringSession | None = None
         self.watchlist: Watchlist | None = None
-        # Resolved with QUIT or SIGN_OUT once the window has closed.
+        # Resolved with QUIT once the window has closed.
         self.closed: asyncio.Future[str] = asyncio.get_event_loop().create_future()
-        self._ending = QUIT
         self._close_confirmed = False
         self.close_box: QMessageBox | None = None
         self.conclude_box: QMessageBox | None = None
+        self.history = None
         self._footfall: QTimer | None = None  # the operating point at the footfall seen
         self._tasks: set[asyncio.Task] = set()
-        self.setWindowTitle(f"LFR console · {deployment.reference} · {deployment.site}")
+        self.recent_outcome: RecentOutcome | None = None
+        self.moments = AlertMoments()  # the alert moments' frames: memory only
+        self.settings = window_settings(record_path)
+        self._record_path = record_path
+        self._restored = False
+        policy = policy or SitePolicy()
 
-        self.bar = DeploymentBar(officer)
+        self.bar = DeploymentBar(officer, policy=policy)
         self.bar.confirm_requested.connect(lambda: self._act("confirm_officers_present"))
         self.bar.start_requested.connect(lambda: self._act("start"))
         self.bar.conclude_requested.connect(self.ask_conclude)
         self.bar.rate_requested.connect(
-            lambda one_in: self._act("change_false_alert_rate", FalseAlertRate(one_in))
+            lambda one_in, reason: self._act(
+                "change_false_alert_rate", FalseAlertRate(one_in), reason
+            )
         )
-        self.bar.import_requested.connect(self._choose_watchlist)
-        self.bar.show_deployment(deployment, 0)
+        self.watchlist_import = WatchlistImport(self)
+        self.bar.import_requested.connect(self.watchlist_import.choose)
+        self.bar.show_deployment(deployment, None)
         # Nothing editable has the focus when the window opens: a key typed by the
         # officer must act on the queue, never change the false-alert rate.
         self.bar.rate.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -121,61 +130,52 @@ class MainWindow(QMainWindow):
             tile.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click there frees a text field
             self.tiles[spec.camera] = tile
         self.tile_grid = TileGrid(list(self.tiles.values()))
-        policy = policy or SitePolicy()
+        self.views = CameraViews(self)  # enlarged over the window, popped out, the map
+        self.corrections = DeskCorrections(self)
+
         self.alerts = IncidentPanel(deployment.site, policy.pending_warning_seconds)
-        self.alerts.decide_requested.connect(self._decide)
-        self.alerts.outcome_requested.connect(self._report_outcome)
+        card = self.alerts.card
+        card.frame_width = self._frame_width
+        card.subject_facts = self._subject_facts
+        card.clip_of = self.moments.clip
+        self.alerts.on_left = lambda incident: self.moments.forget(incident.alert_ids)
         self.alerts.undo_requested.connect(self.undo)
-        self.alerts.card.decided.connect(self._decide_selected)
-        self.alerts.card.frame_width = self._frame_width
-        self.alerts.card.note.returnPressed.connect(self._after_text_entry)
+        self.alerts.auto_open.setChecked(self.settings.value("desk/auto_open", "false") == "true")
+        self.alerts.auto_open_changed.connect(
+            lambda on: self.settings.setValue("desk/auto_open", "true" if on else "false")
+        )
         self.sound = AlertSound()
-        self._install_keys()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.tile_grid)
+        self.splitter.addWidget(self.views.wall)
         self.splitter.addWidget(self.alerts)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        central = QWidget()
-        column = QVBoxLayout(central)
+        desk = QWidget()
+        column = QVBoxLayout(desk)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.bar)
         column.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
-        menu = self.menuBar().addMenu("&File")
-        self.sign_out_action = menu.addAction("Sign out", self.sign_out)
-        menu.addSeparator()
-        self.quit_action = menu.addAction("Quit", "Ctrl+Q", self.close)
-        reports = self.menuBar().addMenu("&Reports")
-        reports.addAction("Alert history… [H]", self.open_history)
-        reports.addAction("Deployment record…", self.open_record)
-        reports.addAction("Evaluation…", self.open_evaluation)
-        self.view_menu = self.menuBar().addMenu("&View")
-        for n, tile in enumerate(self.tiles.values(), start=1):
-            self.view_menu.addAction(
-                f"Enlarge {tile.camera} [Ctrl+{n}]" if n <= 8 else f"Enlarge {tile.camera}",
-                lambda t=tile: self.tile_grid.enlarge(t),
-            )
-        self.view_menu.addAction("Every camera [Esc]", self.tile_grid.restore)
-        self.view_menu.addSeparator()
-        self.theme_actions = add_theme_menu(self.view_menu, window_settings(record_path))
-        help_menu = self.menuBar().addMenu("&Help")
-        self.keys_action = help_menu.addAction("Keys… [F1]", self.show_keys)
+        self.handover = DeskHandover(self)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(desk)
+        self.pages.addWidget(self.handover.page)
+        self.setCentralWidget(self.pages)
+        self._menus(record_path)
+        self.keys = DeskKeys(self, self._window_keys())
+
         self.deployment_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.hide()
         # Always there while muted: an officer coming back to the desk must see it.
-        self.mute_label = QLabel("🔇 Sound off [M]")
+        self.mute_label = QLabel(MUTED)
         self.mute_label.setObjectName("muted")
+        self.mute_label.setStyleSheet("background:#b3261e; color:white; padding:1px 6px")
         self.mute_label.hide()
         self.statusBar().addPermanentWidget(self.mute_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.deployment_label)
-        self.settings = window_settings(record_path)
-        self._record_path = record_path
-        self._restored = False
         self._describe()
         screen = QApplication.primaryScreen()
         room = screen.availableGeometry() if screen is not None else None
@@ -184,6 +184,60 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1500, 860)
         self.alerts.list.setFocus()
+
+    def _menus(self, record_path: str) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.sign_out_action = menu.addAction(
+            "&Sign out (the cameras keep running)…", self.handover.sign_out
+        )
+        menu.addSeparator()
+        self.quit_action = menu.addAction("&Quit", "Ctrl+Q", self.close)
+        # The bar's actions from the keyboard too (Alt+D).
+        self.deployment_menu = self.menuBar().addMenu("&Deployment")
+        self.deployment_menu.addAction(
+            "&Confirm officers on the ground", self.bar.confirm_requested.emit
+        )
+        self.deployment_menu.addAction("&Start deployment", self.bar.start_requested.emit)
+        self.deployment_menu.addAction("Change the false-alert &rate…", self.bar.ask_rate)
+        self.deployment_menu.addAction("&Import watchlist…", self.watchlist_import.choose)
+        self.deployment_menu.addSeparator()
+        self.deployment_menu.addAction("Con&clude deployment…", self.ask_conclude)
+        self.reports_menu = self.menuBar().addMenu("&Reports")
+        self.reports_menu.addAction("Alert history… [H]", self.open_history)
+        self.reports_menu.addAction("Deployment record…", self.open_record)
+        self.reports_menu.addAction("Evaluation…", self.open_evaluation)
+        self.view_menu = self.menuBar().addMenu("&View")
+        for n, tile in enumerate(self.tiles.values(), start=1):
+            key = f" [Ctrl+{n}]" if n <= 8 else ""
+            self.view_menu.addAction(
+                f"Enlarge {tile.camera}{key}", lambda t=tile: self.tile_grid.enlarge(t)
+            )
+        self.view_menu.addAction("Every camera [Esc]", self.tile_grid.restore)
+        self.view_menu.addSeparator()
+        for n, tile in enumerate(self.tiles.values(), start=1):
+            key = f" [Ctrl+Shift+{n}]" if n <= 8 else ""
+            self.view_menu.addAction(
+                f"{tile.camera} in its own window{key}", lambda t=tile: self.views.pop_out(t)
+            )
+        self.view_menu.addAction("Camera map…", self.views.show_map)
+        self.view_menu.addSeparator()
+        self.theme_actions = add_theme_menu(self.view_menu, window_settings(record_path))
+        help_menu = self.menuBar().addMenu("&Help")
+        self.keys_action = help_menu.addAction("Keys… [F1]", self.show_keys)
+
+    def _window_keys(self) -> dict[str, object]:
+        keys: dict[str, object] = {
+            "M": self._toggle_mute,
+            "H": self.open_history,
+            "Ctrl+Z": self.undo,
+            "F1": self.show_keys,
+            "?": self.show_keys,
+        }
+        for n, tile in enumerate(self.tiles.values(), start=1):
+            if n <= 8:
+                keys[f"Ctrl+{n}"] = lambda t=tile: self.tile_grid.enlarge(t)
+                keys[f"Ctrl+Shift+{n}"] = lambda t=tile: self.views.pop_out(t)
+        return keys
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
@@ -204,11 +258,12 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         """The window's place and size and the wall/queue split, for next time."""
         self.settings.setValue("main/geometry", self.saveGeometry())
-        self.settings.setValue("main/splitter", self.splitter.saveState())
+        if self.alerts.isVisible():
+            self.settings.setValue("main/splitter", self.splitter.saveState())
         self.settings.sync()
 
     def show_keys(self) -> None:
-        self.keys_dialog = KeysDialog("console", KEYS, self)
+        self.keys_dialog = KeysDialog("console", KEYS, self, note=GUARD_NOTE)
         self.keys_dialog.finished.connect(lambda _: self.focus_queue())
         self.keys_dialog.open()
 
@@ -223,12 +278,14 @@ class MainWindow(QMainWindow):
 
     def _describe(self) -> None:
         d = self.deployment
-        size = f"{len(self.watchlist)} subjects" if self.watchlist is not None else "loading"
+        size = plural(len(self.watchlist), "subject") if self.watchlist is not None else "loading"
         if d.concluded_at is not None:
             size = "deleted"
         # Short: the status bar's messages share the line with it.
-        self.deployment_label.setText(f"{d.reference} · {self.officer} · watchlist {size}")
+        holder = "desk signed out" if self.handover.locked else str(self.officer)
+        self.deployment_label.setText(f"{d.reference} · {holder} · watchlist {size}")
         self.deployment_label.setToolTip(f"record: {self._record_path}")
+        self.setWindowTitle(f"LFR console · {d.reference} · {d.site} · {self.officer}")
 
     def attach(self, session: MonitoringSession) -> None:
         self.session = session
@@ -268,6 +325,7 @@ class MainWindow(QMainWindow):
         tile = self.tiles[camera]
         tile.video.show_frame(preview_rgb, scale, index)
         self.tile_grid.frame_shown(tile)
+        self.moments.frame(camera, index, preview_rgb, scale)
 
     def _frame_width(self, camera: str) -> int | None:
         tile = self.tiles.get(camera)
@@ -276,11 +334,13 @@ class MainWindow(QMainWindow):
 
     def feed_faces(self, camera: str, faces: FacesInView) -> None:
         self.tiles[camera].video.show_faces(faces)
+        self.moments.faces(camera, faces.frame_index, faces.boxes)
 
     def feed_status(self, status: FeedStatus) -> None:
         self.tiles[status.camera].show_status(status)
+        self.views.status_changed()
 
-    def _photo(self, subject_id: str) -> np.ndarray | None:
+    def photo(self, subject_id: str) -> np.ndarray | None:
         try:
             if self.watchlist is None:
                 return None
@@ -288,18 +348,35 @@ class MainWindow(QMainWindow):
         except KeyError:
             return None
 
+    def _subject_facts(self, subject_id: str) -> SubjectFacts | None:
+        """The watchlist's other fields for the card (gone with the watchlist)."""
+        try:
+            if self.watchlist is None:
+                return None
+            entry = self.watchlist.subject(subject_id).entry
+        except (KeyError, ValueError):
+            return None
+        try:
+            born = entry.date_of_birth
+        except ValueError:
+            born = None
+        return SubjectFacts(born, entry.reason, entry.warnings, entry.notes)
+
     def alert_raised(self, alert: Alert, is_new: bool) -> None:
-        self.alerts.show_alert(alert, self._photo(alert.subject_id))
+        self.moments.alert(alert)
+        self.alerts.show_alert(alert, self.photo(alert.subject_id))
         if is_new:
             self.sound.play()
             self.show_message(f"ALERT: {alert.subject_name} on {alert.camera}")
-        self._history_changed()
+        self.history_changed()
+        if self.handover.locked:
+            self.handover.describe()
 
     def alert_restored(self, alert: Alert, adjudication: Adjudication | None) -> None:
         """Open work from before a restart comes back into the queue as it was."""
         engaged = adjudication is not None and adjudication.decision == Decision.ENGAGE
         self.alerts.show_alert(
-            alert, self._photo(alert.subject_id), adjudication.decided_at if engaged else None
+            alert, self.photo(alert.subject_id), adjudication.decided_at if engaged else None
         )
 
     def storage_failed(self, message: str) -> None:
@@ -311,16 +388,18 @@ class MainWindow(QMainWindow):
             self.watchlist = self.session.watchlist
         if deployment.concluded_at is not None:
             # The watchlist is deleted: its photos leave every card, the tiles go blank
-            # (their last frame shows passers-by), and Qt's global cache of recently
-            # painted images is emptied too.
+            # (their last frame shows passers-by), the replays' frames go, and Qt's
+            # global cache of recently painted images is emptied too.
             self.watchlist = None
             self.alerts.deployment_concluded(deployment.concluded_at)
+            self.moments.clear()
             for tile in self.tiles.values():
                 tile.video.clear()
             if self._footfall is not None:
                 self._footfall.stop()
             QPixmapCache.clear()
-        self.bar.show_deployment(deployment, len(self.watchlist) if self.watchlist else 0)
+        self.bar.show_deployment(deployment, len(self.watchlist) if self.watchlist else (
+            None if self.session is None else 0))
         self._describe()
 
     # -- safeguarded actions --------------------------------------------------------------
@@ -328,7 +407,7 @@ class MainWindow(QMainWindow):
         """Run a session action; a refusal is shown on the bar, in the officer's words."""
         if self.session is None:
             return
-        self._spawn(self._run_action(action, *args))
+        self.spawn(self._run_action(action, *args))
 
     async def _run_action(self, action: str, *args: object) -> None:
         assert self.session is not None
@@ -348,10 +427,13 @@ class MainWindow(QMainWindow):
         }
         if action == "confirm_officers_present" and self.deployment.is_active:
             notes[action] = "Officers on the ground confirmed: cameras are live again."
+        if action == "change_false_alert_rate":
+            self._show_operating_point()
         if action == "conclude":
             deleted = result.get("subjects_deleted", 0) if isinstance(result, dict) else 0
             self.bar.show_note(
-                f"Deployment concluded: cameras stopped, watchlist of {deleted} subjects deleted.",
+                f"Deployment concluded: cameras stopped, watchlist of "
+                f"{plural(deleted, 'subject')} deleted.",
                 seconds=None,
             )
         else:
@@ -368,14 +450,17 @@ class MainWindow(QMainWindow):
         incidents = len(self.alerts.pending)
         engaged = len(self.alerts.engaged)
         left = (
-            f"{incidents} incident(s) ({undecided} alert(s)) are still undecided: they stay "
-            "in the record as not adjudicated, and no decision can be taken on them "
-            "afterwards."
+            f"{plural(incidents, 'incident')} ({plural(undecided, 'alert')}) "
+            f"{'is' if incidents == 1 else 'are'} still undecided: they stay in the record as "
+            "not adjudicated, and no decision can be taken on them afterwards."
             if undecided
             else "Every alert has been decided."
         )
         if engaged:
-            left += f" {engaged} engagement(s) still await their outcome (still recordable)."
+            left += (
+                f" {plural(engaged, 'engagement')} still await{'s' if engaged == 1 else ''} "
+                "an outcome (still recordable)."
+            )
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Conclude deployment",
@@ -399,68 +484,50 @@ class MainWindow(QMainWindow):
         else:
             self.focus_queue()
 
-    def _spawn(self, coro) -> None:
+    def spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- focus ------------------------------------------------------------------------------
+    # -- focus and the desk's keys (DeskWindow) -----------------------------------------------
     def focus_queue(self) -> None:
         """Keys act on the queue: focus returns there after any text entry or dialog."""
         if self.isVisible() and not self.isActiveWindow():
             self.activateWindow()  # a dialog just closed: the window's keys work again
         self.alerts.list.setFocus()
 
-    def _after_text_entry(self) -> None:
-        if not self.alerts.card.awaiting_reason:
-            self.focus_queue()
-
-    def cancel_pending_entry(self) -> None:
+    def escape(self) -> None:
         """Escape: an enlarged camera goes back to the wall; a dismiss waiting for its
         reason is cancelled; focus back on the queue."""
         self.tile_grid.restore()
-        card = self.alerts.card
-        if card.awaiting_reason:
-            card.awaiting_reason = False
-            card.note.clear()
-            card.status.setText("Dismiss cancelled")
+        self.alerts.card.cancel_reason()
         self.focus_queue()
 
-    # -- decisions ------------------------------------------------------------------
-    def _decide_selected(self, decision: Decision) -> None:
-        incident = self.alerts.selected
-        if incident is None:
-            # Said where the officer looks, so a reason is not typed into nothing (the
-            # letters would act as keys).
-            self.show_message(f"No alert is selected: nothing to {decision.label.lower()}")
-            return
-        self._decide(incident.incident_id, decision)
-
-    def _decide(self, incident_id: str, decision: Decision) -> None:
-        incident = self.alerts.incident(incident_id)
-        card = self.alerts.card
-        if incident is None or incident.engaged or self.session is None:
-            return
+    def decisions_closed(self) -> str:
+        """Why no decision may be taken now ("" when one may)."""
+        if self.handover.locked:
+            return "The desk is signed out: sign in to take it"
+        if not self.alerts.isVisible():
+            return "The queue is hidden behind the enlarged camera: Esc brings it back"
         if self.deployment.state == DeploymentState.CONCLUDED:
-            # Refused before it reaches the record: a rule of the deployment, not a fault.
-            self.show_message(
+            return (
                 "The deployment has concluded: no new decision is taken (outcomes of "
                 "engagements still are)"
             )
+        if self.session is None:
+            return "The console is still opening"
+        return ""
+
+    # -- decisions ------------------------------------------------------------------
+    def decide(self, incident_id: str, decision: Decision, note: str) -> None:
+        """The desk's keys checked that this is the card on screen; record it."""
+        incident = self.alerts.incident(incident_id)
+        if incident is None or incident.engaged or self.session is None:
             return
-        if incident_id in self.alerts._busy:
+        if self.alerts.is_busy(incident_id):
             return  # already being recorded: a second key press adds nothing
-        note = card.note.text().strip() if card.incident is incident else ""
-        if decision == Decision.DISMISS and not note:
-            # A dismissal needs a reason: ask for it where the officer is looking.
-            card.awaiting_reason = True
-            card.status.setText(
-                "A reason is needed to dismiss: type it, then press Return (Esc cancels)"
-            )
-            card.note.setFocus()
-            return
         self.alerts.set_busy(incident_id, True, "Recording…")
-        self._spawn(self._record(incident_id, decision, note))
+        self.spawn(self._record(incident_id, decision, note))
 
     async def _record(self, incident_id: str, decision: Decision, note: str) -> None:
         assert self.session is not None
@@ -493,18 +560,27 @@ class MainWindow(QMainWindow):
         self.alerts.offer_undo(
             RecentDecision(incident, decision, str(self.officer), self.session.now())
         )
-        self._history_changed()
+        self.recent_outcome = None
+        self.history_changed()
         at = decided_at.astimezone().strftime("%H:%M:%S")
         self.show_message(
-            f"{decision.label} recorded for {name} ({len(recorded)} alert(s)) by "
+            f"{decision.label} recorded for {name} ({plural(len(recorded), 'alert')}) by "
             f"{self.officer} at {at}"
         )
         self.focus_queue()
 
     def undo(self) -> None:
+        """Ctrl+Z: the decision just made is taken back; an outcome just recorded is
+        corrected (it cannot be taken back: officers on the ground acted on it)."""
         recent = self.alerts.recent
         if self.session is None:
             return
+        outcome = self.recent_outcome
+        if recent is None and outcome is not None:
+            if outcome.undo_open(self.session.now(), str(self.officer)):
+                self.corrections.correct_outcome_now(outcome)
+                return
+            self.recent_outcome = None
         if recent is None:
             self.show_message(
                 "Nothing to undo: a decision can be undone for 5 s; after that a supervisor "
@@ -512,7 +588,7 @@ class MainWindow(QMainWindow):
             )
             return
         self.alerts.hide_undo()
-        self._spawn(self._undo(recent))
+        self.spawn(self._undo(recent))
 
     async def _undo(self, recent: RecentDecision) -> None:
         assert self.session is not None
@@ -523,21 +599,21 @@ class MainWindow(QMainWindow):
             return
         self.alerts.queue.remove(recent.incident.incident_id)  # if it was engaged
         self.alerts.put_back(recent.incident)
-        self._history_changed()
+        self.history_changed()
         self.show_message(
             f"{recent.decision.label} for {recent.incident.subject_name} undone: decide it "
             "again (recorded as a correction)"
         )
         self.focus_queue()
 
-    def _report_outcome(self, incident_id: str, outcome: Outcome) -> None:
+    def report_outcome(self, incident_id: str, outcome: Outcome) -> None:
         incident = self.alerts.incident(incident_id)
         if incident is None or not incident.engaged or self.session is None:
             return
-        if incident_id in self.alerts._busy:
+        if self.alerts.is_busy(incident_id):
             return
         self.alerts.set_busy(incident_id, True)
-        self._spawn(self._record_outcome(incident_id, outcome))
+        self.spawn(self._record_outcome(incident_id, outcome))
 
     async def _record_outcome(self, incident_id: str, outcome: Outcome) -> None:
         assert self.session is not None
@@ -558,8 +634,13 @@ class MainWindow(QMainWindow):
         self.alerts.remove(incident_id)
         if self.alerts.recent is not None and self.alerts.recent.incident is incident:
             self.alerts.hide_undo()  # an engagement with an outcome is not undone
-        self._history_changed()
-        self.show_message(f"Outcome '{outcome.label}' recorded for {name} by {self.officer}")
+        self.recent_outcome = RecentOutcome(incident, outcome, str(self.officer),
+                                            self.session.now())
+        self.history_changed()
+        self.show_message(
+            f"Outcome '{outcome.label}' recorded for {name} by {self.officer} "
+            "(Ctrl+Z within 5 s corrects it)"
+        )
         try:  # equality monitoring, when the site policy asks for it (#27): never required
             if await ask_equality_monitoring(self, self.session, done, name):
                 self.show_message(f"Equality monitoring recorded for the engagement on {name}")
@@ -567,118 +648,33 @@ class MainWindow(QMainWindow):
             self.alerts.show_error(f"Equality monitoring NOT recorded for {name}: {exc}")
         self.focus_queue()
 
-    # -- watchlist import -----------------------------------------------------------------
-    def _choose_watchlist(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Watchlist folder", str(self.plan.watchlist)
-        )
-        if folder:
-            self._spawn(self.import_watchlist(Path(folder)))
+    # -- handover ------------------------------------------------------------------------------
+    def lock_desk(self, locked: bool) -> None:
+        """Signed out: the desk is covered and no key acts; the cameras run on."""
+        self.alerts.card.cancel_reason("Dismiss cancelled: the desk was signed out")
+        self.alerts.hide_undo()
+        self.recent_outcome = None
+        self.tile_grid.restore()
+        self.pages.setCurrentIndex(1 if locked else 0)
+        self.keys.set_enabled(not locked)
+        self._describe()
+        for menu in (self.deployment_menu, self.reports_menu, self.view_menu):
+            menu.setEnabled(not locked)
+        self.sign_out_action.setEnabled(not locked)
+        if self.history is not None:
+            self.history.close()
+        if not locked:
+            self.focus_queue()
 
-    async def import_watchlist(self, folder: Path, minors_allowed: dict[str, str] | None = None):
-        """Enrol a watchlist folder into the planned deployment, with progress; a refusal
-        lists every rejected row. A supervisor may then override the under-18 rule."""
-        if self.session is None:
-            return
-        session = self.session
-        store = session.store.store
-        plan = replace(self.plan, watchlist=folder)
-        loop = asyncio.get_running_loop()
+    def officer_changed(self, officer: Officer) -> None:
+        """The next officer holds the desk: what they may do, and nothing seen before."""
+        self.officer = officer
+        self.bar.set_officer(officer)
+        self.alerts.on_screen.seen.clear()
+        self.alerts.choose_target(None)
+        self._describe()
 
-        def progress(done: int, total: int) -> None:
-            loop.call_soon_threadsafe(self.show_progress, "Enrolling watchlist", done, total)
-
-        try:
-            with ThreadPoolExecutor(1, thread_name_prefix="import") as waiter:
-                deployment = await loop.run_in_executor(
-                    waiter,
-                    lambda: import_watchlist(
-                        store,
-                        plan,
-                        session.deployment,
-                        self.officer,
-                        session.pool,
-                        progress,
-                        minors_allowed,
-                    ),
-                )
-        except WatchlistError as exc:
-            self.bar.show_refusal(f"Watchlist refused: {len(exc.rejections)} row(s) rejected")
-            self.rejections = exc
-            minors = [r for r in exc.rejections if "under 18" in r.reason]
-            if (
-                minors
-                and len(minors) == len(exc.rejections)
-                and self.officer.may(Permission.OVERRIDE)
-            ):
-                if self._confirm_minors(minors):
-                    allowed = {r.subject_id: str(self.officer) for r in minors}
-                    await self.import_watchlist(folder, allowed)
-                return
-            self._show_rejections(exc)
-            return
-        except (StorageError, PermissionDenied) as exc:
-            self.bar.show_refusal(f"Refused: {exc}")
-            return
-        session.use_watchlist(deployment, store.deployments.load_watchlist(deployment.reference))
-        self.bar.show_note(f"Watchlist imported: {len(session.watchlist)} subjects.")
-
-    def _show_rejections(self, exc: WatchlistError) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Watchlist refused",
-            str(exc).splitlines()[0],
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.setDetailedText("\n".join(str(r) for r in exc.rejections))
-        box.setInformativeText("Nothing was imported. Fix the rows listed, then import again.")
-        box.open()  # not exec(): the event loop (and the feeds) keep running
-        self.rejections_box = box
-
-    def _confirm_minors(self, minors: list) -> bool:
-        names = ", ".join(r.subject_id for r in minors)
-        answer = QMessageBox.question(
-            self,
-            "Under-18 subjects",
-            f"{len(minors)} subject(s) are under 18 ({names}). As supervisor, override the "
-            "rule for them? The override is recorded in the audit trail.",
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
-    # -- keyboard -------------------------------------------------------------------------
-    def _install_keys(self) -> None:
-        """Keyboard first: the officer can work the whole queue without a mouse."""
-        panel = self.alerts
-        bindings: dict[str, Callable[[], None]] = {
-            "Up": lambda: panel.move_selection(-1),
-            "Down": lambda: panel.move_selection(1),
-            "PgUp": lambda: panel.move_selection(-panel.page_step()),
-            "PgDown": lambda: panel.move_selection(panel.page_step()),
-            "Home": panel.select_first,
-            "End": panel.select_last,
-            "V": panel.card.toggle_scene,
-            "M": self._toggle_mute,
-            "H": self.open_history,
-            "Escape": self.cancel_pending_entry,
-            "Ctrl+Z": self.undo,
-            "F1": self.show_keys,
-            "?": self.show_keys,
-        }
-        for n, tile in enumerate(self.tiles.values(), start=1):
-            if n <= 8:
-                bindings[f"Ctrl+{n}"] = lambda t=tile: self.tile_grid.enlarge(t)
-        for decision, key in DECISION_KEYS.items():
-            bindings[key] = lambda d=decision: self._decide_selected(d)
-        for outcome, key in OUTCOME_KEYS.items():
-            bindings[key] = lambda o=outcome: self._outcome_selected(o)
-        self.shortcuts = install_shortcuts(self, bindings)
-
-    def _outcome_selected(self, outcome: Outcome) -> None:
-        incident = self.alerts.selected_engaged()
-        if incident is not None:
-            self._report_outcome(incident.incident_id, outcome)
-
+    # -- reports ---------------------------------------------------------------------------------
     def _toggle_mute(self) -> None:
         muted = self.sound.toggle_mute()
         self.mute_label.setVisible(muted)
@@ -703,45 +699,50 @@ class MainWindow(QMainWindow):
         )
 
     def open_history(self) -> None:
+        """H: the one history window, over the camera wall (never over the queue)."""
         if self.session is None:
             return
         from console.qt.history_view import HistoryDialog
 
-        history = getattr(self, "history", None)
+        history = self.history
         if history is None or not history.isVisible():
             self.history = HistoryDialog(
-                self.session.store.store, self.deployment.reference, self, self._photo
+                self.session.store.store,
+                self.deployment.reference,
+                self,
+                self.photo,
+                corrector=self.corrections.correct if may_correct(self.officer) else None,
+                spawn=self.spawn,
             )
+            self.history.finished.connect(lambda _: self.focus_queue())
+            self.history.place_over(self.views.wall)
             self.history.show()
         else:  # H again: the open history comes to the front, not a second copy
             history.reload()
         self.history.raise_()
         self.history.activateWindow()
 
-    def _history_changed(self) -> None:
+    def history_changed(self) -> None:
         """An alert or a decision reached the record: an open history shows it at once."""
-        history = getattr(self, "history", None)
+        history = self.history
         if history is not None and history.isVisible():
             history.reload()
 
     # -- closing ------------------------------------------------------------------------
-    def sign_out(self) -> None:
-        """File → Sign out: close as Quit does (asking first during a deployment), then the
-        sign-in dialog comes back for the next officer."""
-        self._ending = SIGN_OUT
-        self.close()  # if it asks first, a No sets it back to quit
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if self._needs_confirmation():
             event.ignore()
             self._ask_close()
             return
-        for dialog in (self.close_box, self.conclude_box, getattr(self, "history", None)):
+        for dialog in (self.close_box, self.conclude_box, self.history,
+                       self.keys.replay_window, self.handover.dialog):
             if dialog is not None:
                 dialog.close()
+        self.views.close()
+        self.moments.close()
         self.save_layout()
         if not self.closed.done():
-            self.closed.set_result(self._ending)
+            self.closed.set_result(QUIT)
         super().closeEvent(event)
 
     def _needs_confirmation(self) -> bool:
@@ -752,18 +753,18 @@ class MainWindow(QMainWindow):
         """Closing during a deployment stops its cameras: say so, and ask."""
         if self.close_box is not None and self.close_box.isVisible():
             return
-        what = "Sign out" if self._ending == SIGN_OUT else "Close the console"
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            what,
-            f"{what} during deployment {self.deployment.reference}? The cameras stop. "
-            "When the console opens again they stay paused until officers on the ground "
-            "are confirmed again.",
+            "Close the console",
+            f"Close the console during deployment {self.deployment.reference}? The cameras "
+            "stop. When the console opens again they stay paused until officers on the "
+            "ground are confirmed again. (To hand the desk to another officer, use File → "
+            "Sign out: the cameras keep running.)",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )
         box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText(f"{what} (cameras stop)")
+        box.button(QMessageBox.StandardButton.Yes).setText("&Close the console (cameras stop)")
         box.finished.connect(self._close_answered)
         self.close_box = box
         box.open()
@@ -773,5 +774,4 @@ class MainWindow(QMainWindow):
             self._close_confirmed = True
             self.close()
         else:
-            self._ending = QUIT
             self.focus_queue()

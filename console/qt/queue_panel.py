@@ -1,15 +1,17 @@
-"""The adjudication queue at volume: one row per incident, the selected incident's card
-beside it, and the engagements awaiting their outcome in a list of their own.
+"""The adjudication queue at volume: one row per incident, the open incident's card beside
+it, and the engagements awaiting their outcome in a list of their own.
 
-The rules (grouping, order, what is selected after a decision, the undo window) are in
-``console.domain.incidents``; this module only shows them. The selection is a blue row
-and the card beside it; an overdue incident is marked with a red chip and a pale red
-row, never by taking the selection's colour.
+The rules (grouping, order, the undo window) are in ``console.domain.incidents``; which
+card is open and whether a key may act on it are in ``console.domain.desk``: the
+selection is the officer's (an arriving incident is announced by its row, colour, the
+chime and the count, never by opening its card), and a key acts only on a card that has
+been on screen for the guard time. This module only shows them. The open incident is a
+blue row and the card beside it; an overdue incident is marked with a red chip and a
+pale red row, never by taking the selection's colour.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -19,21 +21,20 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFrame,
+    QCheckBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from console.domain.alerts import Alert, Decision, Outcome, Urgency
+from console.domain.alerts import Alert, Outcome, Urgency
+from console.domain.desk import KeyRefused, OnScreen, Selection
 from console.domain.incidents import (
     DEFAULT_WINDOW,
     Incident,
@@ -41,28 +42,32 @@ from console.domain.incidents import (
     RecentDecision,
     waiting_text,
 )
-from console.qt.images import FacePhoto, mark_face
+from console.qt.incident_card import (
+    DECISION_KEYS,
+    OUTCOME_KEYS,
+    PHOTO_SIDE,
+    URGENCY_COLOURS,
+    IncidentCard,
+    SightingRow,
+    plural,
+    wall_time,
+)
 
-PHOTO_SIDE = 150
-THUMB_SIDE = 44
-NEW_FOR_S = 15
-DECISION_KEYS = {Decision.ENGAGE: "E", Decision.DISMISS: "D", Decision.FALSE_MATCH: "F"}
-OUTCOME_KEYS = {
-    Outcome.ARRESTED: "1",
-    Outcome.ADVICE: "2",
-    Outcome.NOT_LOCATED: "3",
-    Outcome.CONFIRMED_FALSE: "4",
-}
+__all__ = [
+    "DECISION_KEYS",
+    "OUTCOME_KEYS",
+    "OUTCOME_SHORT",
+    "IncidentCard",
+    "IncidentPanel",
+    "SightingRow",
+    "wall_time",
+]
+
 OUTCOME_SHORT = {
     Outcome.ARRESTED: "Arrested",
     Outcome.ADVICE: "Advice",
     Outcome.NOT_LOCATED: "Not located",
     Outcome.CONFIRMED_FALSE: "Confirmed false",
-}
-URGENCY_COLOURS = {
-    Urgency.IMMEDIATE: "#b3261e",
-    Urgency.PRIORITY: "#d9822b",
-    Urgency.ROUTINE: "#5f6368",
 }
 # A red tint that reads on both themes (translucent over the list's own background).
 OVERDUE_ROW = QColor(235, 87, 87, 70)
@@ -71,23 +76,15 @@ LIST_STYLE = (
     "QListWidget::item { padding: 3px 2px; border-bottom: 1px solid rgba(128,128,128,60); }"
     "QListWidget::item:selected { background: #1a73e8; color: white; }"
 )
+KEYS_HINT = (
+    "Keys: N open the next · ↑/↓ PgUp/PgDn Home/End choose · E engage · D dismiss (reason, "
+    "Esc cancels) · F false match · Ctrl+Z undo (5 s) · 1-4 outcome (Shift+↑/↓ choose the "
+    "engagement) · V replay · M mute · H history · F1 all keys"
+)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _hms(t: datetime) -> str:
-    return t.astimezone().strftime("%H:%M:%S")
-
-
-def _raised(alert: Alert) -> datetime:
-    return alert.raised_at
-
-
-def wall_time(alert: Alert) -> str:
-    """When an alert was raised, as the officer's clock says."""
-    return _hms(alert.raised_at)
 
 
 def _urgency_icon(urgency: Urgency) -> QIcon:
@@ -96,247 +93,44 @@ def _urgency_icon(urgency: Urgency) -> QIcon:
     return QIcon(pixmap)
 
 
-class SightingRow(QWidget):
-    """One alert of an incident: its best face, camera, time, distance."""
+class QueueList(QListWidget):
+    """A list that never moves its current row by itself: Qt's type-ahead search would
+    jump to a row starting with a typed letter or digit (a keystroke of a note typed into
+    nothing would change the officer's selection). Typed text is left to the window."""
 
-    def __init__(
-        self,
-        alert: Alert,
-        parent: QWidget | None = None,
-        time_text: Callable[[Alert], str] | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.alert_id = alert.alert_id
-        self.time_text = time_text or wall_time
-        self.face = FacePhoto(THUMB_SIDE, THUMB_SIDE)
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 1, 0, 1)
-        row.addWidget(self.face)
-        row.addWidget(self.text, 1)
-        self.show_alert(alert)
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 (Qt's name)
+        return
 
-    def show_alert(self, alert: Alert) -> None:
-        """The sighting as it stands: its face, distance and frames improve while it goes
-        on, and the row must say what the record holds."""
-        self.face.set_rgb(alert.crop_rgb)
-        self.text.setText(
-            f"<b>{html.escape(alert.camera)}</b> {html.escape(self.time_text(alert))}<br>"
-            f"distance {alert.distance:.3f} · {alert.frames_seen} frame(s)"
-        )
-
-
-class IncidentCard(QFrame):
-    """The selected incident in full: best live face beside the watchlist photo, the
-    facts, every sighting, the note and the decisions."""
-
-    decided = Signal(object)  # Decision
-
-    def __init__(self, site: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.site = site
-        self.incident: Incident | None = None
-        self.awaiting_reason = False  # D was pressed without a reason: Return dismisses
-        self.busy = False
-        self.closed_reason = ""  # set when no decision may be taken any more
-        # The camera's full frame width, to place the matched face on the scene frame
-        # (the scene is a downscaled copy); set by the window from its tiles.
-        self.frame_width: Callable[[str], int | None] | None = None
-        # How a sighting's time is shown: the clock (live) or the scenario's (trainer).
-        self.time_text: Callable[[Alert], str] = wall_time
-        self.setObjectName("incidentCard")
-        # Its border and background are the theme's (resources/style*.qss).
-        self.badge = QLabel()
-        self.heading = QLabel()
-        self.heading.setWordWrap(True)  # a long name must not widen the card past the panel
-        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.waiting = QLabel()
-        self.live_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE)
-        self.watchlist_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE)
-        self.facts = QLabel()
-        self.facts.setTextFormat(Qt.TextFormat.RichText)
-        self.facts.setWordWrap(True)
-        self.facts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.scene = FacePhoto(PHOTO_SIDE * 2, PHOTO_SIDE * 2 * 9 // 16)
-        self.scene.hide()
-        self.sightings_box = QWidget()
-        self.sightings_layout = QVBoxLayout(self.sightings_box)
-        self.sightings_layout.setContentsMargins(0, 0, 0, 0)
-        self.sightings_layout.setSpacing(0)
-        self.sightings = QScrollArea()
-        self.sightings.setWidgetResizable(True)
-        self.sightings.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.sightings.setWidget(self.sightings_box)
-        self.sightings.setMinimumHeight(THUMB_SIDE + 8)
-        self.sightings.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.note = QLineEdit()
-        self.note.setPlaceholderText("Note (a reason is required to dismiss)")
-        self.note.returnPressed.connect(self._note_entered)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.buttons: dict[Decision, QPushButton] = {}
-        decisions = QHBoxLayout()
-        for decision, key in DECISION_KEYS.items():
-            button = QPushButton(f"{decision.label} [{key}]")
-            button.setObjectName(f"decide-{decision.value}")
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the queue, not here
-            button.clicked.connect(lambda _=False, d=decision: self.decided.emit(d))
-            decisions.addWidget(button)
-            self.buttons[decision] = button
-
-        top = QHBoxLayout()
-        top.addWidget(self.badge)
-        top.addWidget(self.heading, 1)
-        top.addWidget(self.waiting)
-        photos = QGridLayout()
-        photos.addWidget(self.live_photo, 0, 0)
-        photos.addWidget(self.watchlist_photo, 0, 1)
-        photos.addWidget(_caption("Live (best sighting)"), 1, 0)
-        photos.addWidget(_caption("Watchlist"), 1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.setSpacing(3)  # tight: the card must fit a 720-pixel-high screen
-        layout.addLayout(top)
-        layout.addLayout(photos)
-        layout.addWidget(self.scene, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.facts)
-        layout.addWidget(_caption("Sightings (newest first)"))
-        layout.addWidget(self.sightings, 1)
-        layout.addWidget(self.note)
-        layout.addLayout(decisions)
-        layout.addWidget(self.status)
-        self.show_incident(None, None)
-
-    def show_incident(self, incident: Incident | None, photo: np.ndarray | None) -> None:
-        """Fill the card from *incident* (None: an empty queue)."""
-        changed = (
-            incident is None
-            or self.incident is None
-            or (incident.incident_id != self.incident.incident_id)
-        )
-        self.incident = incident
-        for button in self.buttons.values():
-            button.setEnabled(incident is not None and not self.busy and not self.closed_reason)
-        if changed:
-            self.note.clear()
-            self.awaiting_reason = False
-            self.scene.hide()
-            self.status.setText(self.closed_reason)
-        if incident is None:
-            self.badge.setText("")
-            self.badge.setStyleSheet("")
-            self.heading.setText("<i>No alert awaits a decision</i>")
-            self.waiting.setText("")
-            self.live_photo.set_rgb(None)
-            self.watchlist_photo.set_rgb(None)
-            self.facts.setText("")
-            self._show_sightings([])
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.text() and event.text().isprintable():
+            event.ignore()  # the window's key handling refuses it, with a message
             return
-        best = incident.best
-        u = incident.urgency
-        self.badge.setText(f" {u.label.upper()} ")
-        self.badge.setStyleSheet(
-            f"background:{URGENCY_COLOURS[u]}; color:white; font-weight:bold; padding:2px"
-        )
-        self.heading.setText(
-            f"<b>{html.escape(incident.subject_name)}</b> · {html.escape(incident.category)}"
-        )
-        self.live_photo.set_rgb(best.crop_rgb)
-        if photo is None and self.closed_reason:
-            self.watchlist_photo.set_text("Watchlist deleted")
-        else:
-            self.watchlist_photo.set_rgb(photo)
-        n = len(incident.alerts)
-        self.facts.setText(
-            f"Cameras <b>{html.escape(', '.join(incident.cameras))}</b> · "
-            f"{html.escape(self.site)}<br>"
-            f"First {html.escape(self.time_text(min(incident.alerts, key=_raised)))} · "
-            f"last {html.escape(self.time_text(max(incident.alerts, key=_raised)))} · "
-            f"<b>{n}</b> sighting{'s' if n != 1 else ''}<br>"
-            f"Best distance <b>{best.distance:.3f}</b> (threshold {best.threshold:.2f}) "
-            f"on {html.escape(best.camera)}"
-        )
-        self._show_sightings(sorted(incident.alerts, key=lambda a: a.raised_at, reverse=True))
-        if self.scene.isVisible():
-            self._show_scene()
-
-    def _show_sightings(self, alerts: list[Alert]) -> None:
-        shown = [
-            w
-            for i in range(self.sightings_layout.count())
-            if isinstance(w := self.sightings_layout.itemAt(i).widget(), SightingRow)
-        ]
-        if [w.alert_id for w in shown] == [a.alert_id for a in alerts]:
-            for row, alert in zip(shown, alerts, strict=True):
-                row.show_alert(alert)  # a sighting improves while it goes on
-            return
-        for w in shown:
-            self.sightings_layout.removeWidget(w)
-            w.deleteLater()
-        while self.sightings_layout.count():
-            self.sightings_layout.takeAt(0)
-        for alert in alerts:
-            self.sightings_layout.addWidget(SightingRow(alert, time_text=self.time_text))
-        self.sightings_layout.addStretch(1)
-
-    def refresh(self, now: datetime, overdue_after_s: float) -> None:
-        incident = self.incident
-        if incident is None:
-            return
-        waited = incident.waiting_s(now)
-        if self.closed_reason:
-            self.waiting.setText("not adjudicated")
-            self.waiting.setStyleSheet("")
-        elif waited > overdue_after_s:
-            self.waiting.setText(f" OVERDUE {waiting_text(waited)} ")
-            self.waiting.setStyleSheet("background:#b3261e; color:white; font-weight:bold")
-        else:
-            new = "NEW · " if waited < NEW_FOR_S else ""
-            self.waiting.setText(f"{new}waiting {waiting_text(waited)}")
-            self.waiting.setStyleSheet("")
-
-    def toggle_scene(self) -> None:
-        if self.scene.isVisible():
-            self.scene.hide()
-        elif self.incident is not None:
-            self._show_scene()
-            self.scene.show()
-
-    def _show_scene(self) -> None:
-        best = self.incident.best if self.incident else None
-        if best is None or best.scene_rgb is None:
-            self.scene.set_text("The camera frame is kept in memory only: not after a restart.")
-        else:
-            width = self.frame_width(best.camera) if self.frame_width else None
-            self.scene.set_rgb(mark_face(best.scene_rgb, best.bbox, best.subject_name, width))
-
-    def _note_entered(self) -> None:
-        if self.awaiting_reason and self.note.text().strip():
-            self.awaiting_reason = False
-            self.decided.emit(Decision.DISMISS)
-
-    def set_busy(self, busy: bool, message: str = "") -> None:
-        self.busy = busy
-        for button in self.buttons.values():
-            button.setEnabled(not busy and self.incident is not None and not self.closed_reason)
-        self.status.setText(message)
+        super().keyPressEvent(event)
 
 
-def _caption(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color: #8a94a6")
-    return label
+class PaintedLabel(QLabel):
+    """A label that says when it reached the screen (what the outcome keys act on)."""
+
+    painted = Signal()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        self.painted.emit()
+
+
+def _retain_size(widget: QWidget) -> None:
+    """Hidden, it keeps its room: what is below it never moves when it appears."""
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)
 
 
 class IncidentPanel(QWidget):
     """Queue, card, engagements and the undo offer, side by side in the window's right."""
 
-    decide_requested = Signal(str, object)  # incident id, Decision
-    outcome_requested = Signal(str, object)  # incident id, Outcome
+    outcome_clicked = Signal(object)  # Outcome: an outcome button was clicked
     undo_requested = Signal()
+    auto_open_changed = Signal(bool)
 
     def __init__(
         self,
@@ -344,31 +138,43 @@ class IncidentPanel(QWidget):
         overdue_after_s: float = 60.0,
         window: timedelta = DEFAULT_WINDOW,
         parent: QWidget | None = None,
+        on_screen: OnScreen | None = None,
     ) -> None:
         super().__init__(parent)
         self.overdue_after_s = overdue_after_s
         self.queue = IncidentQueue(window)
+        self.on_screen = on_screen or OnScreen()
+        self.selection = Selection()
         self._photos: dict[str, np.ndarray | None] = {}  # watchlist photo per subject
         self._stopped_at: datetime | None = None  # when the deployment concluded
-        self._selected: str | None = None
-        # Whether the officer chose the selection (a key or a click): then it stays on its
-        # incident when others arrive. Until then it follows the head of the queue.
-        self._chosen = False
         self._busy: set[str] = set()
         self._errors: list[str] = []
         self.recent: RecentDecision | None = None
         self._icons = {u: _urgency_icon(u) for u in Urgency}
+        # Called when incidents leave the desk for good (their alerts' clips can go).
+        self.on_left: Callable[[Incident], None] = lambda _: None
 
         self.title = QLabel()
         self.title.setObjectName("pendingTitle")
         self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.title.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 4)
         self.banner = QLabel()
         self.banner.setObjectName("errorBanner")
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background:#5c1b1b; color:white; padding:6px;")
         self.banner.hide()
+        self.auto_open = QCheckBox("Open the next incident by itself")
+        self.auto_open.setObjectName("autoOpen")
+        self.auto_open.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.auto_open.setToolTip(
+            "Off: after a decision the card closes and N opens the next incident. On: the "
+            "most urgent opens by itself (a key acts on it only after it has been on "
+            "screen for half a second)."
+        )
+        self.auto_open.toggled.connect(self._auto_open_toggled)
 
-        self.list = QListWidget()
+        self.list = QueueList()
         self.list.setObjectName("incidentQueue")
         self.list.setStyleSheet(LIST_STYLE)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -376,18 +182,28 @@ class IncidentPanel(QWidget):
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setUniformItemSizes(True)
         self.list.currentItemChanged.connect(self._current_changed)
-        # A click on the row already selected is a choice too: it keeps the selection.
-        self.list.itemPressed.connect(lambda item: self.select(item.data(ID)))
+        # A click on the row already open is a choice too: it keeps it open.
+        self.list.itemPressed.connect(lambda item: item is not None and self.select(item.data(ID)))
 
         self.engaged_title = QLabel()
         self.engaged_title.setWordWrap(True)
-        self.engaged_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.engaged_list = QListWidget()
+        self.engaged_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.engaged_list = QueueList()
         self.engaged_list.setObjectName("engagedList")
         self.engaged_list.setStyleSheet(LIST_STYLE)
         self.engaged_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.engaged_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.engaged_list.setMaximumHeight(120)
+        self.engaged_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.engaged_list.currentItemChanged.connect(self._target_changed)
+        self.engaged_list.itemPressed.connect(
+            lambda item: item is not None and self.choose_target(item.data(ID))
+        )
+        self.outcome_for = PaintedLabel()
+        self.outcome_for.setObjectName("outcomeFor")
+        self.outcome_for.setWordWrap(True)
+        self.outcome_for.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.outcome_for.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 4)
         self.outcome_buttons: dict[Outcome, QPushButton] = {}
         outcomes = QGridLayout()
         for i, (outcome, key) in enumerate(OUTCOME_KEYS.items()):
@@ -395,23 +211,30 @@ class IncidentPanel(QWidget):
             button.setObjectName(f"outcome-{outcome.value}")
             button.setToolTip(outcome.label)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _=False, o=outcome: self._outcome_clicked(o))
+            # Never cut: "Confirmed false [4]" must read whole at 1280x720.
+            button.setMinimumWidth(button.sizeHint().width())
+            button.clicked.connect(lambda _=False, o=outcome: self.outcome_clicked.emit(o))
             outcomes.addWidget(button, i // 2, i % 2)
             self.outcome_buttons[outcome] = button
 
         self.card = IncidentCard(site)
+        # Shown means painted: the guard time counts from the picture, not the choice.
+        self.card.painted.connect(
+            lambda: self.on_screen.card_painted(
+                self.card.incident.incident_id if self.card.incident is not None else None
+            )
+        )
+        self.outcome_for.painted.connect(
+            lambda: self.on_screen.target_painted(self.on_screen.target)
+        )
         self.undo_button = QPushButton()
-        self.undo_button.setObjectName("undo")
-        self.undo_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.undo_button.setObjectName("undo")  # amber: the theme's (resources/style*.qss)
+        self.undo_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.undo_button.clicked.connect(self.undo_requested)
         self.undo_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        _retain_size(self.undo_button)
         self.undo_button.hide()
-        self.keys = QLabel(
-            "Keys: ↑/↓ PgUp/PgDn Home/End select · E engage · D dismiss (reason, Esc cancels) · "
-            "F false match · Ctrl+Z undo (5 s) · 1-4 outcome · V camera frame · M mute · "
-            "H history · Ctrl+Q quit"
-        )
+        self.keys = QLabel(KEYS_HINT)
         self.keys.setWordWrap(True)
         self.keys.setStyleSheet("color:#8a94a6")
         self.keys.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -419,9 +242,11 @@ class IncidentPanel(QWidget):
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.title)
+        left.addWidget(self.auto_open)
         left.addWidget(self.list, 1)
         left.addWidget(self.engaged_title)
         left.addWidget(self.engaged_list)
+        left.addWidget(self.outcome_for)
         left.addLayout(outcomes)
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
@@ -433,7 +258,9 @@ class IncidentPanel(QWidget):
         left_box, right_box = QWidget(), QWidget()
         left_box.setLayout(left)
         right_box.setLayout(right)
-        left_box.setMinimumWidth(250)
+        left_box.setMinimumWidth(
+            max(250, 2 * max(b.minimumWidth() for b in self.outcome_buttons.values()) + 12)
+        )
         # Two photos, the card's border and margins: the card never needs more.
         right_box.setMinimumWidth(2 * PHOTO_SIDE + 50)
         columns.addWidget(left_box, 5)
@@ -463,7 +290,13 @@ class IncidentPanel(QWidget):
 
     @property
     def selected(self) -> Incident | None:
-        return self.queue.get(self._selected)
+        """The incident whose card is open (None: no card is open)."""
+        return self.queue.get(self.selection.selected)
+
+    @property
+    def target(self) -> Incident | None:
+        """The engagement the outcome keys act on (None: none chosen)."""
+        return self.queue.get(self.on_screen.target)
 
     def incident(self, incident_id: str) -> Incident | None:
         return self.queue.get(incident_id)
@@ -471,23 +304,30 @@ class IncidentPanel(QWidget):
     def show_alert(
         self, alert: Alert, photo: np.ndarray | None, engaged_at: datetime | None = None
     ) -> Incident:
-        """File a new, improved or restored alert; the selection stays where it is."""
+        """File a new, improved or restored alert: a row, never the card (unless the
+        officer's visible setting opens the next incident by itself)."""
         self._photos.setdefault(alert.subject_id, photo)
         incident, _ = self.queue.add(alert, engaged=engaged_at is not None)
         if engaged_at is not None and incident.engaged_at is None:
             incident.engaged_at = engaged_at
-        if not self._chosen or self.queue.get(self._selected) is None:
-            head = self.queue.most_urgent()
-            self._selected = head.incident_id if head else None
+        head = self.queue.most_urgent()
+        self.selection.after_arrival(head.incident_id if head else None)
         self._rebuild()
         return incident
 
     def mark_engaged(self, incident_id: str, at: datetime | None = None) -> None:
+        """The officer engaged it (from its card): it awaits its outcome, and is the
+        engagement the outcome keys act on ("E then 1" is for the same person)."""
         self.queue.mark_engaged(incident_id, at or _now())
+        self.on_screen.show_target(incident_id, seen_before=True)
         self._after_leaving(incident_id)
 
     def remove(self, incident_id: str) -> None:
-        self.queue.remove(incident_id)
+        incident = self.queue.remove(incident_id)
+        if self.on_screen.target == incident_id:
+            self.on_screen.show_target(None)
+        if incident is not None:
+            self.on_left(incident)
         self._after_leaving(incident_id)
 
     def remove_alerts(self, incident_id: str, alert_ids: list[str]) -> None:
@@ -498,18 +338,22 @@ class IncidentPanel(QWidget):
             self._rebuild()
 
     def put_back(self, incident: Incident) -> None:
-        """An undone decision: the incident is pending again, and selected."""
+        """An undone decision: the incident is pending again, and open (the officer's
+        own undo)."""
         self.queue.put_back(incident)
-        self._selected, self._chosen = incident.incident_id, True
+        if self.on_screen.target == incident.incident_id:
+            self.on_screen.show_target(None)
+        self.selection.choose(incident.incident_id)
         self.hide_undo()
         self._rebuild()
 
     def _after_leaving(self, incident_id: str) -> None:
-        """An incident left the queue (decided): select the most urgent one remaining."""
+        """An incident left the queue (decided): its card closes, unless the officer's
+        setting opens the next by itself."""
         self._busy.discard(incident_id)
-        if self._selected == incident_id or self.queue.get(self._selected) is None:
-            head = self.queue.most_urgent()
-            self._selected, self._chosen = (head.incident_id if head else None), False
+        head = self.queue.most_urgent()
+        self.selection.after_decision(incident_id, head.incident_id if head else None)
+        self.selection.still_there(lambda i: i in {p.incident_id for p in self.pending})
         self._rebuild()
 
     def set_busy(self, incident_id: str, busy: bool, message: str = "") -> None:
@@ -517,22 +361,39 @@ class IncidentPanel(QWidget):
             self._busy.add(incident_id)
         else:
             self._busy.discard(incident_id)
-        if incident_id == self._selected:
+        if incident_id == self.selection.selected:
             self.card.set_busy(busy, message)
 
-    # -- selection (the keyboard's cursor) -----------------------------------------------
+    def is_busy(self, incident_id: str) -> bool:
+        return incident_id in self._busy
+
+    # -- selection: the officer's keys and clicks only --------------------------------------
     def select(self, incident_id: str | None) -> None:
         if incident_id is not None and self.queue.get(incident_id) is None:
             return
-        self._selected, self._chosen = incident_id, incident_id is not None
+        if self.card.awaiting_reason and incident_id != self.selection.selected:
+            self.card.cancel_reason("Dismiss cancelled: another incident was opened")
+        self.selection.choose(incident_id)
         self._rebuild()
 
     def move_selection(self, step: int) -> None:
         ids = [i.incident_id for i in self.pending]
         if not ids:
             return
-        index = ids.index(self._selected) + step if self._selected in ids else 0
+        current = self.selection.selected
+        if current in ids:
+            index = ids.index(current) + step
+        elif step >= 0:
+            index = 0
+        else:
+            index = len(ids) - 1
         self.select(ids[max(0, min(len(ids) - 1, index))])
+
+    def open_next(self) -> None:
+        """N: the most urgent incident, the one waiting longest among equals."""
+        head = self.queue.most_urgent()
+        if head is not None:
+            self.select(head.incident_id)
 
     def page_step(self) -> int:
         """Rows in one screenful of the queue (PgUp/PgDn)."""
@@ -546,22 +407,57 @@ class IncidentPanel(QWidget):
         self.move_selection(len(self.pending))
 
     def _current_changed(self, current: QListWidgetItem | None, _previous) -> None:
-        if current is not None and current.data(ID) != self._selected:
-            self._selected, self._chosen = current.data(ID), True
-            self._show_card()
+        # Only the officer's clicks reach here (rebuilding blocks the signal). The list is
+        # not rebuilt under the click (the pressed row would be deleted under Qt).
+        if current is None or current.data(ID) == self.selection.selected:
+            return
+        if self.card.awaiting_reason:
+            self.card.cancel_reason("Dismiss cancelled: another incident was opened")
+        self.selection.choose(current.data(ID))
+        self._show_card()
+        self._update_title()
 
-    def selected_engaged(self) -> Incident | None:
-        """The engagement the outcome keys act on: the chosen row, else the oldest."""
-        item = self.engaged_list.currentItem()
-        if item is not None and (found := self.queue.get(item.data(ID))) is not None:
-            return found
-        engaged = self.engaged
-        return engaged[0] if engaged else None
+    def _auto_open_toggled(self, on: bool) -> None:
+        self.selection.auto_open = on
+        if on and self.selection.selected is None:
+            self.open_next()
+        self.auto_open_changed.emit(on)
 
-    def _outcome_clicked(self, outcome: Outcome) -> None:
-        target = self.selected_engaged()
-        if target is not None:
-            self.outcome_requested.emit(target.incident_id, outcome)
+    # -- the engagement the outcome keys act on -----------------------------------------------
+    def choose_target(self, incident_id: str | None) -> None:
+        if incident_id is not None and self.queue.get(incident_id) is None:
+            return
+        self.on_screen.show_target(incident_id)
+        self._rebuild()
+
+    def move_target(self, step: int) -> None:
+        ids = [i.incident_id for i in self.engaged]
+        if not ids:
+            return
+        current = self.on_screen.target
+        index = ids.index(current) + step if current in ids else (0 if step >= 0 else -1)
+        self.choose_target(ids[max(0, min(len(ids) - 1, index))])
+
+    def _target_changed(self, current: QListWidgetItem | None, _previous) -> None:
+        if current is not None and current.data(ID) != self.on_screen.target:
+            self.on_screen.show_target(current.data(ID))
+            self._show_target()
+
+    # -- what a key may act on (console.domain.desk) -----------------------------------------
+    def decision_target(self, what: str = "decide on", at: float | None = None) -> Incident:
+        """The open incident, if its card had been on screen for the guard time when the
+        key was pressed (*at*)."""
+        incident_id = self.on_screen.decision_target(what, at)
+        incident = self.queue.get(incident_id)
+        if incident is None or incident.engaged:
+            raise KeyRefused("That incident has already been decided")
+        return incident
+
+    def outcome_target(self, at: float | None = None) -> Incident:
+        incident = self.queue.get(self.on_screen.outcome_target(at))
+        if incident is None or not incident.engaged:
+            raise KeyRefused("That engagement's outcome has already been recorded")
+        return incident
 
     # -- showing ------------------------------------------------------------------------
     def _waiting_clock(self) -> datetime:
@@ -570,8 +466,9 @@ class IncidentPanel(QWidget):
         return self._stopped_at or _now()
 
     def _rebuild(self) -> None:
-        """Lay out both lists from the queue, keeping the selection and showing it."""
+        """Lay out both lists from the queue, keeping the officer's choices and showing them."""
         now = self._waiting_clock()
+        selected = self.selection.selected
         self.list.blockSignals(True)
         self.list.clear()
         current = None
@@ -580,54 +477,98 @@ class IncidentPanel(QWidget):
             item.setData(ID, incident.incident_id)
             self._describe(item, incident, now)
             self.list.addItem(item)
-            if incident.incident_id == self._selected:
+            if incident.incident_id == selected:
                 current = item
-        if current is not None:
-            self.list.setCurrentItem(current)
+        self.list.setCurrentItem(current)  # None: no row is current (no card open)
+        if current is None:
+            self.list.clearSelection()
         self.list.blockSignals(False)
         if current is not None:
             self.list.scrollToItem(current, QAbstractItemView.ScrollHint.EnsureVisible)
-        chosen = self.engaged_list.currentItem()
-        chosen_id = chosen.data(ID) if chosen is not None else None
+        target = self.on_screen.target
         self.engaged_list.blockSignals(True)
         self.engaged_list.clear()
+        chosen = None
         for incident in self.engaged:
             item = QListWidgetItem(self._icons[incident.urgency], "")
             item.setData(ID, incident.incident_id)
             self._describe_engaged(item, incident, _now())
             self.engaged_list.addItem(item)
-            if incident.incident_id == chosen_id:
-                self.engaged_list.setCurrentItem(item)
-        if self.engaged_list.currentItem() is None and self.engaged_list.count():
-            self.engaged_list.setCurrentRow(0)
+            if incident.incident_id == target:
+                chosen = item
+        self.engaged_list.setCurrentItem(chosen)
+        if chosen is None:
+            self.engaged_list.clearSelection()
         self.engaged_list.blockSignals(False)
-        for button in self.outcome_buttons.values():
-            button.setEnabled(bool(self.engaged))
+        self._show_target()
         self._show_card()
         self._update_title()
 
+    def _show_target(self) -> None:
+        target = self.target
+        for button in self.outcome_buttons.values():
+            button.setEnabled(target is not None)
+        if target is not None:
+            self.outcome_for.setText(
+                f"Outcome keys 1-4 act on <b>{target.subject_name}</b> "
+                f"({', '.join(target.cameras)})"
+            )
+        elif self.engaged:
+            self.outcome_for.setText(
+                "Choose the engagement for an outcome: click it, or Shift+↑ / Shift+↓"
+            )
+        else:
+            self.outcome_for.setText("")
+
     def _show_card(self) -> None:
         incident = self.selected
+        pending = len(self.pending)
+        if self.card.closed_reason:
+            self.card.empty_text = "<i>The deployment has concluded</i>"
+        elif pending:
+            self.card.empty_text = (
+                f"<b>No incident is open</b> · {plural(pending, 'incident')} waiting: "
+                "<b>N</b> opens the most urgent (or ↑/↓, or click its row)"
+            )
+        else:
+            self.card.empty_text = "<i>No alert awaits a decision</i>"
         photo = self._photos.get(incident.subject_id) if incident else None
         self.card.show_incident(incident, photo)
-        self.card.set_busy(
-            incident is not None and incident.incident_id in self._busy,
-            "Recording…" if incident is not None and incident.incident_id in self._busy else "",
-        )
-        if not self.card.busy and self.card.closed_reason:
+        # What the officer has in front of them, for the guard time (a hidden panel shows
+        # nothing: the whole-window camera view covers it).
+        shown = incident.incident_id if incident is not None and self.isVisible() else None
+        self.on_screen.show_card(shown)
+        busy = incident is not None and incident.incident_id in self._busy
+        if busy:
+            self.card.set_busy(True, "Recording…")
+        elif self.card.busy:
+            self.card.set_busy(False, "")
+        if not busy and self.card.closed_reason and incident is not None:
             self.card.status.setText(self.card.closed_reason)
         self.card.refresh(self._waiting_clock(), self.overdue_after_s)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._show_card()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().hideEvent(event)
+        self.on_screen.show_card(None)  # off screen: the guard starts again when it returns
 
     def _describe(self, item: QListWidgetItem, incident: Incident, now: datetime) -> None:
         waited = incident.waiting_s(now)
         overdue = waited > self.overdue_after_s and self._stopped_at is None
         n = len(incident.alerts)
+        opened = incident.incident_id in self.on_screen.seen or (
+            incident.incident_id == self.on_screen.card
+        )
         flag = "⚠ OVERDUE " if overdue else ("not adjudicated · " if self._stopped_at else "")
+        new = "" if opened or self._stopped_at else "● NEW "
         item.setText(
             self._fit(
                 self.list,
-                f"{flag}{waiting_text(waited)} · {incident.subject_name}",
-                f"{', '.join(incident.cameras)} · {n} sighting{'s' if n != 1 else ''} · "
+                f"{new}{flag}{waiting_text(waited)} · {incident.subject_name}",
+                f"{', '.join(incident.cameras)} · {plural(n, 'sighting')} · "
                 f"{incident.urgency.label} · {incident.category}",
             )
         )
@@ -670,19 +611,20 @@ class IncidentPanel(QWidget):
             if (incident := self.queue.get(item.data(ID))) is not None:
                 self._describe_engaged(item, incident, now)
         self.card.refresh(waiting_now, self.overdue_after_s)
+        self._update_title()
 
     def _update_title(self) -> None:
         pending = self.pending
         alerts = sum(len(i.alerts) for i in pending)
+        seen = self.on_screen.seen | {self.on_screen.card}
+        new = sum(1 for i in pending if i.incident_id not in seen)
         self.title.setText(
-            f"<b>Pending: {len(pending)} incident{'s' if len(pending) != 1 else ''}</b> "
-            f"({alerts} alert{'s' if alerts != 1 else ''})"
+            f"<b>Pending: {plural(len(pending), 'incident')}</b> ({plural(alerts, 'alert')})"
+            + (f" · <span style='color:#f2994a'><b>{new} new</b>, not yet opened</span>"
+               if new and not self._stopped_at else "")
         )
         engaged = len(self.engaged)
-        self.engaged_title.setText(
-            f"<b>Engaged, awaiting outcome: {engaged}</b>"
-            + ("<br>Keys 1-4 record the outcome of the highlighted one" if engaged else "")
-        )
+        self.engaged_title.setText(f"<b>Engaged, awaiting outcome: {engaged}</b>")
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -727,6 +669,7 @@ class IncidentPanel(QWidget):
         self._photos = {}
         self._stopped_at = at or _now()
         self.hide_undo()
+        self.card.cancel_reason("Dismiss cancelled: the deployment has concluded")
         self.card.closed_reason = (
             "Deployment concluded: not adjudicated, and no decision can be taken now."
         )

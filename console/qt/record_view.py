@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.deployments import DeploymentState
-from console.qt.settings import documents_folder
+from console.qt.settings import export_folder, remember_export_folder
 from console.reports import export
 from console.reports.charts import ChartView
 from console.reports.evaluation import Evaluation, checked_evaluation, sites
@@ -125,12 +125,13 @@ class _Exports:
             chosen, _ = QFileDialog.getSaveFileName(
                 self._owner,
                 f"Export {kind.upper()}",
-                str(documents_folder() / f"{self._file_stem()}.{kind}"),
+                str(export_folder() / f"{self._file_stem()}.{kind}"),
                 filters[kind],
             )
             if not chosen:
                 return None
             path = Path(chosen)
+            remember_export_folder(path.parent)
         try:
             write(path)
         except OSError as exc:

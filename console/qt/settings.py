@@ -29,8 +29,35 @@ def window_settings(record_path: str | Path) -> QSettings:
 
 
 def documents_folder() -> Path:
-    """The officer's Documents folder (home if there is none): save dialogs open there,
-    never in the code checkout or the data folder."""
+    """The officer's Documents folder: save dialogs open there, never in the code checkout
+    or the data folder. A home without one gets one (as the desktop's own set-up would
+    make it), rather than exports landing loose in the home folder; if it cannot be made,
+    the home folder."""
     found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    folder = Path(found) if found else Path.home()
-    return folder if folder.is_dir() else Path.home()
+    home = Path.home()
+    folder = Path(found) if found else home / "Documents"
+    if folder.is_dir():
+        return folder
+    try:
+        if folder.parent.is_dir():
+            folder.mkdir(mode=0o700)
+            return folder
+    except OSError:
+        pass
+    return home
+
+
+_last_export: Path | None = None
+
+
+def export_folder() -> Path:
+    """Where an export dialog opens: the folder of the officer's last export this session
+    (a USB stick, a case folder), else Documents."""
+    if _last_export is not None and _last_export.is_dir():
+        return _last_export
+    return documents_folder()
+
+
+def remember_export_folder(folder: Path) -> None:
+    global _last_export
+    _last_export = Path(folder)

@@ -36,9 +36,13 @@ def best_columns(count: int, width: int, height: int, aspect: float, chrome: int
 
 
 class TileGrid(QWidget):
-    """Lays out the tiles; double-click or Enter on a tile enlarges it, Escape returns."""
+    """Lays out the tiles; double-click or Enter on a tile enlarges it, Escape returns.
+
+    A tile popped out to its own window (``take``) is not placed here until it comes back
+    (``give_back``)."""
 
     enlarged_changed = Signal(object)  # the enlarged CameraTile, or None
+    away_changed = Signal()  # a tile went to its own window, or came back
 
     def __init__(self, tiles: list[CameraTile], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +50,7 @@ class TileGrid(QWidget):
         self.tiles = tiles
         self.enlarged: CameraTile | None = None
         self.columns = 1
+        self.away: set[str] = set()  # cameras shown in windows of their own
         self._aspects: dict[str, float] = {}
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         for tile in tiles:
@@ -79,14 +84,37 @@ class TileGrid(QWidget):
         self.enlarge(None)
         return True
 
+    # -- tiles in windows of their own ------------------------------------------------------
+    @property
+    def on_wall(self) -> list[CameraTile]:
+        return [t for t in self.tiles if t.camera not in self.away]
+
+    def take(self, tile: CameraTile) -> None:
+        """*tile* leaves the wall for a window of its own (the caller reparents it)."""
+        if self.enlarged is tile:
+            self.enlarge(None)
+        self.away.add(tile.camera)
+        self.place()
+        self.away_changed.emit()
+
+    def give_back(self, tile: CameraTile) -> None:
+        """*tile*'s own window closed: back on the wall, where it was."""
+        if tile.camera not in self.away:
+            return
+        self.away.discard(tile.camera)
+        tile.setParent(self)
+        tile.show()
+        self.place()
+        self.away_changed.emit()
+
     # -- placing ------------------------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         self.place()
 
     def place(self) -> None:
-        shown = [self.enlarged] if self.enlarged is not None else self.tiles
-        for tile in self.tiles:
+        shown = [self.enlarged] if self.enlarged is not None else self.on_wall
+        for tile in self.on_wall:
             tile.setVisible(tile in shown)
         if not shown:
             return

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,12 +37,15 @@ from console.domain.alerts import Alert, Decision, Outcome
 from console.domain.training import Expectation, ScoreSheet, TraineeDecision, score
 from console.domain.watchlist import Watchlist
 from console.live.feed import FacesInView, FeedState, FeedStatus
+from console.live.moments import AlertMoments
 from console.live.overlay import DelayedPicture
+from console.progress import ProgressLine
 from console.qt.camera_tile import CameraTile
+from console.qt.desk_keys import DESK_KEYS, GUARD_NOTE, DeskKeys
 from console.qt.help import KeysDialog
-from console.qt.keys import install_shortcuts
-from console.qt.queue_panel import DECISION_KEYS, OUTCOME_KEYS, IncidentPanel
-from console.qt.settings import documents_folder
+from console.qt.incident_card import SubjectFacts, plural
+from console.qt.queue_panel import IncidentPanel
+from console.qt.settings import export_folder, remember_export_folder
 from console.qt.tile_grid import TileGrid
 from console.storage.training import TrainingRecords
 from console.training.scenario_player import SPEEDS, ScenarioPlayer
@@ -52,15 +54,8 @@ from console.training.scenarios import DEFAULT_PASS_MARK
 TRAINER_KEYS = [
     ("Space", "Play or pause the scenario"),
     (".", "One frame forward (paused)"),
-    ("E", "Engage the selected incident"),
-    ("D", "Dismiss it: type the reason, then Return"),
-    ("F", "False match: the person is not the subject"),
-    ("1 / 2 / 3 / 4", "Outcome of an engagement: arrested / advice / not located / false"),
-    ("Up / Down, PgUp / PgDown, Home / End", "Move through the queue"),
-    ("V", "Show or hide the camera frame of the selected incident"),
+    *DESK_KEYS,
     ("Double-click a camera, or click it and Enter", "Enlarge that camera"),
-    ("Escape", "Back to every camera; cancel a dismissal waiting for its reason"),
-    ("F1 or ?", "This list of keys"),
     ("Ctrl+Q", "Quit the trainer"),
 ]
 
@@ -82,8 +77,10 @@ class TrainerWindow(QMainWindow):
         title: str = "",
         pass_mark: float = DEFAULT_PASS_MARK,
         names: dict[str, str] | None = None,
+        trainer: str = "",
     ) -> None:
         super().__init__()
+        self.trainer = trainer  # who signed in to run it
         self.scenario = scenario
         self.title = title or scenario
         self.pass_mark = pass_mark
@@ -101,7 +98,11 @@ class TrainerWindow(QMainWindow):
         self.sheet: ScoreSheet | None = None
         self.score_dialog: ScoreDialog | None = None
         self.closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
-        self.setWindowTitle(f"LFR console · TRAINING · {self.title} · {trainee}")
+        self.moments = AlertMoments()  # the alert moments' frames, for the card's replay
+        self.setWindowTitle(
+            f"LFR console · TRAINING · {self.title} · {trainee}"
+            + (f" · run by {trainer}" if trainer else "")
+        )
 
         self.play_button = QPushButton("Play [Space]")
         self.play_button.clicked.connect(self.toggle_play)
@@ -143,13 +144,13 @@ class TrainerWindow(QMainWindow):
         # The console's own queue and cards, outcome step included.
         self.alerts = IncidentPanel(f"training: {self.title}", overdue_after_s=60)
         self.alerts.card.time_text = lambda a: f"at {scenario_clock(a.t)} in the scenario"
-        self.alerts.decide_requested.connect(self._decide)
-        self.alerts.outcome_requested.connect(self._report_outcome)
-        self.alerts.card.decided.connect(self._decide_selected)
-        self.alerts.card.note.returnPressed.connect(self._after_text_entry)
+        self.alerts.card.clip_of = self.moments.clip
+        self.alerts.card.subject_facts = self._subject_facts
+        self.alerts.on_left = lambda incident: self.moments.forget(incident.alert_ids)
         self.alerts.keys.setText(
-            "Keys: Space play/pause · . step · ↑/↓ select · E engage · D dismiss · "
-            "F false match · 1-4 outcome · V camera frame · F1 all keys"
+            "Keys: Space play/pause · . step · N open the next · ↑/↓ choose · E engage · "
+            "D dismiss · F false match · 1-4 outcome (Shift+↑/↓ choose the engagement) · "
+            "V replay · F1 all keys"
         )
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tile_grid)
@@ -173,59 +174,51 @@ class TrainerWindow(QMainWindow):
             self.resize(min(1500, room.width()), min(860, room.height()))
         else:
             self.resize(1500, 860)
-        self._keys()
+        self.keys = DeskKeys(
+            self,
+            {"Space": self.toggle_play, ".": self.player.step, "F1": self.show_keys,
+             "?": self.show_keys},
+        )
         self.startTimer(200)
 
-    def _keys(self) -> None:
-        panel = self.alerts
-        bindings: dict[str, Callable[[], object]] = {
-            "Space": self.toggle_play,
-            ".": self.player.step,
-            "Up": lambda: panel.move_selection(-1),
-            "Down": lambda: panel.move_selection(1),
-            "PgUp": lambda: panel.move_selection(-panel.page_step()),
-            "PgDown": lambda: panel.move_selection(panel.page_step()),
-            "Home": panel.select_first,
-            "End": panel.select_last,
-            "V": panel.card.toggle_scene,
-            "Escape": self.cancel_pending_entry,
-            "F1": self.show_keys,
-            "?": self.show_keys,
-        }
-        for decision, key in DECISION_KEYS.items():
-            bindings[key] = lambda d=decision: self._decide_selected(d)
-        for outcome, key in OUTCOME_KEYS.items():
-            bindings[key] = lambda o=outcome: self._outcome_selected(o)
-        self.shortcuts = install_shortcuts(self, bindings)
-
     def show_keys(self) -> None:
-        self.keys_dialog = KeysDialog("trainer", TRAINER_KEYS, self)
+        self.keys_dialog = KeysDialog("trainer", TRAINER_KEYS, self, note=GUARD_NOTE)
+        self.keys_dialog.finished.connect(lambda _: self.focus_queue())
         self.keys_dialog.open()
 
+    def show_message(self, text: str, seconds: float = 20.0) -> None:
+        self.statusBar().showMessage(text, int(seconds * 1000))
+
     def focus_queue(self) -> None:
+        if self.isVisible() and not self.isActiveWindow():
+            self.activateWindow()
         self.alerts.list.setFocus()
 
-    def cancel_pending_entry(self) -> None:
+    def escape(self) -> None:
         self.tile_grid.restore()
-        card = self.alerts.card
-        if card.awaiting_reason:
-            card.awaiting_reason = False
-            card.note.clear()
-            card.status.setText("Dismiss cancelled")
+        self.alerts.card.cancel_reason()
         self.focus_queue()
 
-    def _after_text_entry(self) -> None:
-        if not self.alerts.card.awaiting_reason:
-            self.focus_queue()
+    def decisions_closed(self) -> str:
+        return ""
+
+    def _subject_facts(self, subject_id: str) -> SubjectFacts | None:
+        try:
+            entry = self.watchlist.subject(subject_id).entry
+            return SubjectFacts(entry.date_of_birth, entry.reason, entry.warnings, entry.notes)
+        except (KeyError, ValueError):
+            return None
 
     # -- the player's listener ---------------------------------------------------------------
     def feed_frame(self, camera: str, preview_rgb, scale: float, index: int | None = None) -> None:
         tile = self.tiles[camera]
         tile.video.show_frame(preview_rgb, scale, index)
         self.tile_grid.frame_shown(tile)
+        self.moments.frame(camera, index, preview_rgb, scale)
 
     def feed_faces(self, camera: str, faces: FacesInView) -> None:
         self.tiles[camera].video.show_faces(faces)
+        self.moments.faces(camera, faces.frame_index, faces.boxes)
 
     def feed_status(self, status: FeedStatus) -> None:
         tile = self.tiles[status.camera]
@@ -253,6 +246,7 @@ class TrainerWindow(QMainWindow):
             photo = None
         self.raised.append(alert)
         self.shown_at[alert.alert_id] = time.monotonic()
+        self.moments.alert(alert)
         self.alerts.show_alert(alert, photo)
 
     # -- controls ----------------------------------------------------------------------------
@@ -278,23 +272,10 @@ class TrainerWindow(QMainWindow):
             self._show_play_state(tile)
 
     # -- decisions and score -----------------------------------------------------------------
-    def _decide_selected(self, decision: Decision) -> None:
-        incident = self.alerts.selected
-        if incident is not None:
-            self._decide(incident.incident_id, decision)
-
-    def _decide(self, incident_id: str, decision: Decision) -> None:
+    def decide(self, incident_id: str, decision: Decision, note: str) -> None:
+        """The desk's keys checked that this is the card on screen; score it."""
         incident = self.alerts.incident(incident_id)
-        card = self.alerts.card
         if incident is None or incident.engaged:
-            return
-        note = card.note.text().strip() if card.incident is incident else ""
-        if decision == Decision.DISMISS and not note:
-            card.awaiting_reason = True
-            card.status.setText(
-                "A reason is needed to dismiss: type it, then press Return (Esc cancels)"
-            )
-            card.note.setFocus()
             return
         first_shown = min(self.shown_at.get(a.alert_id, time.monotonic()) for a in incident.alerts)
         seconds = time.monotonic() - first_shown
@@ -302,25 +283,22 @@ class TrainerWindow(QMainWindow):
             d = TraineeDecision(a.alert_id, a.camera, a.subject_id, a.t, decision, seconds)
             self.records.record(self.run_id, d)
             self.decisions.append(d)
-        card.note.clear()
+        self.alerts.card.note.clear()
         if decision == Decision.ENGAGE:
             self.alerts.mark_engaged(incident_id)  # the outcome step follows, as live
         else:
             self.alerts.remove(incident_id)
+        self.show_message(f"{decision.label}: {incident.subject_name}")
         self.focus_queue()
 
-    def _outcome_selected(self, outcome: Outcome) -> None:
-        incident = self.alerts.selected_engaged()
-        if incident is not None:
-            self._report_outcome(incident.incident_id, outcome)
-
-    def _report_outcome(self, incident_id: str, outcome: Outcome) -> None:
+    def report_outcome(self, incident_id: str, outcome: Outcome) -> None:
         incident = self.alerts.incident(incident_id)
         if incident is None or not incident.engaged:
             return
         for a in incident.alerts:
             self.outcomes[a.alert_id] = outcome
         self.alerts.remove(incident_id)
+        self.show_message(f"Outcome {outcome.label}: {incident.subject_name}")
         self.focus_queue()
 
     def finish(self) -> ScoreSheet:
@@ -345,6 +323,7 @@ class TrainerWindow(QMainWindow):
         # The player stops with the window: no frame may reach a closed window.
         self.player.pause()
         self.player.listener = _Discard()
+        self.moments.close()
         if self.score_dialog is not None:
             self.score_dialog.close()
         if not self.closed.done():
@@ -374,16 +353,19 @@ class PreparationDialog(QDialog):
         layout.addWidget(self.stage)
         layout.addWidget(self.bar)
         self.resize(460, 120)
-        self._started = time.monotonic()
+        self._line: ProgressLine | None = None
 
     def show_progress(self, stage: str, done: int, total: int) -> None:
         self.bar.setRange(0, max(1, total))
         self.bar.setValue(done)
+        if self._line is None or self._line.what != stage:
+            # Each stage its own estimate, measured as the terminal's progress line
+            # measures it (console.progress): the two never disagree.
+            self._line = ProgressLine(stage, total, enabled=False)
+        self._line.update(done, total)
         text = f"{stage}: {done} of {total}"
-        elapsed = time.monotonic() - self._started
-        if stage.startswith("Working") and done and total > done:
-            left = elapsed * (total - done) / done
-            text += f" · about {scenario_clock(left)} left"
+        if stage.startswith("Working") and (left := self._line.left_text()):
+            text += f" · {left}"
         self.stage.setText(text)
 
 
@@ -447,12 +429,25 @@ class ScoreDialog(QDialog):
         for b in (self.print_button, self.pdf_button, close):
             buttons.addWidget(b)
         self.runs.setMaximumHeight(170)
+        self.runs.setMinimumHeight(90)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text, 1)
         layout.addWidget(QLabel("Runs of this scenario (newest first):"))
         layout.addWidget(self.runs)
         layout.addLayout(buttons)
         self.resize(900, 760)
+        self.fit_screen()
+
+    def fit_screen(self) -> None:
+        """At 1280x720 the sheet's buttons stay on screen: the sheet scrolls instead."""
+        screen = self.screen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        width = min(900, room.width() - 40)
+        height = min(760, room.height() - 60)  # the window's frame and title
+        self.resize(width, height)
+        self.move(room.left() + (room.width() - width) // 2, room.top() + 20)
 
     def to_html(self) -> str:
         s = self.sheet
@@ -483,7 +478,8 @@ class ScoreDialog(QDialog):
             f"<h2>Score sheet: {html.escape(self.title)}</h2>"
             f"<p>Trainee <b>{html.escape(self.trainee)}</b> · {self.when}</p>"
             f"<p style='font-size:14pt; color:{colour}'><b>{result}</b>: "
-            f"{s.percent:.0f} % of {s.judged} call(s) right (pass mark {self.pass_mark:.0f} %)</p>"
+            f"{s.percent:.0f} % of {plural(s.judged, 'call')} right "
+            f"(pass mark {self.pass_mark:.0f} %)</p>"
             f"<table cellpadding='4'>{rows}</table>{details}"
         )
 
@@ -498,11 +494,12 @@ class ScoreDialog(QDialog):
         if path is None:
             name = f"score-{self.title}-{self.trainee}.pdf".replace(" ", "_").replace("/", "-")
             chosen, _ = QFileDialog.getSaveFileName(
-                self, "Export score sheet", str(documents_folder() / name), "PDF (*.pdf)"
+                self, "Export score sheet", str(export_folder() / name), "PDF (*.pdf)"
             )
             if not chosen:
                 return None
             path = Path(chosen)
+            remember_export_folder(path.parent)
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
         printer.setOutputFileName(str(path))

@@ -239,6 +239,28 @@ BEGIN
     FROM watchlist_subjects w
     WHERE w.deployment = NEW.deployment AND w.subject_id = NEW.subject_id;
 END;
+-- Corrections of recorded outcomes (#28, console.storage.outcome_corrections): the
+-- original outcome stays; final; deleted with its alert once the retention ends.
+CREATE TABLE IF NOT EXISTS outcome_corrections (
+    seq          INTEGER PRIMARY KEY,
+    alert_id     TEXT NOT NULL REFERENCES alerts(alert_id) ON DELETE CASCADE,
+    outcome      TEXT NOT NULL
+                 CHECK (outcome IN ('arrested', 'advice', 'not_located', 'confirmed_false')),
+    officer      TEXT NOT NULL,
+    corrected_at TEXT NOT NULL,
+    reason       TEXT NOT NULL CHECK (length(reason) > 0)
+);
+CREATE TRIGGER IF NOT EXISTS outcome_corrections_follow_an_outcome
+BEFORE INSERT ON outcome_corrections
+WHEN NOT EXISTS (SELECT 1 FROM outcomes WHERE alert_id = NEW.alert_id)
+BEGIN SELECT RAISE(ABORT, 'only a recorded outcome can be corrected'); END;
+CREATE TRIGGER IF NOT EXISTS outcome_corrections_are_final BEFORE UPDATE ON outcome_corrections
+BEGIN SELECT RAISE(ABORT, 'a recorded correction cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS outcome_corrections_kept_until_expiry
+BEFORE DELETE ON outcome_corrections
+WHEN (SELECT expires_at FROM alerts WHERE alert_id = OLD.alert_id)
+     > strftime('%Y-%m-%dT%H:%M:%S', 'now')
+BEGIN SELECT RAISE(ABORT, 'a recorded correction cannot be deleted'); END;
 CREATE TABLE IF NOT EXISTS audit (
     seq       INTEGER PRIMARY KEY,
     at        TEXT NOT NULL,
@@ -268,14 +290,18 @@ class AlreadyDecided(StorageError):
 
 DB_NAME = "console.db"
 # Bumped when the schema gains a safeguard; an older file is brought up to date once.
-# 3: sealing, counts and failed cameras; 4: equality monitoring's tables and triggers (#27)
-SCHEMA_VERSION = 4
+# 3: sealing, counts and failed cameras; 4: equality monitoring's tables and triggers (#27);
+# 5: outcome corrections (#28)
+SCHEMA_VERSION = 5
 TRIGGERS_SINCE = 2
 # Safeguard triggers that came after TRIGGERS_SINCE, by the version that brought them: a
 # file of an earlier version lacks them because it is older, not because of an attack.
 TRIGGERS_ADDED = {
     "outcome_equality_is_final": 4,
     "alert_subject_groups_noted": 4,
+    "outcome_corrections_follow_an_outcome": 5,
+    "outcome_corrections_are_final": 5,
+    "outcome_corrections_kept_until_expiry": 5,
 }
 
 

@@ -43,7 +43,9 @@ def expectations(scenario: Scenario) -> list[Expectation]:
     return out
 
 
-async def open_trainer(scenario: Scenario, pool, records, trainee: str, speed: float = 1.0):
+async def open_trainer(
+    scenario: Scenario, pool, records, trainee: str, speed: float = 1.0, trainer: str = ""
+):
     """Work out the alerts (a progress bar meanwhile), then show the trainer window with
     the scenario's first frame, ready to play."""
     from console.qt.trainer_window import PreparationDialog, TrainerWindow
@@ -84,11 +86,64 @@ async def open_trainer(scenario: Scenario, pool, records, trainee: str, speed: f
         title=scenario.title or scenario.name,
         pass_mark=scenario.pass_mark,
         names=names,
+        trainer=trainer,
     )
     player.listener, player.on_alert = window, window.alert_revealed
     window.show()
     player.start()
     return window
+
+
+def sign_in_trainer(data_dir: Path | None, scenario: Scenario):
+    """The trainer signs in (a trainer account) before anything is prepared: the Officer,
+    or the command's exit code (2: no accounts to sign in with, 1: cancelled).
+
+    Accounts are the record's in the data folder; the bundled scenarios sign in against
+    the bundled sample's record, whose sample accounts include a trainer."""
+    import html
+
+    from console.config import REPO_ROOT, record_dir
+    from console.config import data_dir as default_dir
+    from console.domain.officers import Permission
+    from console.live.setup import SAMPLE_ACCOUNTS, seed_sample_accounts
+    from console.qt.login import LoginDialog
+    from console.storage import StorageError, Store
+
+    bundled = Path(scenario.folder).resolve().is_relative_to(REPO_ROOT / "sample_streams")
+    folder = record_dir(data_dir, sample=True) if bundled else default_dir(data_dir)
+    try:
+        store = Store.in_dir(folder)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if bundled:
+            seed_sample_accounts(store)
+        if not store.officers.count():
+            print(
+                f"error: no officer accounts in {folder}: an admin creates a trainer's with "
+                "`python -m console officer add USERNAME --name NAME --role trainer "
+                "--admin ADMIN`",
+                file=sys.stderr,
+            )
+            return 2
+        hint = ""
+        if bundled:
+            _, _, password = SAMPLE_ACCOUNTS["trainer"]
+            hint = f"Sample account for the bundled scenarios: trainer / {password}"
+        dialog = LoginDialog(
+            store.officers.authenticate,
+            hint,
+            "trainer" if bundled else "",
+            opens=f"Trainer: <b>{html.escape(scenario.title or scenario.name)}</b> "
+            "(a training run, never a real deployment)",
+            check=lambda officer: officer.require(Permission.RUN_SCENARIOS),
+        )
+        if dialog.exec() != LoginDialog.DialogCode.Accepted or dialog.officer is None:
+            return 1
+        return dialog.officer
+    finally:
+        store.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
     app.setQuitOnLastWindowClosed(False)
     folder = data_dir(args.data_dir)
     apply_theme(app, str(window_settings(folder).value("theme", DEFAULT_THEME)))
+    signed_in = sign_in_trainer(args.data_dir, scenario)
+    if isinstance(signed_in, int):
+        return signed_in
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     records = TrainingRecords(folder)
@@ -126,7 +184,9 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         with AnalysisPool() as pool:
-            window = await open_trainer(scenario, pool, records, args.trainee, args.speed)
+            window = await open_trainer(
+                scenario, pool, records, args.trainee, args.speed, trainer=str(signed_in)
+            )
             await window.closed
             # Stop the player before the pool and the loop go: nothing left running.
             await window.player.close()

@@ -125,8 +125,9 @@ class OverloadStatus:
                 f"(longest {self.longest_wait_s:.1f} s)"
             )
         else:
+            checks = "check" if self.waited_last_minute == 1 else "checks"
             line = (
-                f"Crowded: {self.waited_last_minute} checks late in the last minute "
+                f"Crowded: {self.waited_last_minute} {checks} late in the last minute "
                 f"(worst {self.worst_wait_last_minute_s:.1f} s)"
             )
         shown = self.waiting_tracks[:8]
@@ -138,7 +139,8 @@ class OverloadStatus:
             "a match are checked first, the others wait.\n"
             f"Waiting now: {waiting or 'none'}"
             f"{f' ({self.urgent_waiting} new or near a match)' if self.urgent_waiting else ''}."
-            f"\nLast minute: {self.waited_last_minute} checks late, worst "
+            f"\nLast minute: {self.waited_last_minute} "
+            f"{'check' if self.waited_last_minute == 1 else 'checks'} late, worst "
             f"{self.worst_wait_last_minute_s:.1f} s."
         )
         return line, detail

@@ -53,6 +53,24 @@ class Matcher:
         # |a-b|^2 = |a|^2 - 2ab + |b|^2: one BLAS call instead of a temporary matrix.
         return self._squared_norms - 2.0 * (self._encodings @ probe) + probe @ probe
 
+    def nearest_n(self, encoding: np.ndarray, n: int) -> list[Candidate]:
+        """The *n* nearest subjects, nearest first (what the card shows beside a match:
+        how close the next-nearest subjects came). Each one's margin is to the next."""
+        if not len(self.watchlist) or n <= 0:
+            return []
+        squared = np.maximum(self._squared_distances(encoding), 0.0)
+        count = min(n, len(squared))
+        order = np.argsort(squared)[: count + 1]
+        distances = np.sqrt(squared[order])
+        return [
+            Candidate(
+                self.watchlist.subjects[int(order[i])],
+                float(distances[i]),
+                float(distances[i + 1] - distances[i]) if i + 1 < len(order) else float("inf"),
+            )
+            for i in range(count)
+        ]
+
     def match(self, encoding: np.ndarray) -> Candidate | None:
         """The nearest subject if it is within the threshold, else None."""
         candidate = self.nearest(encoding)
