@@ -197,6 +197,7 @@ class CameraPipeline:
             track_id,
             scene(frame.image),
             frames,
+            (frame.image.shape[1], frame.image.shape[0]),
         )
 
     # -- every face of every analysed frame -------------------------------------------

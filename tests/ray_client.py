@@ -143,9 +143,8 @@ def open_live_session(address: str, token: str, data_dir: str,
     or *cameras*), engine ray, as `run --engine ray` opens it; signed in as a supervisor."""
     from dataclasses import replace
 
-    from console.config import SAMPLE_DEPLOYMENT, load_plan
+    from console.config import SAMPLE_DEPLOYMENT, load_plan, plan_engine
     from console.domain.officers import Role
-    from console.config import plan_engine
     from console.live.session import MonitoringSession
     from console.live.setup import prepare
     from console.storage import AsyncStore, Store
@@ -192,9 +191,9 @@ def live(address: str, token: str, data_dir: str) -> None:
         )
         session.open()
         await session.confirm_officers_present()
-        connected_before_start = session.cluster.engine is not None
+        connected_before_start = session.cameras.engine is not None
         await session.start()
-        engine = session.cluster.engine
+        engine = session.cameras.engine
         actor_ids = [run.actor._actor_id.hex() for run in engine.cameras.values()]
         object_id = engine._watchlist_ref.hex()
         await until("alerts from both cameras",
@@ -257,7 +256,7 @@ def failover(address: str, token: str, clip: str, go_file: str, data_dir: str) -
         moved_after = time.time() - killed_at
         await until("a new alert", lambda: {a[0] for a in recorder.alerts} - set(before))
         pending = sorted(session.pending)
-        alive = session.cluster.engine.alive_nodes()
+        alive = session.cameras.engine.alive_nodes()
         await session.conclude()
         reference = session.deployment.reference
         await session.close()

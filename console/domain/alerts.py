@@ -109,6 +109,11 @@ class Alert:
     # The whole camera frame at the best match, downscaled, for the officer on request.
     # Memory only: it shows passers-by too, so it is never written to disk.
     scene_rgb: np.ndarray | None = None
+    # Memory only too: where the matched face was, frame by frame (t, box), for the
+    # direction of travel; and the camera frame's size (width, height), to find the box
+    # on the downscaled scene frame.
+    path: list[tuple[float, BBox]] = field(default_factory=list)
+    frame_size: tuple[int, int] | None = None
 
     @property
     def urgency(self) -> Urgency:
@@ -168,6 +173,8 @@ class OutcomeReport:
     officer: str
     recorded_at: datetime
     note: str = ""
+    # Where it was recorded when not at the desk: an officer's phone on the street.
+    source: str = ""
 
 
 @dataclass(frozen=True)
