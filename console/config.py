@@ -20,7 +20,6 @@ from pathlib import Path
 import platformdirs
 
 from console.domain.deployments import Deployment
-from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
 from console.domain.engine_settings import (
     ENGINES,
     NODE_LABEL,
@@ -29,6 +28,8 @@ from console.domain.engine_settings import (
     Placement,
     check_address,
 )
+from console.domain.field import CameraSite, parse_facing
+from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
 from console.vision.operating_point import DEFAULT_ONE_IN, threshold_for
 from console.vision.sources import SourceSpec
 
@@ -48,7 +49,8 @@ _PLAN_KEYS = {
     "planned_start", "duration_hours", "sample", "camera",
     "engine", "ray_address", "ray_token_file",  # where the cameras are analysed
 }
-_CAMERA_KEYS = {"name", "source", "loop", "node", "node_fallback", *SourceSpec.TIMING_FIELDS}
+_CAMERA_KEYS = {"name", "source", "loop", "node", "node_fallback", *SourceSpec.TIMING_FIELDS,
+                "side", "facing"}  # where it stands, for officers on the ground
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*(\{seq\}[A-Za-z0-9._\-]*)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
@@ -73,6 +75,8 @@ class DeploymentPlan:
     ray_address: str | None = None  # the Ray cluster's head, HOST:PORT
     ray_token_file: Path | None = None  # its token, a 0600 file
     placements: dict[str, Placement] = field(default_factory=dict)  # camera -> node label
+    # camera -> its side of the street and compass direction, for officers on the ground
+    camera_sites: dict[str, CameraSite] = field(default_factory=dict)
 
     def with_cameras(self, overrides: list[SourceSpec]) -> DeploymentPlan:
         """Replace cameras of the same name, add the others, keep the order."""
@@ -105,6 +109,7 @@ class _Plan:
     def __init__(self, path: Path, data: dict) -> None:
         self.path, self.data, self.problems = path, data, []
         self.placements: dict[str, Placement] = {}
+        self.sites: dict[str, CameraSite] = {}
 
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{key}: {message}")
@@ -205,6 +210,7 @@ def load_plan(path: Path) -> DeploymentPlan:
         ray_address=address,
         ray_token_file=token,
         placements=plan.placements,
+        camera_sites=plan.sites,
     )
     if plan.problems:
         raise ConfigError(
@@ -253,6 +259,16 @@ def _cameras(plan: _Plan, base: Path) -> list[SourceSpec]:
                                        "'.', '_', '-'; as ray start --labels lfr-node=LABEL)")
         elif node and name:
             plan.placements[name] = Placement(node, fallback is True)
+        side = plan.text("side", table, required=False, limit=120, label=f"{label} side")
+        facing = plan.text("facing", table, required=False, limit=20, label=f"{label} facing")
+        if facing:
+            try:
+                facing = parse_facing(facing)
+            except ValueError as exc:
+                plan.fail(f"{label} facing", str(exc))
+                facing = ""
+        if name and (side or facing):
+            plan.sites[name] = CameraSite(side, facing)
     return cameras
 
 

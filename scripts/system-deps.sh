@@ -6,7 +6,8 @@
 #   test: the RTSP camera the tests serve on loopback (GStreamer's RTSP server, run by
 #         Debian's python3: tests/rtspserver.py); `ip` (iproute2) to bring loopback up in
 #         the private network namespace the Ray cluster tests create (unshare and nsenter
-#         are util-linux's, on every Debian)
+#         are util-linux's, on every Debian); Debian's Chromium and its driver, the real
+#         browser the field service's tests drive as an officer's phone
 # Installs what is missing when run as root (or with sudo); otherwise prints the command.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ window=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render
         libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libegl1 libgl1
         libfontconfig1 libdbus-1-3)
 test=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
-      gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly iproute2)
+      gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly iproute2 chromium chromium-driver)
 
 case "${1:-build}" in
   build) wanted=("${build[@]}") ;;

@@ -9,6 +9,7 @@ red. Every value is checked when it is set and again whenever it is relied on.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import asdict, dataclass, fields
@@ -79,7 +80,15 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "max_watchlist_size": (1, 100_000),
     "max_deployment_hours": (0.25, 72),
     "pending_warning_seconds": (5, 3600),
+    "field_port": (1024, 65535),
+    "field_silence_seconds": (10, 3600),
 }
+# How the desk knows officers are on the ground: the desk confirms it (radio-only teams),
+# or paired officers' phones are checked in (the field service, docs/field.md).
+OFFICERS_PRESENT = ("manual", "checked_in")
+ALL_INTERFACES = "all"
+_TEXT_KEYS = ("officers_present", "field_interface", "field_certificate", "field_key")
+_WHOLE_KEYS = ("retention_days", "max_watchlist_size", "field_port")
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,13 @@ class SitePolicy:
     max_watchlist_size: int = 10_000
     max_deployment_hours: float = 24.0
     pending_warning_seconds: float = 60.0  # a pending alert older than this is highlighted
+    # Officers on the ground (docs/field.md). "manual": the desk confirms, as before.
+    officers_present: str = "manual"
+    field_interface: str = "127.0.0.1"  # the one address it listens on; "all" for every one
+    field_port: int = 8443
+    field_certificate: str = ""  # the force's PEM certificate and key; "": self-signed
+    field_key: str = ""
+    field_silence_seconds: float = 180.0  # the last officer silent this long: cameras pause
 
     def __post_init__(self) -> None:
         for name, (low, high) in _BOUNDS.items():
@@ -99,11 +115,46 @@ class SitePolicy:
                 raise PolicyError(
                     f"site policy {name}: {value!r} is outside {low:g} to {high:g}"
                 )
-        for name in ("retention_days", "max_watchlist_size"):
+        for name in _WHOLE_KEYS:
             if not isinstance(getattr(self, name), int):
                 raise PolicyError(f"site policy {name}: a whole number is needed")
+        self._check_field()
         if not isinstance(self.loosest_false_alert_rate, FalseAlertRate):
             raise PolicyError("site policy loosest_false_alert_rate: '1 in N' is needed")
+
+    def _check_field(self) -> None:
+        for name in _TEXT_KEYS:
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > 500 or any(ord(c) < 32 for c in value):
+                raise PolicyError(f"site policy {name}: a line of text is needed, not {value!r}")
+        if self.officers_present not in OFFICERS_PRESENT:
+            raise PolicyError(
+                f"site policy officers_present: {self.officers_present!r} is not one of "
+                f"{', '.join(OFFICERS_PRESENT)}"
+            )
+        if self.field_interface != ALL_INTERFACES:
+            try:
+                address = ipaddress.ip_address(self.field_interface)
+            except ValueError:
+                raise PolicyError(
+                    f"site policy field_interface: {self.field_interface!r} is not an IP "
+                    f"address (or '{ALL_INTERFACES}' for every interface)"
+                ) from None
+            if address.is_unspecified:
+                raise PolicyError(
+                    f"site policy field_interface: {self.field_interface} means every "
+                    f"interface: write '{ALL_INTERFACES}' if that is meant"
+                )
+        if bool(self.field_certificate) != bool(self.field_key):
+            raise PolicyError(
+                "site policy field_certificate and field_key: name both (the force's "
+                "certificate and its key) or neither (a self-signed certificate)"
+            )
+
+    @property
+    def officers_checked_in(self) -> bool:
+        """The cameras run only while a paired officer's phone is checked in."""
+        return self.officers_present == "checked_in"
 
     def check_rate(self, rate: FalseAlertRate) -> None:
         """A supervisor may choose any rate at least as strict as the site's loosest."""
@@ -142,9 +193,10 @@ class SitePolicy:
                     values[key] = FalseAlertRate.parse(value)
                 except OperatingPointError as exc:
                     raise PolicyError(f"site policy {key}: {exc}") from exc
+            elif key in _TEXT_KEYS:
+                values[key] = value.strip() if isinstance(value, str) else value
             else:
-                values[key] = _number(key, value, whole=key in ("retention_days",
-                                                                 "max_watchlist_size"))
+                values[key] = _number(key, value, whole=key in _WHOLE_KEYS)
         return cls(**values)
 
 

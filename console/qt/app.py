@@ -14,13 +14,14 @@ from pathlib import Path
 import qasync
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from console.config import DeploymentPlan
+from console.config import DeploymentPlan, plan_engine
 from console.domain.deployments import SafeguardError
 from console.domain.officers import Officer, PermissionDenied
 from console.domain.watchlist import WatchlistError
-from console.config import plan_engine
+from console.field.service import ground_team
 from console.live.session import MonitoringSession
 from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, seed_sample_accounts
+from console.qt.field_panel import attach_field_panel
 from console.qt.login import LoginDialog
 from console.qt.main_window import SIGN_OUT, MainWindow
 from console.qt.settings import window_settings
@@ -93,6 +94,11 @@ async def open_console(
         window.close()
         raise
     astore = AsyncStore(store)
+    policy = store.policy.current()
+    # Officers on the ground (docs/field.md): none under the desk's manual confirmation.
+    ground = ground_team(
+        policy, store.path.parent, astore, deployment.reference, plan.camera_sites
+    )
     session = MonitoringSession(
         deployment,
         plan.cameras,
@@ -104,8 +110,11 @@ async def open_console(
         policy=store.policy.current(),
         clock=clock,
         engine=plan_engine(plan),
+        ground=ground,
     )
     window.attach(session)
+    if ground is not None:
+        attach_field_panel(window, ground)
     session.open()
     window.show_message(f"{deployment.reference}: {len(watchlist)} watchlist subjects")
     return Console(window, session, pool, astore)

@@ -22,15 +22,23 @@ nobody looked at still leaves its counts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from console.domain.alerts import Decision, Outcome
 from console.domain.deployments import Deployment, DeploymentState
-from console.reports.figures import AlertLine, CameraCounts, Figures, compute, local_time
+from console.reports.figures import (
+    AlertLine,
+    CameraCounts,
+    Figures,
+    compute,
+    field_figures,
+    local_time,
+)
 from console.storage.audit import canonical
 from console.storage.database import StorageError
+from console.storage.field import FieldLog
 
 if TYPE_CHECKING:
     from console.storage import Store
@@ -55,6 +63,8 @@ class DeploymentRecord:
     # The audit trail's head when the deployment concluded (sequence number, MAC): an
     # anchor outside the record, for `audit verify --anchor SEQ:MAC`.
     audit_head: tuple[int, str] | None = None
+    # Incidents sent to officers' phones (console.storage.field), for pooled figures.
+    dispatches: tuple = ()
 
     @property
     def reference(self) -> str:
@@ -222,6 +232,9 @@ def deployment_record(
     live = compute(
         lines, camera_counts(store, reference), watchlist_size(store, reference), d.cameras
     )
+    # Officers on the ground: their steps are in the audit trail, never purged.
+    dispatches = FieldLog(store.db, store.audit).dispatches(reference)
+    live = replace(live, **field_figures(lines, dispatches))
     kept = kept_figures(store, reference)
     notes: list[str] = []
     figures, purged, kept_at = live, 0, None
@@ -247,6 +260,7 @@ def deployment_record(
         kept_at,
         tuple(notes),
         audit_head=audit_head_at_conclusion(store, reference),
+        dispatches=tuple(dispatches),
     )
 
 
