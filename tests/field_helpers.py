@@ -138,6 +138,7 @@ class PhoneClient:
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.messages: list[dict] = []
+        self.beating = None
 
     def headers(self, extra: dict | None = None) -> dict:
         h = {"Origin": self.origin, "Sec-Fetch-Site": "same-origin"}
@@ -163,7 +164,10 @@ class PhoneClient:
             self.token = response.cookies[COOKIE].value
         return status
 
-    async def open_page(self) -> dict:
+    async def open_page(self, beat: bool = True) -> dict:
+        """Open the page's connection; with *beat*, send its heartbeat as the page does."""
+        import asyncio
+
         h = self.headers()
         h.pop("X-Field-Page", None)
         self.ws = await self.http.ws_connect(self.base.replace("https", "wss") + "/api/live",
@@ -171,7 +175,16 @@ class PhoneClient:
         hello = await self.next_message()
         if hello.get("type") == "hello":
             self.page = hello["page"]
+            if beat:
+                self.beating = asyncio.ensure_future(self._beat())
         return hello
+
+    async def _beat(self) -> None:
+        import asyncio
+
+        while self.ws is not None and not self.ws.closed:
+            await asyncio.sleep(2.0)
+            await self.heartbeat()
 
     async def next_message(self, timeout: float = 10.0) -> dict:
         import asyncio
@@ -187,6 +200,8 @@ class PhoneClient:
         await self.ws.send_str(json.dumps({"type": "heartbeat"}))
 
     async def close(self) -> None:
+        if self.beating is not None:
+            self.beating.cancel()
         if self.ws is not None:
             await self.ws.close()
         await self.http.close()

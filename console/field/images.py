@@ -1,7 +1,7 @@
 """What a phone is shown of an incident, cut and encoded once at the engagement.
 
-The clothing crop is the camera frame around the person (a body's width either side of
-the face, from just above the head to well below it), cut from the scene frame the alert
+The clothing crop is the camera frame around the person (a shoulder's width and more either
+side of the face, from just above the head to well below it), cut from the scene frame the alert
 kept in memory; the scene itself never leaves the desk. Images are JPEG, at most
 ``MAX_SIDE`` pixels a side: enough for a phone, small enough to arrive at once.
 """
@@ -46,7 +46,7 @@ def clothing_crop(alert: Alert) -> np.ndarray | None:
     top, right, bottom, left = (v * k for v in alert.bbox)
     face_w, face_h = max(1.0, right - left), max(1.0, bottom - top)
     cx = (left + right) / 2
-    x0, x1 = int(max(0, cx - 1.8 * face_w)), int(min(sw, cx + 1.8 * face_w))
+    x0, x1 = int(max(0, cx - 1.5 * face_w)), int(min(sw, cx + 1.5 * face_w))
     y0, y1 = int(max(0, top - 0.4 * face_h)), int(min(sh, bottom + 5.5 * face_h))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None

@@ -730,24 +730,25 @@ class FieldService:
 
     # -- for the desk ------------------------------------------------------------------
     def steps_text(self, incident_id: str) -> tuple[str, bool] | None:
-        """An engaged incident's steps with their times, and whether it needs the radio."""
+        """An engaged incident's steps with their times, the latest first (a row cut to
+        the list's width keeps it), and whether it needs the radio."""
         d = self.dispatches.get(incident_id)
         if d is None:
             return None
-        parts = [f"sent {len(d.recipients)} phone(s) {_hms(d.engaged_at)}" if d.recipients
-                 else "NO PHONE CHECKED IN"]
+        done = [f"sent {_hms(d.engaged_at)} to {len(d.recipients)} phone(s)"]
         for step in (Step.SEEN, Step.GOING, Step.LOCATED, Step.NOT_LOCATED):
             first = d.first(step)
             if first is not None:
-                officer = self.phones[first[0]].officer if first[0] in self.phones else ""
-                parts.append(f"{step.value} {_hms(first[1])}" + (f" {officer}" if officer else ""))
+                phone = self.phones.get(first[0])
+                done.append(f"{step.value} {_hms(first[1])}" + (f" {phone.officer}" if phone
+                                                               else ""))
         if d.outcome is not None:
-            parts.append(f"{STREET_WORDS[d.outcome[0]]} {_hms(d.outcome[2])} {d.outcome[1]}")
+            done.append(f"{STREET_WORDS[d.outcome[0]]} {_hms(d.outcome[2])} {d.outcome[1]}")
         needs_radio = d.first(Step.SEEN) is None and (
             not d.recipients or self.clock() - d.sent_at >= UNSEEN_ALARM_S)
         if needs_radio:
-            parts.append("⚠ NOT SEEN ON ANY PHONE: USE THE RADIO")
-        return " · ".join(parts), needs_radio
+            done.append("⚠ NOT SEEN ON ANY PHONE: USE THE RADIO")
+        return " · ".join(reversed(done)), needs_radio
 
 
 def _hms(t: datetime | None) -> str:
