@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from console.domain.officers import Role
 from console.storage import Store
 from tests.conftest import pause_like_a_person, run_on_loop
-from tests.test_adjudication_gui import press
 from tests.field_helpers import PhoneClient, free_port
+from tests.test_adjudication_gui import press
 
 
 def field_record(tmp_path) -> None:
