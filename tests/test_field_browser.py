@@ -184,9 +184,13 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
                             for d in recorded)
     actions = [a for _, a, _ in r["audit"]]
     for needed in ("field phone paired", "field officer checked in", "field phone lost",
-                   "officers on the ground no longer checked in", "field image delivered",
+                   "officers on the ground no longer checked in", "field incident sent",
                    "field page cleared", "field phones ended at conclusion"):
         assert needed in actions, needed
+    sent = next(d for _, a, d in r["audit"] if a == "field incident sent")
+    assert sent["images"] == ["clothing", "live", "watchlist"] and len(sent["devices"]) == 1
+    seen = next(d for _, a, d in r["audit"] if a == "field step" and d["step"] == "seen")
+    assert sorted(seen["images_viewed"]) == ["clothing", "live", "watchlist"]
     # The trail verifies, as a supervisor would check it.
     done = subprocess.run(
         [sys.executable, "-m", "console", "audit", "verify", "--data-dir", str(tmp_path)],

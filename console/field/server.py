@@ -16,8 +16,11 @@ Only what a phone needs, and every request read as hostile:
   nothing while the phone is checked in.
 - A connection must deliver a whole request head within ``HEAD_TIMEOUT_S`` of opening
   (and of the previous response): a slow-loris client is cut off (``_Deadline``).
-- Images are ``Cache-Control: no-store``; the page holds them in memory only (no service
-  worker, no storage API: ``Content-Security-Policy`` forbids workers outright).
+- An incident's photos come with it over the page's WebSocket (audited before they
+  leave): never an HTTP resource a browser could cache, and everything is ``Cache-Control:
+  no-store`` anyway. The page holds them in memory only (blob: URLs, revoked when the
+  incident closes); no service worker, no storage API (``Content-Security-Policy`` forbids
+  workers outright).
 """
 
 from __future__ import annotations
@@ -150,7 +153,6 @@ class FieldServer:
         self.app.router.add_post("/api/pair", self._pair)
         self.app.router.add_get("/api/me", self._me)
         self.app.router.add_get("/api/live", self._live)
-        self.app.router.add_get("/api/incidents/{incident}/images/{kind}", self._image)
         self.app.router.add_post("/api/incidents/{incident}/step", self._step)
         self.app.router.add_post("/api/incidents/{incident}/outcome", self._outcome)
         self.runner: web.AppRunner | None = None
@@ -331,12 +333,6 @@ class FieldServer:
             await self.service.heartbeat(phone, page)
         elif kind == "cleared":
             await self.service.cleared(phone)
-
-    async def _image(self, request: web.Request) -> web.Response:
-        phone = await self._phone(request)
-        kind = request.match_info["kind"]
-        data = await self.service.image(phone, request.match_info["incident"], kind)
-        return web.Response(body=data, content_type="image/jpeg")
 
     async def _step(self, request: web.Request) -> web.Response:
         phone = await self._phone(request)

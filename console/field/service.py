@@ -19,6 +19,7 @@ the desk live. An incident no phone has seen within ``UNSEEN_ALARM_S`` is flagge
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 import time
@@ -137,6 +138,15 @@ class Dispatch:
     outcome: tuple[Outcome, str, datetime] | None = None  # outcome, by whom, when
     closed: bool = False
     alarmed: bool = False
+    pushed_at: datetime | None = None  # when it left for the phones (for the bench)
+    _encoded: dict[str, str] | None = field(default=None, repr=False)
+
+    def encoded(self) -> dict[str, str]:
+        """The photos as base64, made once for every phone (empty once closed)."""
+        if self._encoded is None or not self.images:
+            self._encoded = {k: base64.b64encode(self.images[k]).decode()
+                             for k in IMAGE_KINDS if k in self.images}
+        return self._encoded
 
     def last_step(self, device: str) -> Step | None:
         steps = self.steps.get(device)
@@ -148,6 +158,8 @@ class Dispatch:
         return (min(found)[1], min(found)[0]) if found else None
 
     def message(self, device: str, now: datetime) -> dict[str, Any]:
+        """The incident as its phone gets it, photos included (JPEG, base64): pushed at
+        once, nothing to fetch, nothing for a browser cache to keep."""
         return {
             "type": "incident",
             "id": self.incident_id,
@@ -158,7 +170,7 @@ class Dispatch:
             "side": self.site.side,
             "seconds_ago": max(0.0, (now - self.sighted_at).total_seconds()),
             "direction": self.direction,
-            "images": [k for k in IMAGE_KINDS if k in self.images],
+            "images": self.encoded(),
             "engaged_by": self.engaged_by,
             "step": (self.last_step(device) or Step.SENT).value,
         }
@@ -216,15 +228,37 @@ class FieldService:
         self.server: Any = None  # console.field.server.FieldServer, once open
         self._tick: asyncio.Task | None = None
         self._writes: set[asyncio.Task] = set()
+        self._queued: list[tuple[str, str, dict[str, Any], asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task | None = None
         self._last_heard_any: float | None = None
 
     # -- the record --------------------------------------------------------------------
     async def _audit(self, actor: str, action: str, details: dict[str, Any]) -> None:
+        """Audit an entry; return once it is on disk. Entries that arrive while a write
+        is under way go to disk together in the next one (group commit), in order."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((actor, action, details, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
         try:
-            await self.store.call(self.log.record, actor, action, self.reference, details)
+            await done
         except StorageError as exc:
             log.error("field: %s not recorded: %s", action, exc)
             self._alarm(f"The record could not be written ({action}): {exc}")
+
+    async def _flush(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, []
+            try:
+                await self.store.call(
+                    self.log.record_many, self.reference, [e[:3] for e in batch]
+                )
+            except StorageError as exc:
+                for *_, done in batch:
+                    done.done() or done.set_exception(exc)
+                continue
+            for *_, done in batch:
+                done.done() or done.set_result(None)
 
     def _audit_soon(self, actor: str, action: str, details: dict[str, Any]) -> None:
         task = asyncio.create_task(self._audit(actor, action, details))
@@ -339,7 +373,7 @@ class FieldService:
             )
         for dispatch in self.dispatches.values():  # what it missed while away
             if phone.device in dispatch.recipients and not dispatch.closed:
-                await self._push(phone, dispatch.message(phone.device, self.wall()))
+                await self._deliver(phone, dispatch, "again, after the phone was away")
 
     # -- pairing -----------------------------------------------------------------------
     async def issue_code(self, officer: str, by: Officer) -> tuple[str, float]:
@@ -441,11 +475,12 @@ class FieldService:
             "type": "hello", "officer": phone.officer, "device": phone.device,
             "page": phone.page, "heartbeat_s": HEARTBEAT_S,
         })
+        was_in = phone.checked_in
         await self._heard(phone)
-        now_wall = self.wall()
-        for dispatch in self.dispatches.values():
-            if phone.device in dispatch.recipients and not dispatch.closed:
-                await channel.send(dispatch.message(phone.device, now_wall))
+        if was_in:  # a page reopened: it shows again what it was sent (once checked in,
+            for dispatch in self.dispatches.values():  # _heard has done it)
+                if phone.device in dispatch.recipients and not dispatch.closed:
+                    await self._deliver(phone, dispatch, "again, to a reopened page")
         return phone.page
 
     async def heartbeat(self, phone: Phone, page: str) -> None:
@@ -474,15 +509,13 @@ class FieldService:
             raise Refused(404, "No such incident on this phone.")
         return dispatch
 
-    async def image(self, phone: Phone, incident_id: str, kind: str) -> bytes:
-        dispatch = self.dispatch_for(phone, incident_id)
-        data = dispatch.images.get(kind)
-        if data is None or dispatch.closed:
-            raise Refused(404, "No such image.")
-        await self._audit(phone.officer, entries.IMAGE, {
-            "incident": incident_id, "device": phone.device, "image": kind, "bytes": len(data),
+    async def _deliver(self, phone: Phone, d: Dispatch, why: str) -> None:
+        """Push an incident again to one phone, its photos audited before they leave."""
+        await self._audit(ACTOR, entries.IMAGE, {
+            "incident": d.incident_id, "device": phone.device, "officer": phone.officer,
+            "images": sorted(d.images), "why": why,
         })
-        return data
+        await self._push(phone, d.message(phone.device, self.wall()))
 
     async def step(
         self, phone: Phone, incident_id: str, step: str, request: str,
@@ -502,14 +535,15 @@ class FieldService:
             if wanted == dispatch.last_step(phone.device):
                 return {"ok": True, "step": wanted.value}
             raise Refused(409, f"'{wanted.label}' does not follow the last step.")
+        at = self.wall()  # when the phone said it (the page sends it at once)
         details: dict[str, Any] = {
             "incident": incident_id, "step": wanted.value, "device": phone.device,
-            "officer": phone.officer, "request": request[:64],
+            "officer": phone.officer, "request": request[:64], "at": at.isoformat(),
         }
         if wanted == Step.SEEN:
             details["images_viewed"] = [k for k in (viewed or []) if k in dispatch.images]
         await self._audit(phone.officer, entries.STEP, details)
-        dispatch.steps.setdefault(phone.device, []).append((wanted, self.wall()))
+        dispatch.steps.setdefault(phone.device, []).append((wanted, at))
         reply = {"ok": True, "step": wanted.value}
         dispatch.requests[request] = reply
         self._changed()
@@ -611,6 +645,7 @@ class FieldService:
             self._alarm(f"{chosen.officer} is not checked in: {d.subject_name} was sent to "
                         "every checked-in officer")
         now = self.wall()
+        d.pushed_at = now
         for phone in recipients:
             await self._push(phone, d.message(phone.device, now))
         self._changed()
@@ -657,8 +692,7 @@ class FieldService:
 
     async def _close(self, d: Dispatch, words: str, withdrawn: bool = False) -> None:
         """The incident is over for the phones: they drop it, images and all."""
-        d.closed = True
-        d.images = {}
+        d.closed, d.images, d._encoded = True, {}, None
         for device in d.recipients:
             phone = self.phones.get(device)
             if phone is not None:
@@ -718,7 +752,7 @@ class FieldService:
             "devices": [p.device for p in phones], "why": "deployment concluded",
         })
         for d in self.dispatches.values():
-            d.closed, d.images = True, {}
+            d.closed, d.images, d._encoded = True, {}, None
         await self._clear_all(phones, "deployment concluded")
         self._changed()
         return {"field_phones": [

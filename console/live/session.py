@@ -549,8 +549,9 @@ class MonitoringSession:
             await self.record.correction(correction)
             del self.undone[alert_id]
         else:
-            # The alert's own save was queued first on the same storage thread, so it is
-            # written before its decision.
+            # The alert's own save is written before its decision: a save not yet queued
+            # on the storage thread (an alert decided the moment it arrived) is waited for.
+            await self.record.drain()
             await self.record.decision(adjudication)
         alert = self.pending.pop(alert_id, None)
         self._forget_old_decisions(adjudication.decided_at)

@@ -32,7 +32,7 @@ CHECKED_IN = "field officer checked in"
 LOST = "field phone lost"
 SENT = "field incident sent"
 STEP = "field step"
-IMAGE = "field image delivered"
+IMAGE = "field images delivered again"  # the first delivery is the SENT entry's
 WITHDRAWN = "field incident withdrawn"
 SERVICE = "field service"  # started (address, certificate fingerprint) or stopped
 
@@ -90,8 +90,14 @@ class FieldLog:
         self.audit = audit
 
     def record(self, actor: str, action: str, reference: str, details: dict | None = None) -> None:
+        self.record_many(reference, [(actor, action, details or {})])
+
+    def record_many(self, reference: str, entries: list[tuple[str, str, dict]]) -> None:
+        """Several entries in one transaction (one write to disk): twenty phones fetching
+        an incident's photos at once are twenty entries, not twenty waits on the disk."""
         with self.db.transaction() as conn:
-            self.audit.append(conn, actor, action, {"reference": reference, **(details or {})})
+            for actor, action, details in entries:
+                self.audit.append(conn, actor, action, {"reference": reference, **details})
 
     def _entries(self, reference: str, actions: tuple[str, ...]) -> list[tuple[str, str, dict]]:
         marks = ",".join("?" * len(actions))
@@ -151,7 +157,7 @@ class FieldLog:
                 "outcome": "outcome_at",
             }.get(d.get("step", ""))
             if key and key not in line:
-                line[key] = when
+                line[key] = datetime.fromisoformat(d["at"]) if "at" in d else when
                 if key == "outcome_at":
                     line["outcome_on_phone"] = True
         return [DispatchLine(**line) for line in lines.values()]
