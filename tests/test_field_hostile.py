@@ -148,13 +148,25 @@ def test_wrong_revoked_and_post_conclusion_tokens_are_refused(tmp_path):
         revoked = (await revoked_phone.request("GET", "/api/me"))[0]
         await session.conclude()
         after = (await phone.request("GET", "/api/me"))[0]
+        service.clock.offset += 301  # the grace after conclusion: then nothing listens
+        for _ in range(50):
+            if service.server is None:
+                break
+            await asyncio.sleep(0.1)
+        try:
+            await phone.request("GET", "/api/me")
+            listening = True
+        except OSError:
+            listening = False
         for client in (phone, forged, revoked_phone):
             await client.close()
         await session.close()
-        return wrong, cleared, revoked, after, audit_actions(store)
+        return wrong, cleared, revoked, after, listening, audit_actions(store)
 
-    wrong, cleared, revoked, after, audit = run(scenario())
+    wrong, cleared, revoked, after, listening, audit = run(scenario())
     assert wrong == 401 and revoked == 401 and after == 410
+    assert not listening
+    assert [d["state"] for _, a, d in audit if a == "field service"] == ["listening", "stopped"]
     assert cleared["type"] == "clear" and "revoked" in cleared["why"]
     assert [d["why"] for _, a, d in audit if a == TOKEN_REFUSED] == [
         "unknown or ended token", "unknown or ended token"]

@@ -64,6 +64,9 @@ HEARTBEAT_S = 5.0
 LOST_AFTER_S = 20.0
 UNSEEN_ALARM_S = 30.0
 CLEAR_WAIT_S = 1.5  # how long an open page has to confirm it cleared itself
+# After conclusion a phone coming back online is told so (410) for this long; then the
+# service stops listening.
+CONCLUDED_GRACE_S = 300.0
 ACTOR = "console: field"
 IMAGE_KINDS = ("watchlist", "live", "clothing")
 # The deployment's supervisor (who may conclude it) pairs and revokes phones.
@@ -223,6 +226,8 @@ class FieldService:
         self.target: str | None = None  # the device the desk sends to; None: every one
         self.hooks: GroundHooks | None = None
         self.concluded = False
+        self._concluded_at = 0.0
+        self.receipt: list[str] = []  # each phone at conclusion: token ended, page cleared
         self.address = ""  # https://host:port once listening
         self.fingerprint = ""
         self.server: Any = None  # console.field.server.FieldServer, once open
@@ -300,6 +305,15 @@ class FieldService:
         self._tick = asyncio.create_task(self._watch())
         self._changed()
 
+    async def _stop_listening(self, why: str) -> None:
+        """Off: nothing listens once the deployment is over (after a grace in which a phone
+        coming back is told, rather than left guessing)."""
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+            await self._audit(ACTOR, entries.SERVICE, {"state": "stopped", "why": why})
+            self._changed()
+
     async def close(self) -> None:
         if self._tick is not None:
             self._tick.cancel()
@@ -330,6 +344,9 @@ class FieldService:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            if self.concluded and self.clock() - self._concluded_at > CONCLUDED_GRACE_S:
+                await self._stop_listening("deployment concluded")
+                return
             try:
                 await self._check_presence()
                 self._check_unseen()
@@ -743,8 +760,9 @@ class FieldService:
     async def conclude(self) -> dict[str, object]:
         """Every open page cleared at once, every token ended from now on: the receipt
         lists each phone and when its page confirmed it was cleared."""
-        self.concluded = True
+        self.concluded, self._concluded_at = True, self.clock()
         self.pairing.void()
+        ended = self.wall().astimezone()
         phones = list(self.phones.values())
         for phone in phones:
             phone.ended = True
@@ -754,13 +772,14 @@ class FieldService:
         for d in self.dispatches.values():
             d.closed, d.images, d._encoded = True, {}, None
         await self._clear_all(phones, "deployment concluded")
-        self._changed()
-        return {"field_phones": [
-            f"{p.label}: token ended {self.wall().astimezone():%H:%M:%S}; page "
+        self.receipt = [
+            f"{p.label}: token ended {ended:%H:%M:%S}; page "
             + (f"cleared {p.cleared_at.astimezone():%H:%M:%S}" if p.cleared_at
                else "not open (nothing to clear; the token is refused from now on)")
             for p in phones
-        ]}
+        ]
+        self._changed()
+        return {"field_phones": list(self.receipt)}
 
     # -- for the desk ------------------------------------------------------------------
     def steps_text(self, incident_id: str) -> tuple[str, bool] | None:

@@ -172,10 +172,17 @@ class FieldPanel(QDockWidget):
             f"certificate SHA-256 <small>{html.escape(s.fingerprint)}</small>"
         )
         who = s.present()
-        self.presence.setText(
-            f"<b>Checked in:</b> {html.escape(who)}" if who else
-            f"<b style='color:#b3261e'>Nobody checked in</b> · {html.escape(s.absence())}"
-        )
+        if s.concluded:  # the purge receipt: each phone, its token ended, its page cleared
+            self.presence.setText("<b>Deployment concluded.</b><br>" + "<br>".join(
+                html.escape(line) for line in s.receipt or ["No phone was paired."]))
+            self.pair.setEnabled(False)
+            self.revoke.setEnabled(False)
+        else:
+            self.presence.setText(
+                f"<b>Checked in:</b> {html.escape(who)}" if who else
+                f"<b style='color:#b3261e'>Nobody checked in</b> · "
+                f"{html.escape(s.absence())}"
+            )
         now = s.clock()
         chosen = self.phones.currentItem().data(Qt.ItemDataRole.UserRole) if (
             self.phones.currentItem()) else None
