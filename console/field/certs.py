@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import os
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from console.storage.audit import _write_private as write_private  # 0600, fsynced
 from console.storage.database import make_private_dir
 
 FOLDER = "field-tls"
@@ -141,14 +143,7 @@ def install_certificate(data_dir: Path, hosts: list[str]) -> Certificate:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    import os
-
+    """Written 0600 and fsynced beside, then renamed over: never half a key."""
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_private(tmp, data, exclusive=False)
     os.replace(tmp, path)

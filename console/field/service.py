@@ -534,18 +534,27 @@ class FieldService:
         })
         await self._push(phone, d.message(phone.device, self.wall()))
 
+    def _request(
+        self, phone: Phone, incident_id: str, request: str, kind: type, value: str
+    ) -> tuple[Dispatch, Any, dict[str, Any] | None]:
+        """A phone's step or outcome: its incident, what it asks for, and the reply already
+        given when the same request comes again (the phone lost the first reply)."""
+        dispatch = self.dispatch_for(phone, incident_id)
+        if request in dispatch.requests:
+            return dispatch, None, dispatch.requests[request]
+        try:
+            return dispatch, kind(value), None
+        except ValueError:
+            raise Refused(400, f"Unknown {kind.__name__.lower()}.") from None
+
     async def step(
         self, phone: Phone, incident_id: str, step: str, request: str,
         viewed: list[str] | None = None,
     ) -> dict[str, Any]:
         """Seen, going, located or not located: recorded once per request id."""
-        dispatch = self.dispatch_for(phone, incident_id)
-        if request in dispatch.requests:
-            return dispatch.requests[request]
-        try:
-            wanted = Step(step)
-        except ValueError:
-            raise Refused(400, "Unknown step.") from None
+        dispatch, wanted, reply = self._request(phone, incident_id, request, Step, step)
+        if reply is not None:
+            return reply
         if dispatch.closed:
             raise Refused(409, "This incident is closed.")
         if wanted not in NEXT_STEPS.get(dispatch.last_step(phone.device), ()):
@@ -570,13 +579,9 @@ class FieldService:
         self, phone: Phone, incident_id: str, outcome: str, note: str, request: str
     ) -> dict[str, Any]:
         """The outcome from the street: recorded exactly once, whatever is sent again."""
-        dispatch = self.dispatch_for(phone, incident_id)
-        if request in dispatch.requests:
-            return dispatch.requests[request]
-        try:
-            chosen = Outcome(outcome)
-        except ValueError:
-            raise Refused(400, "Unknown outcome.") from None
+        dispatch, chosen, reply = self._request(phone, incident_id, request, Outcome, outcome)
+        if reply is not None:
+            return reply
         last = dispatch.last_step(phone.device)
         allowed = OUTCOMES_WHEN_LOCATED if last == Step.LOCATED else (
             (Outcome.NOT_LOCATED,) if last == Step.NOT_LOCATED else ())
