@@ -168,7 +168,7 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
         result["engagements"] = len(engaged)
         if field:
             await asyncio.sleep(3.0)  # the last engagement's phones
-            shown, pushed = [], []
+            shown, pushed, on_phone, console_side = [], [], [], []
             missing = 0
             for alert_id, _ in engaged:
                 d = service.dispatches.get(alert_id)
@@ -180,7 +180,11 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
                 for device in d.recipients:
                     seen = [at for step, at in d.steps.get(device, []) if step.value == "seen"]
                     if seen:
-                        shown.append((seen[0] - d.engaged_at).total_seconds())
+                        total = (seen[0] - d.engaged_at).total_seconds()
+                        shown.append(total)
+                        if device in d.phone_ms:
+                            on_phone.append(d.phone_ms[device] / 1000)
+                            console_side.append(total - on_phone[-1])
                     else:
                         missing += 1
             result["shown_samples"] = len(shown)
@@ -190,6 +194,13 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
             result["shown_max_s"] = max(shown) if shown else None
             # engage -> pushed: the decision and the dispatch on disk, before the phones
             result["pushed_p50_s"] = percentile(pushed, 50)
+            result["pushed_p95_s"] = percentile(pushed, 95)
+            # of which on the phone itself: message arrived -> photos on its screen (here
+            # every phone shares this machine's two cores; a real phone has its own)
+            result["on_phone_p50_s"] = percentile(on_phone, 50)
+            result["on_phone_p95_s"] = percentile(on_phone, 95)
+            result["console_side_p50_s"] = percentile(console_side, 50)
+            result["console_side_p95_s"] = percentile(console_side, 95)
     finally:
         lateness = list(probe.lateness_ms)
         probe.lateness_ms.clear()
@@ -243,6 +254,11 @@ def main() -> int:
           f"p95 {fmt(f.get('shown_p95_s'), 3, ' s')} (bar {BAR_P95_S:g} s), max "
           f"{fmt(f.get('shown_max_s'), 3, ' s')}; {f.get('shown_samples')} shown, "
           f"{f.get('not_shown')} not")
+    print(f"  of which the console's side (engage -> the page has it): p50 "
+          f"{fmt(f.get('console_side_p50_s'), 3, ' s')}, p95 "
+          f"{fmt(f.get('console_side_p95_s'), 3, ' s')}; the phone's own (arrival -> photos "
+          f"on screen, {args.phones} browsers on this machine's 2 cores): p50 "
+          f"{fmt(f.get('on_phone_p50_s'), 3, ' s')}, p95 {fmt(f.get('on_phone_p95_s'), 3, ' s')}")
     for name, r in (("without", w), ("with", f)):
         print(f"GUI stall {name:>7} the field service: p99 {fmt(r['gui_stall_p99_ms'], 1, ' ms')}"
               f", max {fmt(r['gui_stall_max_ms'], 1, ' ms')} ({r['gui_ticks']} ticks); "

@@ -343,9 +343,12 @@ class FieldServer:
             viewed, list
         ):
             raise Refused(400, "A step and a request id are needed.")
+        shown_ms = body.get("shown_ms")
         reply = await self.service.step(
             phone, request.match_info["incident"], step, request_id,
             [v for v in viewed if isinstance(v, str)],
+            float(shown_ms) if isinstance(shown_ms, int | float) and 0 <= shown_ms < 1e6
+            else None,
         )
         return web.json_response(reply)
 

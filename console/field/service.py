@@ -142,6 +142,7 @@ class Dispatch:
     closed: bool = False
     alarmed: bool = False
     pushed_at: datetime | None = None  # when it left for the phones (for the bench)
+    phone_ms: dict[str, float] = field(default_factory=dict)  # arrival -> shown, per phone
     _encoded: dict[str, str] | None = field(default=None, repr=False)
 
     def encoded(self) -> dict[str, str]:
@@ -549,7 +550,7 @@ class FieldService:
 
     async def step(
         self, phone: Phone, incident_id: str, step: str, request: str,
-        viewed: list[str] | None = None,
+        viewed: list[str] | None = None, shown_ms: float | None = None,
     ) -> dict[str, Any]:
         """Seen, going, located or not located: recorded once per request id."""
         dispatch, wanted, reply = self._request(phone, incident_id, request, Step, step)
@@ -568,6 +569,9 @@ class FieldService:
         }
         if wanted == Step.SEEN:
             details["images_viewed"] = [k for k in (viewed or []) if k in dispatch.images]
+            if shown_ms is not None:  # the phone's own time from arrival to the screen
+                details["phone_ms"] = round(shown_ms)
+                dispatch.phone_ms[phone.device] = shown_ms
         await self._audit(phone.officer, entries.STEP, details)
         dispatch.steps.setdefault(phone.device, []).append((wanted, at))
         reply = {"ok": True, "step": wanted.value}

@@ -195,7 +195,9 @@ function showIncident(data) {
     loadImages(item).then((viewed) => {
       if (!state.incidents.has(data.id)) return;
       // Seen once the photos are on the screen: the desk sees it at once.
-      send(item, `/api/incidents/${data.id}/step`, { step: "seen", viewed },
+      // How long this phone took to show it, from the message's arrival (for the bench).
+      const shownMs = Math.round(performance.now() - item.received);
+      send(item, `/api/incidents/${data.id}/step`, { step: "seen", viewed, shown_ms: shownMs },
            () => render(item, "seen"));
     });
   } else {
