@@ -64,6 +64,7 @@ HEARTBEAT_S = 5.0
 LOST_AFTER_S = 20.0
 UNSEEN_ALARM_S = 30.0
 CLEAR_WAIT_S = 1.5  # how long an open page has to confirm it cleared itself
+PUSH_TIMEOUT_S = 10.0  # a phone that takes longer to take a message is left to reconnect
 # After conclusion a phone coming back online is told so (410) for this long; then the
 # service stops listening.
 CONCLUDED_GRACE_S = 300.0
@@ -101,7 +102,7 @@ class FieldListener(Protocol):
         """An outcome was recorded on the street: the incident leaves the desk's list."""
 
 
-@dataclass
+@dataclass(eq=False)  # one object per phone: its identity is the phone
 class Phone:
     device: str
     officer: str
@@ -672,8 +673,7 @@ class FieldService:
                         "every checked-in officer")
         now = self.wall()
         d.pushed_at = now
-        for phone in recipients:
-            await self._push(phone, d.message(phone.device, now))
+        await self._push_each({p: d.message(p.device, now) for p in recipients})
         self._changed()
 
     async def send_to(self, incident_id: str, device: str | None, by: str) -> None:
@@ -693,8 +693,7 @@ class FieldService:
             "to": "sent again by the desk",
         })
         now = self.wall()
-        for phone in new:
-            await self._push(phone, d.message(phone.device, now))
+        await self._push_each({p: d.message(p.device, now) for p in new})
         self._changed()
 
     async def withdraw(self, incident_id: str, why: str) -> None:
@@ -719,11 +718,9 @@ class FieldService:
     async def _close(self, d: Dispatch, words: str, withdrawn: bool = False) -> None:
         """The incident is over for the phones: they drop it, images and all."""
         d.closed, d.images, d._encoded = True, {}, None
-        for device in d.recipients:
-            phone = self.phones.get(device)
-            if phone is not None:
-                await self._push(phone, {"type": "closed", "id": d.incident_id,
-                                         "words": words, "withdrawn": withdrawn})
+        closed = {"type": "closed", "id": d.incident_id, "words": words, "withdrawn": withdrawn}
+        await self._push_each({self.phones[device]: closed for device in d.recipients
+                               if device in self.phones})
 
     def _check_unseen(self) -> None:
         now = self.clock()
@@ -741,9 +738,13 @@ class FieldService:
         if channel is None:
             return
         try:
-            await channel.send(message)
-        except Exception as exc:  # a dead connection: the phone is lost, not the desk
+            await asyncio.wait_for(channel.send(message), PUSH_TIMEOUT_S)
+        except Exception as exc:  # a dead or stuck connection: the phone is lost, not the desk
             log.info("field: push to %s failed: %s", phone.label, exc)
+
+    async def _push_each(self, messages: dict[Phone, dict[str, Any]]) -> None:
+        """To every phone at once: a slow phone delays no other (nor the desk)."""
+        await asyncio.gather(*(self._push(p, m) for p, m in messages.items()))
 
     # -- the end -----------------------------------------------------------------------
     async def _clear(self, phone: Phone, why: str) -> None:
@@ -755,7 +756,7 @@ class FieldService:
         open_pages = [(p, p.channel) for p in phones if p.channel is not None]
         for phone, _ in open_pages:
             phone.checked_in = False
-            await self._push(phone, {"type": "clear", "why": why})
+        await self._push_each({p: {"type": "clear", "why": why} for p, _ in open_pages})
         deadline = self.clock() + CLEAR_WAIT_S
         while any(p.cleared_at is None for p, _ in open_pages) and self.clock() < deadline:
             await asyncio.sleep(0.02)

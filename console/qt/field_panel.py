@@ -136,7 +136,7 @@ class FieldPanel(QDockWidget):
         self.alarm.hide()
         self.phones = QListWidget()
         self.phones.setObjectName("fieldPhones")
-        self.phones.setMaximumHeight(110)
+        self.phones.setMaximumHeight(66)  # three phones; more scroll
         self.pair = QPushButton("Pair a phone…")
         self.pair.clicked.connect(self.open_pairing)
         self.revoke = QPushButton("Revoke")
