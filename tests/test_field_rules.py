@@ -148,3 +148,21 @@ def test_manual_confirmation_is_recorded_as_manual_and_a_ground_team_refuses_it(
     confirmed = asyncio.run(manual())
     assert confirmed[-1]["confirmation"].startswith("manual")
     assert asyncio.run(ground()) is None
+
+
+def test_an_alert_decided_the_moment_it_arrives_is_saved_before_its_decision(tmp_path):
+    """Found by the browser test: an engagement in the same turn of the event loop as the
+    alert's arrival reached the disk before the alert did (refused: 'not in the record')."""
+    from console.domain.sightings import AlertEvent
+
+    async def scenario():
+        session, service, store, listener = open_field_session(tmp_path)
+        alert = engaged_alert(None)
+        session._on_alert(AlertEvent(alert, True))
+        recorded = await session.decide_incident(
+            [alert.alert_id], Decision.ENGAGE, "", alert.alert_id)
+        await session.close()
+        return recorded, store.alerts.decision_for(alert.alert_id)
+
+    recorded, decision = asyncio.run(scenario())
+    assert len(recorded) == 1 and decision is not None and decision.decision == Decision.ENGAGE
