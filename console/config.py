@@ -28,6 +28,7 @@ from console.domain.engine_settings import (
     Placement,
     check_address,
 )
+from console.domain.field import COMPASS, CameraSite, parse_facing
 from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
 from console.vision.operating_point import DEFAULT_ONE_IN, threshold_for
 from console.vision.sources import SourceSpec
@@ -50,7 +51,7 @@ _PLAN_KEYS = {
     "equality_report",  # the evaluate-matcher JSON the deployment relies on (#27)
 }
 _CAMERA_KEYS = {
-    "name", "source", "loop", "node", "node_fallback", "position", "facing",
+    "name", "source", "loop", "node", "node_fallback", "position", "facing", "side",
     *SourceSpec.TIMING_FIELDS,
 }
 MAX_PLAN_CAMERAS = 256  # the most any site policy may allow (console.domain.policy)
@@ -95,6 +96,8 @@ class DeploymentPlan:
     # console.equality.approval reads and audits it, the site policy may require it.
     equality_report: Path | None = None
     positions: dict[str, CameraPosition] = field(default_factory=dict)  # camera -> map place
+    # camera -> its side of the street and compass direction, for officers on the ground
+    camera_sites: dict[str, CameraSite] = field(default_factory=dict)
 
     def with_cameras(self, overrides: list[SourceSpec]) -> DeploymentPlan:
         """Replace cameras of the same name, add the others, keep the order."""
@@ -129,6 +132,7 @@ class _Plan:
         self.path, self.data, self.problems = path, data, []
         self.placements: dict[str, Placement] = {}
         self.positions: dict[str, CameraPosition] = {}
+        self.sites: dict[str, CameraSite] = {}
 
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{key}: {message}")
@@ -237,6 +241,7 @@ def load_plan(path: Path) -> DeploymentPlan:
         placements=plan.placements,
         equality_report=report_path,
         positions=plan.positions,
+        camera_sites=plan.sites,
     )
     if plan.problems:
         raise ConfigError(
@@ -290,15 +295,39 @@ def _cameras(plan: _Plan, base: Path) -> list[SourceSpec]:
                                        "'.', '_', '-'; as ray start --labels lfr-node=LABEL)")
         elif node and name:
             plan.placements[name] = Placement(node, fallback is True)
-        _position(plan, table, label, name)
+        side = plan.text("side", table, required=False, limit=120, label=f"{label} side")
+        degrees, compass = _facing(plan, table, label)
+        if name and (side or compass):
+            plan.sites[name] = CameraSite(side, compass)
+        _position(plan, table, label, name, degrees)
     return cameras
 
 
-def _position(plan: _Plan, table: dict, label: str, name: str) -> None:
-    """A camera's optional place on the site diagram: ``position`` and ``facing``."""
+def _facing(plan: _Plan, table: dict, label: str) -> tuple[float | None, str]:
+    """A camera's optional ``facing``: degrees from north (90 east) or a compass word
+    ("south", "SW"); returned both ways, for the desk's map and for officers' phones."""
+    facing = table.get("facing")
+    if facing is None:
+        return None, ""
+    if isinstance(facing, int | float) and not isinstance(facing, bool):
+        if math.isfinite(facing) and 0 <= facing <= 360:
+            return float(facing), COMPASS[round(facing / 45) % 8]
+    elif isinstance(facing, str) and len(facing) <= 20:
+        try:
+            compass = parse_facing(facing)
+        except ValueError:
+            pass
+        else:
+            return COMPASS.index(compass) * 45.0, compass
+    plan.fail(f"{label} facing",
+              f"must be degrees from 0 (north) to 360, or a compass direction (north, SW, "
+              f"south-east, ...), not {facing!r}")
+    return None, ""
+
+
+def _position(plan: _Plan, table: dict, label: str, name: str, facing: float | None) -> None:
+    """A camera's optional place on the site diagram: ``position`` (and its facing)."""
     if "position" not in table:
-        if "facing" in table:
-            plan.fail(f"{label} facing", "needs a position = [east_m, north_m] beside it")
         return
     where = table["position"]
     numbers = (
@@ -313,13 +342,6 @@ def _position(plan: _Plan, table: dict, label: str, name: str) -> None:
             f"of the site's origin, not {where!r}",
         )
         return
-    facing = table.get("facing")
-    if facing is not None:
-        good = isinstance(facing, int | float) and not isinstance(facing, bool)
-        if not good or not (math.isfinite(facing) and 0 <= facing <= 360):
-            plan.fail(f"{label} facing", f"must be degrees from 0 (north) to 360, not {facing!r}")
-            return
-        facing = float(facing)
     if name:
         plan.positions[name] = CameraPosition(float(where[0]), float(where[1]), facing)
 

@@ -197,7 +197,8 @@ class CameraPipeline:
             track_id,
             scene(frame.image),
             frames,
-            self._runners_up(face, subject.subject_id),
+            runners_up=self._runners_up(face, subject.subject_id),
+            frame_size=(frame.image.shape[1], frame.image.shape[0]),
         )
 
     def _runners_up(

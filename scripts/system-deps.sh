@@ -7,7 +7,8 @@
 #         Debian's python3: tests/rtspserver.py); `ip` (iproute2) to bring loopback up in
 #         the private network namespace the Ray cluster tests create (unshare and nsenter
 #         are util-linux's, on every Debian); rsyslog with its TLS driver, the audit
-#         witness the tests run on loopback (RFC 5424 over RFC 5425)
+#         witness the tests run on loopback (RFC 5424 over RFC 5425); Debian's Chromium
+#         and its driver, the real browser the field service's tests drive as a phone
 #   shift: the desk's shift under a real X server (scripts/desk_shift.py): Xvfb, xdotool
 #          for the officer's keys, ImageMagick, and tesseract to read the card on screen
 # Installs what is missing when run as root (or with sudo); otherwise prints the command.
@@ -18,7 +19,8 @@ window=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render
         libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libegl1 libgl1
         libfontconfig1 libdbus-1-3)
 test=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
-      gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly iproute2 rsyslog rsyslog-gnutls)
+      gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly iproute2 rsyslog rsyslog-gnutls
+      chromium chromium-driver)
 shift=(xvfb xdotool imagemagick tesseract-ocr tesseract-ocr-eng)
 
 case "${1:-build}" in

@@ -191,9 +191,9 @@ def live(address: str, token: str, data_dir: str) -> None:
         )
         session.open()
         await session.confirm_officers_present()
-        connected_before_start = session.cluster.engine is not None
+        connected_before_start = session.cameras.engine is not None
         await session.start()
-        engine = session.cluster.engine
+        engine = session.cameras.engine
         actor_ids = [run.actor._actor_id.hex() for run in engine.cameras.values()]
         object_id = engine._watchlist_ref.hex()
         await until("alerts from both cameras",
@@ -256,7 +256,7 @@ def failover(address: str, token: str, clip: str, go_file: str, data_dir: str) -
         moved_after = time.time() - killed_at
         await until("a new alert", lambda: {a[0] for a in recorder.alerts} - set(before))
         pending = sorted(session.pending)
-        alive = session.cluster.engine.alive_nodes()
+        alive = session.cameras.engine.alive_nodes()
         await session.conclude()
         reference = session.deployment.reference
         await session.close()

@@ -56,7 +56,7 @@ def check_resumed_paused(qtbot, console, after: str) -> None:
     assert resumed.details["after"] == after and resumed.actor == OFFICER
     assert session.deployment.is_active
     assert session.deployment.officers_present_confirmed_by is None
-    assert session._feed_tasks == [], "no camera runs until officers are confirmed"
+    assert not session.cameras.running, "no camera runs until officers are confirmed"
     qtbot.waitUntil(
         lambda: all("paused until officers" in t.state_text for t in window.tiles.values())
     )
@@ -76,7 +76,7 @@ def test_closing_mid_deployment_asks_and_reopening_pauses_the_cameras(qtbot, ope
     press(qtbot, window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     assert window.close_box is not None and "cameras stop" in window.close_box.text()
     answer(qtbot, window.close_box, NO)
-    assert window.isVisible() and not window.closed.done() and session._feed_tasks
+    assert window.isVisible() and not window.closed.done() and session.cameras.running
     press(qtbot, window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     answer(qtbot, window.close_box, YES)
     qtbot.waitUntil(window.closed.done)

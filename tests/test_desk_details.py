@@ -50,10 +50,15 @@ def test_a_cameras_place_on_the_map_is_a_checked_plan_key(tmp_path):
         ("position = [1, 200000]", "camera 1 position"),
         ("position = [true, 2]", "camera 1 position"),
         ("position = [1, 2]\nfacing = 400", "camera 1 facing: must be degrees"),
-        ("facing = 90", "camera 1 facing: needs a position"),
+        ('facing = "upwards"', "camera 1 facing: must be degrees"),
     ):
         with pytest.raises(ConfigError, match=said.replace("[", r"\[").replace("]", r"\]")):
             plan_with(tmp_path, bad)
+    # One facing serves the map (degrees) and officers' phones (a compass word).
+    worded = plan_with(tmp_path, 'position = [0, 0]\nfacing = "SW"')
+    assert worded.positions["north"].facing == 225.0
+    assert worded.camera_sites["north"].facing == "south-west"
+    assert plan_with(tmp_path, "facing = 90").camera_sites["north"].facing == "east"
     sample = load_plan(SAMPLES / "sample_deployment.toml")
     assert set(sample.positions) == {"north", "south"}
 

@@ -85,6 +85,14 @@ def test_the_record_view_shows_every_figure_and_the_particulars(qtbot, store):
         "Time to outcome, median": "20 min 00 s",
         "Time to outcome, worst": "30 min 00 s",
         "False alerts per 1,000 faces": "0.15 (1 in 6,667)",
+        # Officers on the ground (docs/field.md): none sent to phones here.
+        "Incidents sent to phones": "0",
+        "Time to dispatch, median": "—",
+        "Time to dispatch, worst": "—",
+        "Time to locate, median": "—",
+        "Time to locate, worst": "—",
+        "Outcomes recorded on the ground": "0",
+        "Outcomes recorded at the desk": "5",
     }
     # The definition, on hover
     assert "rejected the alert at the desk" in view.figures.item(7, 0).toolTip()

@@ -191,6 +191,15 @@ EXPECTED = {
     "outcome_median_s": 1200.0,  # 600 900 [1200] 1500 1800
     "outcome_worst_s": 1800.0,
     "false_alert_rate": 0.15,  # (2 + 1) * 1000 / 20,000
+    # Officers on the ground (docs/field.md): nothing sent to phones, every outcome typed
+    # at the desk (a1 a8 arrested, a3 advice, a2 not located, a4 confirmed false).
+    "dispatched": 0,
+    "dispatch_median_s": None,
+    "dispatch_worst_s": None,
+    "locate_median_s": None,
+    "locate_worst_s": None,
+    "outcomes_on_the_ground": 0,
+    "outcomes_at_the_desk": 5,
 }
 
 

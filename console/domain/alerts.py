@@ -112,6 +112,11 @@ class Alert:
     # The next-nearest watchlist subjects to the best match (subject id, name, distance),
     # nearest first, for the card: a second subject almost as close makes a match doubtful.
     runners_up: tuple[tuple[str, str, float], ...] = ()
+    # Memory only too: where the matched face was, frame by frame (t, box), for the
+    # direction of travel; and the camera frame's size (width, height), to find the box
+    # on the downscaled scene frame.
+    path: list[tuple[float, BBox]] = field(default_factory=list)
+    frame_size: tuple[int, int] | None = None
 
     @property
     def urgency(self) -> Urgency:
@@ -171,6 +176,8 @@ class OutcomeReport:
     officer: str
     recorded_at: datetime
     note: str = ""
+    # Where it was recorded when not at the desk: an officer's phone on the street.
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ red. Every value is checked when it is set and again whenever it is relied on.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import asdict, dataclass, fields
@@ -83,13 +84,22 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     # 0: no equality report needed; N: a start needs one for its operating point made in
     # the last N months (console.equality.approval).
     "equality_report_months": (0, 120),
+    "field_port": (1024, 65535),
+    "field_silence_seconds": (10, 3600),
 }
-# Settings that are text: the witness off the machine (console.storage.witness).
-_TEXT = ("witness_address", "witness_ca_file")
+# How the desk knows officers are on the ground: the desk confirms it (radio-only teams),
+# or paired officers' phones are checked in (the field service, docs/field.md).
+OFFICERS_PRESENT = ("manual", "checked_in")
+ALL_INTERFACES = "all"
+# Settings that are text: the witness off the machine (console.storage.witness), the
+# field service's (docs/field.md).
+_TEXT = ("witness_address", "witness_ca_file",
+         "officers_present", "field_interface", "field_certificate", "field_key")
 _WITNESS_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]{1,253}):\d{1,5}")
 # Settings that are on or off (typed as true/false, on/off, yes/no).
 _SWITCHES = ("equality_monitoring",)
-_WHOLE = ("retention_days", "max_watchlist_size", "max_cameras", "equality_report_months")
+_WHOLE = ("retention_days", "max_watchlist_size", "max_cameras", "equality_report_months",
+          "field_port")
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,13 @@ class SitePolicy:
     # Ask the officer recording an engagement's outcome for the person's perceived
     # ethnicity code, sex and age band (each may be "not recorded"; never required).
     equality_monitoring: bool = False
+    # Officers on the ground (docs/field.md). "manual": the desk confirms, as before.
+    officers_present: str = "manual"
+    field_interface: str = "127.0.0.1"  # the one address it listens on; "all" for every one
+    field_port: int = 8443
+    field_certificate: str = ""  # the force's PEM certificate and key; "": self-signed
+    field_key: str = ""
+    field_silence_seconds: float = 180.0  # the last officer silent this long: cameras pause
 
     def __post_init__(self) -> None:
         for name, (low, high) in _BOUNDS.items():
@@ -137,8 +154,39 @@ class SitePolicy:
             raise PolicyError(
                 f"site policy witness_address: HOST:PORT of the log collector, not {address!r}"
             )
+        self._check_field()
         if not isinstance(self.loosest_false_alert_rate, FalseAlertRate):
             raise PolicyError("site policy loosest_false_alert_rate: '1 in N' is needed")
+
+    def _check_field(self) -> None:
+        if self.officers_present not in OFFICERS_PRESENT:
+            raise PolicyError(
+                f"site policy officers_present: {self.officers_present!r} is not one of "
+                f"{', '.join(OFFICERS_PRESENT)}"
+            )
+        if self.field_interface != ALL_INTERFACES:
+            try:
+                address = ipaddress.ip_address(self.field_interface)
+            except ValueError:
+                raise PolicyError(
+                    f"site policy field_interface: {self.field_interface!r} is not an IP "
+                    f"address (or '{ALL_INTERFACES}' for every interface)"
+                ) from None
+            if address.is_unspecified:
+                raise PolicyError(
+                    f"site policy field_interface: {self.field_interface} means every "
+                    f"interface: write '{ALL_INTERFACES}' if that is meant"
+                )
+        if bool(self.field_certificate) != bool(self.field_key):
+            raise PolicyError(
+                "site policy field_certificate and field_key: name both (the force's "
+                "certificate and its key) or neither (a self-signed certificate)"
+            )
+
+    @property
+    def officers_checked_in(self) -> bool:
+        """The cameras run only while a paired officer's phone is checked in."""
+        return self.officers_present == "checked_in"
 
     def check_rate(self, rate: FalseAlertRate) -> None:
         """A supervisor may choose any rate at least as strict as the site's loosest."""

@@ -37,6 +37,7 @@ class Match:
     scene_rgb: np.ndarray | None = None  # memory only (see Alert.scene_rgb)
     frames: int = 1  # encodings of this face (its track) that the distance is judged on
     runners_up: tuple[tuple[str, str, float], ...] = ()  # see Alert.runners_up
+    frame_size: tuple[int, int] | None = None  # the camera frame's (width, height)
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,16 @@ class EvidenceRule:
     min_margin: float = 0.0
 
 
+_PATH_KEPT = 40  # positions kept per alert: enough for its direction, and bounded
+
+
 @dataclass
 class _Sighting:
     subject_id: str
     evidence: list[Evidence] = field(default_factory=list)
     best: Match | None = None
     alert: Alert | None = None
+    path: list[tuple[float, BBox]] = field(default_factory=list)  # where the face was
 
     @property
     def last_t(self) -> float:
@@ -106,6 +111,7 @@ class SightingTracker:
         for match in _closest_per_sighting(matches):
             sighting = self._sighting_for(match)
             sighting.evidence.append(Evidence(frame, round(t, 3), round(match.distance, 4)))
+            sighting.path = [*sighting.path[-(_PATH_KEPT - 1):], (round(t, 3), match.bbox)]
             improved = sighting.best is None or match.distance < sighting.best.distance
             if improved:
                 sighting.best = match
@@ -121,6 +127,9 @@ class SightingTracker:
             elif self._update(sighting.alert, sighting, match):
                 events.append(AlertEvent(sighting.alert, is_new=False))
             if sighting.alert is not None:
+                if sighting.path[-1] not in sighting.alert.path:
+                    sighting.alert.path[:] = [*sighting.alert.path[-(_PATH_KEPT - 1):],
+                                              sighting.path[-1]]
                 self._recent[match.subject_id] = (sighting.alert, t)
         return events
 
@@ -162,6 +171,8 @@ class SightingTracker:
             evidence=list(s.evidence),
             scene_rgb=best.scene_rgb,
             runners_up=best.runners_up,
+            path=list(s.path),
+            frame_size=best.frame_size,
         )
 
     @staticmethod
@@ -171,7 +182,7 @@ class SightingTracker:
             alert.evidence.append(s.evidence[-1])
         if match.distance < alert.distance:
             alert.distance, alert.bbox, alert.crop_rgb = match.distance, match.bbox, match.crop_rgb
-            alert.scene_rgb = match.scene_rgb
+            alert.scene_rgb, alert.frame_size = match.scene_rgb, match.frame_size
             alert.runners_up = match.runners_up
             return True
         return False

@@ -11,7 +11,9 @@ the actors, polls them, and concludes them. What it hears is handed to the event
 previews (JPEG decoded here, at most 960 px and 10 a second), the faces' boxes, alerts
 with their images, counts, and each camera's state, including RECONNECTING with the reason
 when its node is lost and LIVE again once Ray has restarted its actor on another node.
-Each node that serves a camera is reported (``on_node``), for the session to audit.
+Each node that serves a camera is audited (``audit_later``), and so is every purge.
+
+``RayCameras`` is the session's ``Cameras`` (``console.live.cameras``) on this engine.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
 from console.engine import EngineError, EngineSettings
 from console.engine.ray_backend import POLL_WAIT_S, PurgeReceipt, RayEngine
+from console.live.cameras import CamerasStarted, CamerasStopped, CamerasUnavailable
 from console.live.feed import (
     MAX_ANALYSES_PER_SECOND,
     RATE_WINDOW_S,
@@ -45,6 +48,12 @@ from console.pipeline import CameraCounters
 from console.vision.sources import SourceSpec
 
 log = logging.getLogger(__name__)
+
+# Audit actions of the Ray engine (the deployment started entry says which engine ran).
+CAMERAS_ON_CLUSTER = "cameras started on the Ray cluster"
+CAMERA_NODE = "camera served by a Ray node"
+CLUSTER_PURGED = "deployment purged from the Ray cluster"
+ENGINE_ACTOR = "console: Ray engine"
 
 # The actor's states, as the tile shows them.
 _STATES = {
@@ -168,8 +177,10 @@ def _decode_preview(jpeg: bytes) -> np.ndarray | None:
 
 class RayCameras:
     """A deployment's cameras as actors on a Ray cluster, for the live session:
-    ``start`` (when the deployment may start), ``run`` (the news, until stopped),
-    ``stop`` (actors killed, watchlist freed: the purge receipt), ``close``."""
+    ``start`` (when the cameras may run), ``run`` (the news, until stopped), ``stop``
+    (actors killed, watchlist freed: the purge receipt, audited), ``close``."""
+
+    kind = "ray"
 
     def __init__(
         self,
@@ -179,6 +190,7 @@ class RayCameras:
         on_alert: Callable[[AlertEvent], None],
         on_node: Callable[[str, str, str, str], None] | None = None,
         analyses_per_second: float = MAX_ANALYSES_PER_SECOND,
+        audit_later: Callable[[str, str, dict[str, object]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.address = settings.address or ""
@@ -187,7 +199,9 @@ class RayCameras:
         self._by_name = {f.spec.camera: f for f in self.feeds}
         self.on_alert = on_alert
         # (camera, node id, node label, why): a node began serving a camera.
-        self.on_node = on_node
+        self.on_node = on_node or self._audit_node
+        self.audit_later = audit_later
+        self._listening: asyncio.Task | None = None
         self.analyses_per_second = analyses_per_second
         self.engine: RayEngine | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ray-engine")
@@ -198,11 +212,18 @@ class RayCameras:
     async def _on_thread(self, fn: Callable, *args: object):  # noqa: ANN202
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
+    @property
+    def running(self) -> bool:
+        return self._listening is not None
+
+    def use_watchlist(self, watchlist: Watchlist) -> None:
+        """The watchlist goes to the cluster with each start; nothing runs before."""
+
     # -- start -----------------------------------------------------------------------
-    async def start(self, watchlist: Watchlist, threshold: float) -> dict[str, object]:
+    async def start(self, watchlist: Watchlist, threshold: float) -> CamerasStarted:
         """Connect (once) and start one actor per camera; what the audit records of it:
         the engine, the cluster's address and the node serving each camera. Raises
-        EngineError, saying why, when the cluster cannot run them (nothing is left
+        CamerasUnavailable, saying why, when the cluster cannot run them (nothing is left
         running then)."""
         self._stopping = False
         for feed in self.feeds:
@@ -212,8 +233,8 @@ class RayCameras:
         except EngineError as exc:
             for feed in self.feeds:
                 feed.set_state(FeedState.FAILED, str(exc))
-            raise
-        return self.audit_details()
+            raise CamerasUnavailable(f"the cameras cannot run on the Ray cluster: {exc}") from exc
+        return CamerasStarted(self.audit_details(), CAMERAS_ON_CLUSTER, ENGINE_ACTOR)
 
     def _start(self, watchlist: Watchlist, threshold: float) -> None:
         try:
@@ -247,7 +268,11 @@ class RayCameras:
         }
 
     # -- running ---------------------------------------------------------------------
-    async def run(self) -> None:
+    def run(self) -> None:
+        """The actors are running: hear from them (until stopped)."""
+        self._listening = asyncio.create_task(self.listen())
+
+    async def listen(self) -> None:
         """Poll the cameras and show what they send, until stopped or every camera ended."""
         while not self._stopping:
             try:
@@ -310,14 +335,46 @@ class RayCameras:
                     self.on_node(news.camera, node, news.node_labels.get(node, ""), why)
             self._known_nodes[news.camera] = list(news.nodes)
 
+    def _audit_node(self, camera: str, node: str, label: str, why: str) -> None:
+        """A node began serving a camera (a move after a node was lost, or a restart)."""
+        if why == "started" or self.audit_later is None:
+            return  # recorded with the start itself (camera_nodes)
+        self.audit_later(
+            ENGINE_ACTOR,
+            CAMERA_NODE,
+            {"camera": camera, "node": node, "label": label, "why": why,
+             "ray_address": self.settings.address},
+        )
+
     async def set_threshold(self, threshold: float) -> None:
         if self.engine is not None and self.engine.cameras:
             await self._on_thread(self.engine.set_threshold, threshold)
 
     # -- the end ---------------------------------------------------------------------
-    async def stop(self) -> PurgeReceipt | None:
+    async def stop(self, why: str = "cameras stopped") -> CamerasStopped:
         """Kill every camera's actor and free the watchlist on the cluster (after the
-        poll in flight): the receipt names the nodes purged; None if nothing ran."""
+        poll in flight): the receipt names the nodes purged, for the audit trail and the
+        conclusion's summary; nothing when nothing ran."""
+        receipt = await self.stop_actors()
+        listening, self._listening = self._listening, None
+        if listening is not None:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+        if receipt is None:
+            return CamerasStopped()
+        details: dict[str, object] = {
+            "why": why,
+            "ray_address": receipt.address,
+            "nodes": {n: receipt.node_labels.get(n, "") for n in receipt.nodes},
+            "actors_killed": receipt.actors_killed,
+            "watchlist_object": receipt.watchlist_object,
+        }
+        return CamerasStopped(
+            [(ENGINE_ACTOR, CLUSTER_PURGED, details)], {"ray_purge": receipt.lines()}
+        )
+
+    async def stop_actors(self) -> PurgeReceipt | None:
+        """Kill every camera's actor and free the watchlist; None if nothing ran."""
         self._stopping = True
         for feed in self.feeds:
             feed.set_state(FeedState.STOPPED)

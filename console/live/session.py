@@ -3,12 +3,17 @@
 Cameras are only read while the deployment is active and officers on the ground have
 been confirmed; until then (and after conclusion) the feeds wait and say why.
 
-The cameras are analysed by the engine the plan names: the local pool (the feeds here),
-or a Ray cluster (``console.engine.ray_live``: each camera an actor, started only when
-the cameras may run, killed and its watchlist freed when they stop). Either way alerts,
-counts and health come through this session to the same record; the audit trail says
-which engine ran the cameras and, on a cluster, its address and the nodes that served
-each camera.
+The session composes its services behind small interfaces and never asks their kind:
+
+- the cameras (``console.live.cameras``): the local pool's feeds, or each camera an actor
+  on a Ray cluster (``console.engine.ray_live``), started only when the cameras may run,
+  stopped (and on a cluster purged) when they may not;
+- the record (``console.live.record``): every decision on disk before it is said done;
+- the ground team (``console.live.ground``), when the site policy ties the cameras to
+  officers checked in on their phones (``console.field``): their check-in is the
+  confirmation, their silence pauses the cameras, an engaged incident goes to their
+  phones and the outcome they record on the street is the outcome of record. Under the
+  desk's manual confirmation there is none, and the desk confirms as before.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
+
+import numpy as np
 
 from console.domain.alerts import (
     Adjudication,
@@ -42,14 +49,21 @@ from console.domain.officers import Officer, Permission
 from console.domain.policy import FalseAlertRate, PolicyError, SitePolicy
 from console.domain.sightings import AlertEvent
 from console.domain.watchlist import Watchlist
-from console.engine import EngineError, EngineSettings
+from console.engine import EngineSettings
 from console.equality.approval import check_rate_change as check_equality_rate
 from console.equality.approval import check_session as check_equality_report
-from console.live.feed import CameraFeed, FeedListener, FeedState
-from console.pipeline import CameraPipeline
-from console.reports.record import deployment_record
+from console.live.cameras import (
+    Cameras,
+    CamerasStarted,
+    CamerasUnavailable,
+    Feed,
+    open_cameras,
+)
+from console.live.feed import FeedListener, FeedState
+from console.live.ground import GroundTeam
+from console.live.record import SessionRecord
 from console.storage import AlreadyDecided, AsyncStore, StorageError
-from console.storage.console_log import CLOSED, OPENED, RESUMED, SIGNED_OUT, UNDONE, ConsoleLog
+from console.storage.console_log import CLOSED, OPENED, RESUMED, SIGNED_OUT, UNDONE
 from console.vision.matcher import Matcher
 from console.vision.operating_point import (
     MAX_THRESHOLD,
@@ -61,17 +75,12 @@ from console.vision.operating_point import (
 from console.vision.pool import AnalysisPool
 from console.vision.sources import SourceSpec
 
-if TYPE_CHECKING:
-    from console.engine.ray_backend import PurgeReceipt
-    from console.engine.ray_live import RayCameraFeed, RayCameras
-
 log = logging.getLogger(__name__)
 
-# Audit actions of the Ray engine (the deployment started entry says which engine ran).
-CAMERAS_ON_CLUSTER = "cameras started on the Ray cluster"
-CAMERA_NODE = "camera served by a Ray node"
-CLUSTER_PURGED = "deployment purged from the Ray cluster"
-ENGINE_ACTOR = "console: Ray engine"
+CONFIRMED = "officers on the ground confirmed"
+GONE = "officers on the ground no longer checked in"
+# How the confirmation was given, for the record (the site policy chooses).
+MANUAL = "manual: confirmed at the desk (site policy officers_present = manual)"
 
 STATUS_INTERVAL_S = 0.5
 # Minutes live and faces seen are added to the record this often while the cameras run,
@@ -85,11 +94,6 @@ class PartlyRecorded(StorageError):
     def __init__(self, message: str, recorded: list[Adjudication]) -> None:
         super().__init__(message)
         self.recorded = recorded
-
-
-class CamerasUnavailable(SafeguardError):
-    """The engine cannot run the cameras (the Ray cluster is unreachable, refused the
-    console's token, or has no room for them): said to the officer as a refusal."""
 
 
 class SessionListener(FeedListener, Protocol):
@@ -119,6 +123,7 @@ class MonitoringSession:
         policy: SitePolicy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         engine: EngineSettings | None = None,
+        ground: GroundTeam | None = None,
     ) -> None:
         self.deployment = deployment
         self.watchlist = watchlist
@@ -132,32 +137,18 @@ class MonitoringSession:
         self.pending: dict[str, Alert] = {}
         self.engaged: dict[str, Alert] = {}  # engaged, awaiting the ground's outcome
         self.engine = engine or EngineSettings()
-        self.cluster: RayCameras | None = None
-        self.feeds: list[CameraFeed] | list[RayCameraFeed]
-        if self.engine.kind == "ray":
-            from console.engine.ray_live import RayCameras
-
-            self.cluster = RayCameras(
-                self.engine, sources, listener, self._on_alert, self._on_node
-            )
-            self.feeds = self.cluster.feeds
-        else:
-            self.feeds = [
-                CameraFeed(
-                    spec,
-                    CameraPipeline(spec.camera, self.matcher, _new_alert_id),
-                    pool,
-                    listener,
-                    self._on_alert,
-                )
-                for spec in sources
-            ]
-        self._feed_tasks: list[asyncio.Task] = []
+        self.record = SessionRecord(store, deployment.reference, listener.storage_failed)
+        self.cameras: Cameras = open_cameras(
+            self.engine, sources, self.matcher, pool, listener, self._on_alert, _new_alert_id,
+            self.record.audit_later,
+        )
+        # The officers on the ground, when the site policy ties the cameras to them.
+        self.ground: GroundTeam | None = ground
         self._tasks: list[asyncio.Task] = []
-        self._saves: set[asyncio.Task] = set()
+        self._saves = self.record.pending  # writes nobody waits for, until they land
         self._live_since: float | None = None
         self._footfall_since: float | None = None  # first start of the feeds this session
-        self.log = ConsoleLog(store.store.db, store.store.audit)
+        self.log = self.record.log
         # Decisions just made (alert and decision), which their officer may still undo,
         # and alerts whose decision was undone: their next decision is a correction.
         self._recent: dict[str, tuple[Alert, Adjudication]] = {}
@@ -168,17 +159,20 @@ class MonitoringSession:
         self._was_live: dict[str, bool] = {}  # each camera LIVE at the last count
         self._counts_failing = False
 
+    @property
+    def feeds(self) -> list[Feed]:
+        return list(self.cameras.feeds)
+
     # -- lifecycle --------------------------------------------------------------------
     def open(self) -> None:
-        """Bring back the open alerts, watch the clock, start the feeds if live."""
+        """Bring back the open alerts, watch the clock, start the cameras if they may run."""
         self._restore()
         self._resume_or_open()
         self._tasks.append(asyncio.create_task(self._tick()))
+        if self.ground is not None:
+            self._tasks.append(asyncio.create_task(self.ground.open(self)))
         if self.deployment.cameras_off_reason() is None:
-            if self.cluster is None:
-                self._start_feeds()
-            else:
-                self._tasks.append(asyncio.create_task(self._resume_on_cluster()))
+            self._tasks.append(asyncio.create_task(self._resume_cameras()))
         else:
             self._show_cameras_off()
 
@@ -187,16 +181,17 @@ class MonitoringSession:
 
         Whoever signs in now, and however the last console ended (closed, or crashed: no
         close in the audit trail), nobody has confirmed that officers are on the ground
-        for this console: the cameras wait until the signed-in officer confirms it.
+        for this console: the cameras wait until the signed-in officer confirms it (or,
+        with a ground team, until a paired officer checks in).
         """
         d, by = self.deployment, str(self.officer)
         try:
-            last = self.log.last_session_event(d.reference)
+            last = self.record.last_session_event()
             if d.is_active:
                 how_it_ended = {CLOSED: "close", SIGNED_OUT: "sign-out"}
                 after = how_it_ended.get(last[0] if last else "", "crash")
                 paused = replace(d, officers_present_confirmed_by=None)
-                self.store.store.deployments.update(
+                self.record.save_deployment_now(
                     paused,
                     by,
                     RESUMED,
@@ -209,7 +204,7 @@ class MonitoringSession:
                 self.deployment, self.resumed_after = paused, after
                 self.listener.deployment_changed(paused)
             elif d.state != DeploymentState.CONCLUDED:
-                self.log.record(by, OPENED, d.reference)
+                self.record.audit_now(by, OPENED)
         except StorageError as exc:
             self.listener.storage_failed(f"The console's opening could not be recorded: {exc}")
 
@@ -220,20 +215,18 @@ class MonitoringSession:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._saves:
-            await asyncio.gather(*self._saves, return_exceptions=True)
-        if self.cluster is not None:
-            await self.cluster.close()
+        if self.ground is not None:
+            await self.ground.close()
+        await self.record.drain()
+        await self.cameras.close()
         if self._closed:
             return
         self._closed = True
         if self.deployment.state != DeploymentState.CONCLUDED or how == SIGNED_OUT:
             try:
-                await self.store.call(
-                    self.log.record,
+                await self.record.audit(
                     str(self.officer),
                     how,
-                    self.deployment.reference,
                     {"state": self.deployment.state.value, "cameras": "stopped"},
                 )
             except StorageError as exc:
@@ -242,94 +235,58 @@ class MonitoringSession:
     def _start_feeds(self) -> None:
         self._live_since = time.monotonic()
         self._footfall_since = self._footfall_since or self._live_since
-        if self.cluster is not None:  # the actors are running: hear from them
-            self._feed_tasks = [asyncio.create_task(self.cluster.run())]
-        else:
-            self._feed_tasks = [asyncio.create_task(feed.run()) for feed in self.feeds]
+        self.cameras.run()
 
-    async def _start_on_cluster(self) -> dict[str, object]:
-        """The camera actors start on the Ray cluster (only once every check for the
-        cameras to run has passed); what the audit records of it. CamerasUnavailable, with
-        the cluster's reason, if they cannot run: nothing is left running then."""
-        assert self.cluster is not None
+    async def _start_cameras(self) -> CamerasStarted:
+        """Bring the cameras up (only once every check for them to run has passed); what
+        the audit records of it. CamerasUnavailable, with the engine's reason, if they
+        cannot run: nothing is left running then."""
         try:
-            return await self.cluster.start(self.watchlist, self.deployment.threshold)
-        except EngineError as exc:
-            raise CamerasUnavailable(
-                f"deployment {self.deployment.reference}: the cameras cannot run on the Ray "
-                f"cluster: {exc}"
-            ) from exc
+            return await self.cameras.start(self.watchlist, self.deployment.threshold)
+        except CamerasUnavailable as exc:
+            raise CamerasUnavailable(f"deployment {self.deployment.reference}: {exc}") from exc
 
-    async def _resume_on_cluster(self) -> None:
-        """Cameras that may run at opening (rare: a resumed deployment waits for
-        officers to be confirmed) start on the cluster; a failure shows on the tiles."""
-        try:
-            details = await self._start_on_cluster()
-            await self.store.call(
-                self.log.record, ENGINE_ACTOR, CAMERAS_ON_CLUSTER, self.deployment.reference,
-                details,
-            )
-        except (SafeguardError, StorageError) as exc:
-            log.error("cameras not started on the Ray cluster: %s", exc)
+    async def _run_cameras(self, by: str | None = None) -> None:
+        """The cameras start again (officers confirmed, or checked in): brought up, the
+        start audited where the engine has one to audit, then frames flow."""
+        if self.cameras.running:
             return
+        started = await self._start_cameras()
+        if started.action is not None:
+            await self.record.audit(by or started.actor, started.action, started.details)
         self._start_feeds()
 
-    def _on_node(self, camera: str, node: str, label: str, why: str) -> None:
-        """A node began serving a camera (a move after a node was lost, or a restart)."""
-        if why == "started":
-            return  # recorded with the start itself (camera_nodes)
-        details = {"camera": camera, "node": node, "label": label, "why": why,
-                   "ray_address": self.engine.address}
-        task = asyncio.create_task(
-            self.store.call(
-                self.log.record, ENGINE_ACTOR, CAMERA_NODE, self.deployment.reference, details
-            )
-        )
-        self._saves.add(task)
-        task.add_done_callback(self._saves.discard)
+    async def _resume_cameras(self) -> None:
+        """Cameras that may run at opening (rare: a resumed deployment waits for
+        officers to be confirmed) start; a failure shows on the tiles."""
+        try:
+            await self._run_cameras()
+        except (SafeguardError, StorageError) as exc:
+            log.error("cameras not started: %s", exc)
 
-    async def _stop_feeds(self, why: str) -> PurgeReceipt | None:
-        receipt = None
-        if self.cluster is not None:
-            receipt = await self.cluster.stop()
-        for feed in self.feeds:
-            await feed.stop()
-        for task in self._feed_tasks:
-            task.cancel()
-        await asyncio.gather(*self._feed_tasks, return_exceptions=True)
-        self._feed_tasks = []
+    async def _stop_feeds(self, why: str) -> dict[str, object]:
+        """Stop the cameras; what stopping them freed elsewhere is audited, and returned
+        for the conclusion's summary."""
+        stopped = await self.cameras.stop(why)
         await self._save_counts(stopping=True)
-        if receipt is not None:
+        for actor, action, details in stopped.entries:
             try:
-                await self.store.call(
-                    self.log.record,
-                    ENGINE_ACTOR,
-                    CLUSTER_PURGED,
-                    self.deployment.reference,
-                    {
-                        "why": why,
-                        "ray_address": receipt.address,
-                        "nodes": {n: receipt.node_labels.get(n, "") for n in receipt.nodes},
-                        "actors_killed": receipt.actors_killed,
-                        "watchlist_object": receipt.watchlist_object,
-                    },
-                )
+                await self.record.audit(actor, action, details)
             except StorageError as exc:
-                self.listener.storage_failed(f"The cluster's purge could not be recorded: {exc}")
-        return receipt
+                self.listener.storage_failed(f"'{action}' could not be recorded: {exc}")
+        return stopped.summary
 
     def _show_cameras_off(self) -> None:
         reason = self.deployment.cameras_off_reason() or ""
         concluded = self.deployment.state == DeploymentState.CONCLUDED
-        if (
-            self.resumed_after
-            and self.deployment.officers_present_confirmed_by is None
-            and not concluded
-        ):
+        unconfirmed = self.deployment.officers_present_confirmed_by is None and not concluded
+        if self.resumed_after and unconfirmed:
             reason = (
                 f"console resumed after a {self.resumed_after}: cameras are paused until "
                 "officers on the ground are confirmed"
             )
+        if self.ground is not None and unconfirmed:
+            reason = self.ground.absence()
         for feed in self.feeds:
             feed.wait(reason, for_good=concluded)
 
@@ -359,15 +316,8 @@ class MonitoringSession:
             seconds = self._unsaved_live.pop(camera, 0.0) + credited
             feed.saved_faces, feed.saved_frames = c.people_seen, c.frames_analysed
             try:
-                await self.store.call(
-                    self.store.store.deployments.add_counts,
-                    self.deployment.reference,
-                    camera,
-                    faces,
-                    frames,
-                    seconds,
-                    feed.state.value,
-                    feed.detail,
+                await self.record.add_counts(
+                    camera, faces, frames, seconds, feed.state.value, feed.detail
                 )
             except StorageError as exc:
                 feed.saved_faces -= faces
@@ -383,7 +333,7 @@ class MonitoringSession:
         saved = time.monotonic()
         while True:
             await asyncio.sleep(STATUS_INTERVAL_S)
-            if self._feed_tasks and time.monotonic() - saved >= COUNTS_EVERY_S:
+            if self.cameras.running and time.monotonic() - saved >= COUNTS_EVERY_S:
                 saved = time.monotonic()
                 await self._save_counts()
             for feed in self.feeds:
@@ -393,39 +343,70 @@ class MonitoringSession:
                 await self._conclude("console: planned end reached")
 
     # -- safeguarded actions ----------------------------------------------------------
-    async def _save_deployment(self, updated: Deployment, action: str, details=None) -> None:
-        await self.store.call(
-            self.store.store.deployments.update, updated, str(self.officer), action, details
-        )
+    async def _save_deployment(
+        self, updated: Deployment, action: str, details=None, by: str | None = None
+    ) -> None:
+        await self.record.save_deployment(updated, by or str(self.officer), action, details)
         self.deployment = updated
         self.listener.deployment_changed(updated)
 
     async def confirm_officers_present(self) -> None:
+        """The desk confirms officers on the ground (the site policy's manual confirmation);
+        with a ground team their phones' check-in is the confirmation, and the desk's is
+        refused."""
+        if self.ground is not None:
+            raise SafeguardError(
+                "the site policy ties the cameras to the ground team: they run while a "
+                "paired officer's phone is checked in (Field: pair a phone), not on the "
+                "desk's word"
+            )
         updated = self.deployment.confirm_officers_present(str(self.officer))
-        await self._save_deployment(updated, "officers on the ground confirmed")
+        await self._save_deployment(updated, CONFIRMED, {"confirmation": MANUAL})
         self.resumed_after = None
-        if updated.is_active and not self._feed_tasks:
-            if self.cluster is not None:
-                details = await self._start_on_cluster()
-                await self.store.call(
-                    self.log.record, str(self.officer), CAMERAS_ON_CLUSTER,
-                    updated.reference, details,
-                )
-            self._start_feeds()
+        if updated.is_active:
+            await self._run_cameras(str(self.officer))
+
+    async def officers_checked_in(self, who: str, details: dict[str, object]) -> None:
+        """A paired officer's phone checked in: the evidence that officers are on the
+        ground. The cameras start if the deployment is live (GroundHooks)."""
+        d = self.deployment
+        if d.state == DeploymentState.CONCLUDED or d.officers_present_confirmed_by == who:
+            return
+        updated = d.confirm_officers_present(who)
+        await self._save_deployment(
+            updated, CONFIRMED, {"confirmation": "checked in", **details}, by=who
+        )
+        self.resumed_after = None
+        if updated.is_active:
+            try:
+                await self._run_cameras(who)
+            except SafeguardError as exc:
+                self.listener.storage_failed(str(exc))
+
+    async def officers_gone(self, why: str, details: dict[str, object]) -> None:
+        """The last checked-in officer has been silent longer than the site policy
+        allows: the cameras pause, the reason on every tile (GroundHooks)."""
+        d = self.deployment
+        if d.state == DeploymentState.CONCLUDED or d.officers_present_confirmed_by is None:
+            return
+        paused = replace(d, officers_present_confirmed_by=None)
+        await self._save_deployment(
+            paused, GONE, {"cameras": "paused", "why": why, **details}, by="console: field"
+        )
+        if self.cameras.running:
+            await self._stop_feeds(why)
+        self._show_cameras_off()
 
     async def start(self) -> None:
         """Start the deployment: SafeguardError says which rule refused."""
         self.officer.require(Permission.START_DEPLOYMENT)
         self.check_site_policy()  # what is checked when a value changes holds at start too
         updated = self.deployment.start(self._clock())
-        details: dict[str, object] = {"engine": self.engine.kind}
-        if self.cluster is not None:
-            details = await self._start_on_cluster()
+        started = await self._start_cameras()
         try:
-            await self._save_deployment(updated, "deployment started", details)
+            await self._save_deployment(updated, "deployment started", started.details)
         except BaseException:
-            if self.cluster is not None:  # no camera runs for a start the record lacks
-                await self.cluster.stop()
+            await self.cameras.stop("the start was not recorded")  # no camera runs for it
             raise
         self._start_feeds()
 
@@ -434,34 +415,27 @@ class MonitoringSession:
         return await self._conclude(str(self.officer))
 
     async def _conclude(self, by: str) -> dict[str, object]:
-        """Stop every feed, then delete the watchlist; return what was deleted."""
+        """Stop every feed, then delete the watchlist; return what was deleted (and what
+        the cameras' engine and the ground team cleared)."""
         if self.deployment.state.value == "concluded":
             return {}
-        receipt = await self._stop_feeds("deployment concluded")
+        freed = await self._stop_feeds("deployment concluded")
         updated = self.deployment.conclude(self._clock())
-        await self.store.call(
-            self.store.store.deployments.update, updated, by, "deployment concluded", None
-        )
-        summary = await self.store.call(
-            self.store.store.deployments.purge_watchlist, updated.reference, by
-        )
-        # The deployment record is produced at conclusion (and its counts kept for
-        # publication after the alerts' retention ends).
-        await self.store.call(deployment_record, self.store.store, updated.reference)
+        summary = await self.record.conclude(updated, by)
         self.watchlist = Watchlist(self.watchlist.folder, [])
-        self.matcher.use(self.watchlist)  # the encodings leave memory as well as disk
+        self.cameras.use_watchlist(self.watchlist)  # the encodings leave memory as well as disk
         self.deployment = updated
         self._show_cameras_off()
         self.listener.deployment_changed(updated)
-        if receipt is not None:
-            summary = {**summary, "ray_purge": receipt.lines()}
-        return summary
+        if self.ground is not None:
+            freed = {**freed, **await self.ground.conclude()}
+        return {**summary, **freed}
 
     def use_watchlist(self, deployment: Deployment, watchlist: Watchlist) -> None:
         """A freshly imported watchlist (before the start): match against it from now on."""
         self.deployment = deployment
         self.watchlist = watchlist
-        self.matcher.use(watchlist)
+        self.cameras.use_watchlist(watchlist)
         self.listener.deployment_changed(deployment)
 
     @property
@@ -516,18 +490,13 @@ class MonitoringSession:
                 **({"reason": reason} if reason else {}),
             },
         )
-        self.matcher.threshold = value
-        if self.cluster is not None:
-            await self.cluster.set_threshold(value)
-        for feed in self.feeds:
-            if isinstance(feed, CameraFeed):
-                feed.pipeline.set_threshold(value)
+        await self.cameras.set_threshold(value)
 
     # -- alerts -----------------------------------------------------------------------
     def _restore(self) -> None:
         """After a restart (or crash), the officer's open work comes back from disk."""
-        undone = self.log.undone(self.deployment.reference)
-        for record in self.store.store.alerts.history(self.deployment.reference):
+        undone = self.record.undone()
+        for record in self.record.history():
             alert = record.alert
             at = undone.get(alert.alert_id)
             last = record.correction.corrected_at if record.correction else None
@@ -543,36 +512,29 @@ class MonitoringSession:
                 self.engaged[alert.alert_id] = alert
                 self.listener.alert_restored(alert, record.adjudication)
 
-    def feed(self, camera: str) -> CameraFeed | RayCameraFeed:
+    def feed(self, camera: str) -> Feed:
         return next(f for f in self.feeds if f.spec.camera == camera)
 
     def _on_alert(self, event: AlertEvent) -> None:
         # The sighting keeps adding evidence to its alert in place, between the updates it
         # reports: the card and the record get the same snapshot, so the officer decides
         # on exactly what is stored (frames matched included).
-        alert = replace(event.alert, evidence=list(event.alert.evidence))
+        alert = replace(
+            event.alert, evidence=list(event.alert.evidence), path=list(event.alert.path)
+        )
         if event.is_new or alert.alert_id in self.pending:
             self.pending[alert.alert_id] = alert
             self.listener.alert_raised(alert, event.is_new)
-        task = asyncio.create_task(self._save(alert))
-        self._saves.add(task)
-        task.add_done_callback(self._saves.discard)
+        self.record.later(self._save(alert), f"Alert from {alert.camera} could not be saved")
 
     async def _save(self, alert: Alert) -> None:
+        await self.record.save_alert(alert, self._watchlist_photo(alert.subject_id))
+
+    def _watchlist_photo(self, subject_id: str) -> np.ndarray | None:
         try:
-            subject = self.watchlist.subject(alert.subject_id)
+            return self.watchlist.subject(subject_id).photo_rgb
         except KeyError:
-            subject = None
-        try:
-            await self.store.call(
-                self.store.store.alerts.save,
-                self.deployment.reference,
-                alert,
-                subject.photo_rgb if subject else None,
-            )
-        except StorageError as exc:
-            log.error("alert %s not saved: %s", alert.alert_id, exc)
-            self.listener.storage_failed(f"Alert from {alert.camera} could not be saved: {exc}")
+            return None
 
     async def adjudicate(
         self, alert_id: str, decision: Decision, note: str = "", incident: str = ""
@@ -598,12 +560,13 @@ class MonitoringSession:
             correction = Correction(
                 alert_id, decision, str(self.officer), adjudication.decided_at, reason
             )
-            await self.store.call(self.store.store.alerts.record_correction, correction)
+            await self.record.correction(correction)
             del self.undone[alert_id]
         else:
-            # The alert's own save was queued first on the same storage thread, so it is
-            # written before its decision.
-            await self.store.call(self.store.store.alerts.record_decision, adjudication)
+            # The alert's own save is written before its decision: a save not yet queued
+            # on the storage thread (an alert decided the moment it arrived) is waited for.
+            await self.record.drain()
+            await self.record.decision(adjudication)
         alert = self.pending.pop(alert_id, None)
         self._forget_old_decisions(adjudication.decided_at)
         if alert is not None:
@@ -637,6 +600,27 @@ class MonitoringSession:
         decisions that are on disk (the rest stay pending)."""
         recorded: list[Adjudication] = []
         incident = incident_id or (alert_ids[0] if alert_ids else "")
+        dispatch = None
+        if decision == Decision.ENGAGE and self.ground is not None:
+            # Taken before the decision drops the camera frame from memory.
+            alerts = [a for a in map(self.pending.get, alert_ids) if a is not None]
+            photo = self._watchlist_photo(alerts[0].subject_id) if alerts else None
+            dispatch = self.ground.prepare_dispatch(incident, alerts, photo)
+        try:
+            await self._decide_each(alert_ids, decision, note, incident, recorded)
+        finally:
+            if dispatch is not None and recorded:
+                await self.ground.dispatch(dispatch, str(self.officer), recorded[0].decided_at)
+        return recorded
+
+    async def _decide_each(
+        self,
+        alert_ids: list[str],
+        decision: Decision,
+        note: str,
+        incident: str,
+        recorded: list[Adjudication],
+    ) -> None:
         for alert_id in alert_ids:
             try:
                 recorded.append(await self.adjudicate(alert_id, decision, note, incident))
@@ -646,7 +630,6 @@ class MonitoringSession:
                 if not recorded:
                     raise  # nothing recorded: the plain refusal
                 raise PartlyRecorded(str(exc), recorded) from exc
-        return recorded
 
     async def undo(self, decided: RecentDecision) -> None:
         """Take back a decision its officer made moments ago (a stray key): audited, and
@@ -662,18 +645,18 @@ class MonitoringSession:
         outcomes = [a for a in ids if a not in self.engaged and decided.decision.value == "engage"]
         if outcomes:
             raise UndoRefused("an outcome has already been recorded for this engagement")
-        await self.store.call(
-            self.log.record,
-            str(self.officer),
-            UNDONE,
-            self.deployment.reference,
-            {"alert_ids": ids, "decision": decided.decision.value},
+        await self.record.audit(
+            str(self.officer), UNDONE, {"alert_ids": ids, "decision": decided.decision.value}
         )
         for alert_id in ids:
             alert, adjudication = self._recent.pop(alert_id)
             self.engaged.pop(alert_id, None)
             self.pending[alert_id] = alert
             self.undone[alert_id] = adjudication
+        if self.ground is not None and decided.decision == Decision.ENGAGE:
+            await self.ground.withdraw(
+                decided.incident.incident_id, f"engagement undone at the desk by {self.officer}"
+            )
 
     async def record_outcome(
         self, alert_id: str, outcome: Outcome, note: str = ""
@@ -681,15 +664,38 @@ class MonitoringSession:
         """The second stage: what officers on the ground found. On disk before it returns."""
         self.officer.require(Permission.ADJUDICATE)
         report = OutcomeReport(alert_id, outcome, str(self.officer), self._clock(), note)
-        await self.store.call(self.store.store.alerts.record_outcome, report)
+        await self.record.outcome(report)
         self.engaged.pop(alert_id, None)
+        if self.ground is not None:
+            await self.ground.outcome_at_desk(report)
         return report
+
+    async def record_outcome_from_ground(
+        self, alert_ids: list[str], outcome: Outcome, officer: str, source: str, note: str
+    ) -> list[OutcomeReport]:
+        """The outcome an officer on the ground recorded on their phone: the outcome of
+        record, attributed to them, *source* saying from where (GroundHooks). An alert whose
+        outcome is already recorded is skipped (AlreadyDecided if none was new)."""
+        reports, already = [], None
+        at = self._clock()
+        for alert_id in alert_ids:
+            report = OutcomeReport(alert_id, outcome, officer, at, note, source=source)
+            try:
+                await self.record.outcome(report)
+            except AlreadyDecided as exc:
+                already = exc
+                continue
+            self.engaged.pop(alert_id, None)
+            reports.append(report)
+        if not reports and already is not None:
+            raise already
+        return reports
 
     async def correct(self, alert_id: str, decision: Decision, reason: str) -> Correction:
         """A supervisor corrects a recorded decision; the original stays in the record."""
         self.officer.require(Permission.OVERRIDE)
         correction = Correction(alert_id, decision, str(self.officer), self._clock(), reason)
-        await self.store.call(self.store.store.alerts.record_correction, correction)
+        await self.record.correction(correction)
         return correction
 
 

@@ -19,6 +19,7 @@ from console.config import DeploymentPlan, plan_engine
 from console.domain.deployments import SafeguardError
 from console.domain.officers import Officer, Permission, PermissionDenied
 from console.domain.watchlist import WatchlistError
+from console.field.service import ground_team
 from console.live.session import MonitoringSession
 from console.live.setup import (
     SAMPLE_ACCOUNTS,
@@ -27,6 +28,7 @@ from console.live.setup import (
     resolve_deployment,
     seed_sample_accounts,
 )
+from console.qt.field_panel import attach_field_panel
 from console.qt.handover import may_hold_the_desk
 from console.qt.login import LoginDialog
 from console.qt.main_window import MainWindow
@@ -101,6 +103,11 @@ async def open_console(
         window.close()
         raise
     astore = AsyncStore(store)
+    policy = store.policy.current()
+    # Officers on the ground (docs/field.md): none under the desk's manual confirmation.
+    ground = ground_team(
+        policy, store.path.parent, astore, deployment.reference, plan.camera_sites
+    )
     session = MonitoringSession(
         deployment,
         plan.cameras,
@@ -112,9 +119,12 @@ async def open_console(
         policy=store.policy.current(),
         clock=clock,
         engine=plan_engine(plan),
+        ground=ground,
     )
     window.attach(session)
     show_witness_status(window, store.witness_status)  # the audit witness, on the desk
+    if ground is not None:
+        attach_field_panel(window, ground)
     session.open()
     window.show_message(f"{deployment.reference}: {len(watchlist)} watchlist subjects")
     return Console(window, session, pool, astore)

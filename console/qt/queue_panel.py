@@ -153,6 +153,9 @@ class IncidentPanel(QWidget):
         self._icons = {u: _urgency_icon(u) for u in Urgency}
         # Called when incidents leave the desk for good (their alerts' clips can go).
         self.on_left: Callable[[Incident], None] = lambda _: None
+        # Officers on the ground (console.qt.field_panel): an engaged incident's steps on
+        # the phones, and whether it needs the radio; None without a field service.
+        self.field_steps: Callable[[str], tuple[str, bool] | None] | None = None
 
         self.title = QLabel()
         self.title.setObjectName("pendingTitle")
@@ -581,13 +584,16 @@ class IncidentPanel(QWidget):
 
     def _describe_engaged(self, item: QListWidgetItem, incident: Incident, now: datetime) -> None:
         since = (now - (incident.engaged_at or incident.opened_at)).total_seconds()
-        item.setText(
-            self._fit(
-                self.engaged_list,
-                f"{incident.subject_name} · {', '.join(incident.cameras)}",
-                f"engaged {waiting_text(since)} ago · awaiting the outcome",
-            )
-        )
+        lines = [
+            f"{incident.subject_name} · {', '.join(incident.cameras)}",
+            f"engaged {waiting_text(since)} ago · awaiting the outcome",
+        ]
+        steps = self.field_steps(incident.incident_id) if self.field_steps else None
+        if steps is not None:
+            lines.append(steps[0])
+            item.setToolTip(steps[0])
+            item.setBackground(OVERDUE_ROW if steps[1] else QColor(0, 0, 0, 0))
+        item.setText(self._fit(self.engaged_list, *lines))
 
     @staticmethod
     def _fit(view: QListWidget, *lines: str) -> str:

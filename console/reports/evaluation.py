@@ -6,11 +6,19 @@ kept counts standing in for purged alerts), never from a stored report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from console.reports.figures import NONE, AlertLine, Figures, minutes_text, rate_text, total
+from console.reports.figures import (
+    NONE,
+    AlertLine,
+    Figures,
+    field_figures,
+    minutes_text,
+    rate_text,
+    total,
+)
 from console.reports.integrity import Integrity, check_record, require_intact
 from console.reports.record import DEFAULT_ACTOR, DeploymentRecord, deployment_record, references
 
@@ -119,6 +127,16 @@ def evaluate(
     if all(r.complete for r in chosen):
         pooled = [line for r in chosen for line in r.alerts]
     summed = total([r.figures for r in chosen], pooled)
+    # Officers on the ground: their steps are never purged, so these always pool.
+    summed = replace(summed, **field_figures(
+        [line for r in chosen for line in r.alerts], [d for r in chosen for d in r.dispatches]
+    ))
+    if not all(r.complete for r in chosen):  # the outcomes' split needs every alert
+        summed = replace(
+            summed,
+            outcomes_on_the_ground=sum(r.figures.outcomes_on_the_ground for r in chosen),
+            outcomes_at_the_desk=sum(r.figures.outcomes_at_the_desk for r in chosen),
+        )
     return Evaluation(since, until, site, tuple(chosen), summed, integrity=integrity)
 
 

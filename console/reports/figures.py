@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from console.domain.alerts import Decision, Outcome
 
@@ -94,6 +94,21 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "From the alert being raised to the outcome being recorded, for counted outcomes.",
     ),
     ("Minutes of use per arrest", "Minutes live divided by arrests."),
+    (
+        "Time to dispatch",
+        "For incidents sent to officers' phones (docs/field.md): from the officer at the desk "
+        "engaging to the first phone showing it. Median and worst.",
+    ),
+    (
+        "Time to locate",
+        "From the engagement to an officer on the ground tapping Located on their phone: "
+        "measured in the street, not when the desk typed an outcome. Median and worst.",
+    ),
+    (
+        "Outcomes by who recorded them",
+        "Incidents whose outcome an officer on the ground recorded on their phone (the outcome "
+        "of record, attributed to them), and incidents whose outcome was recorded at the desk.",
+    ),
     (
         "False alert rate",
         "False and confirmed false alerts per 1,000 faces seen: every alert that flagged the "
@@ -221,6 +236,14 @@ class Figures:
     outcome_median_s: float | None = None
     outcome_worst_s: float | None = None
     cameras: tuple[CameraFigures, ...] = field(default_factory=tuple)
+    # Officers on the ground (field_figures below): 0 and None without a field service.
+    dispatched: int = 0
+    outcomes_on_the_ground: int = 0
+    outcomes_at_the_desk: int = 0
+    dispatch_median_s: float | None = None
+    dispatch_worst_s: float | None = None
+    locate_median_s: float | None = None
+    locate_worst_s: float | None = None
 
     @property
     def minutes_per_arrest(self) -> float | None:
@@ -299,6 +322,38 @@ def compute(
         outcome_worst_s=max(to_outcome, default=None),
         cameras=_per_camera(lines, counts, cameras),
     )
+
+
+class Dispatched(Protocol):
+    """One incident sent to officers' phones (console.storage.field.DispatchLine)."""
+
+    incident: str
+    outcome_on_phone: bool
+
+    @property
+    def seconds_to_dispatch(self) -> float | None: ...
+    @property
+    def seconds_to_locate(self) -> float | None: ...
+
+
+def field_figures(
+    lines: Sequence[AlertLine], dispatches: Sequence[Dispatched]
+) -> dict[str, Any]:
+    """The figures of officers on the ground, to add to a deployment's (or, pooled, a
+    pilot's): time to dispatch and to locate, and outcomes by who recorded them."""
+    to_dispatch = [s for d in dispatches if (s := d.seconds_to_dispatch) is not None]
+    to_locate = [s for d in dispatches if (s := d.seconds_to_locate) is not None]
+    with_outcome = {line.incident_key for line in lines if line.counted_outcome is not None}
+    on_phone = {d.incident for d in dispatches if d.outcome_on_phone} & with_outcome
+    return {
+        "dispatched": len(dispatches),
+        "outcomes_on_the_ground": len(on_phone),
+        "outcomes_at_the_desk": len(with_outcome - on_phone),
+        "dispatch_median_s": _median(to_dispatch),
+        "dispatch_worst_s": max(to_dispatch, default=None),
+        "locate_median_s": _median(to_locate),
+        "locate_worst_s": max(to_locate, default=None),
+    }
 
 
 def _incidents(lines: Sequence[AlertLine], where: Callable[[AlertLine], bool]) -> int:
@@ -470,6 +525,19 @@ _FIGURES = (
     ("outcome_median_s", "Time to outcome, median", duration, "Time to outcome"),
     ("outcome_worst_s", "Time to outcome, worst", duration, "Time to outcome"),
     ("false_alert_rate", "False alerts per 1,000 faces", rate_text, "False alert rate"),
+    ("dispatched", "Incidents sent to phones", _count, "Time to dispatch"),
+    ("dispatch_median_s", "Time to dispatch, median", duration, "Time to dispatch"),
+    ("dispatch_worst_s", "Time to dispatch, worst", duration, "Time to dispatch"),
+    ("locate_median_s", "Time to locate, median", duration, "Time to locate"),
+    ("locate_worst_s", "Time to locate, worst", duration, "Time to locate"),
+    (
+        "outcomes_on_the_ground",
+        "Outcomes recorded on the ground",
+        _count,
+        "Outcomes by who recorded them",
+    ),
+    ("outcomes_at_the_desk", "Outcomes recorded at the desk", _count,
+     "Outcomes by who recorded them"),
 )
 GROUPS = (
     ("Use", ("live_minutes", "camera_minutes", "watchlist_size", "faces_seen")),
@@ -482,6 +550,10 @@ GROUPS = (
             "adjudication_worst_s",
             "outcome_median_s",
             "outcome_worst_s",
+            "dispatch_median_s",
+            "dispatch_worst_s",
+            "locate_median_s",
+            "locate_worst_s",
         ),
     ),
     (
@@ -506,6 +578,9 @@ GROUPS = (
             "not_located",
             "awaiting_outcome",
             "outcomes_set_aside",
+            "dispatched",
+            "outcomes_on_the_ground",
+            "outcomes_at_the_desk",
         ),
     ),
 )

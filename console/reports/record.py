@@ -23,7 +23,7 @@ nobody looked at still leaves its counts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -34,12 +34,14 @@ from console.reports.figures import (
     CameraCounts,
     Figures,
     compute,
+    field_figures,
     local_time,
     minutes_text,
 )
 from console.reports.integrity import Integrity, check_record, require_intact
 from console.storage.bound import canonical
 from console.storage.database import StorageError
+from console.storage.field import FieldLog
 
 if TYPE_CHECKING:
     from console.equality.monitoring import EqualityTables
@@ -76,6 +78,9 @@ class DeploymentRecord:
     # The per-group evaluation of the matcher the deployment relied on (#27), in words.
     equality_report: str | None = None
     equality: EqualityTables | None = None  # alerts and engagements by group (#27)
+
+    # Incidents sent to officers' phones (console.storage.field), for pooled figures.
+    dispatches: tuple = ()
 
     @property
     def banner(self) -> str | None:
@@ -376,6 +381,9 @@ def deployment_record(
     live = compute(
         lines, camera_counts(store, reference), watchlist_size(store, reference), d.cameras
     )
+    # Officers on the ground: their steps are in the audit trail, never purged.
+    dispatches = FieldLog(store.db, None).dispatches(reference)  # reads only
+    live = replace(live, **field_figures(lines, dispatches))
     kept = kept_figures(store, reference)
     notes: list[str] = []
     figures, purged, kept_at = live, 0, None
@@ -408,6 +416,7 @@ def deployment_record(
         integrity=integrity,
         equality_report=_equality_report(store, reference),
         equality=tabulate_equality(store, reference, keep=keep, by=by),
+        dispatches=tuple(dispatches),
     )
 
 

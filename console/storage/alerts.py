@@ -184,7 +184,12 @@ class AlertRecords:
                 (r.alert_id, r.outcome.value, r.officer, r.recorded_at.isoformat(), r.note),
                 r.officer,
                 "outcome recorded",
-                {"alert_id": r.alert_id, "outcome": r.outcome.value, **_digest(r.note)},
+                {
+                    "alert_id": r.alert_id,
+                    "outcome": r.outcome.value,
+                    **_digest(r.note),
+                    **({"recorded_on": r.source} if r.source else {}),
+                },
                 r.recorded_at,
                 "outcomes",
             )

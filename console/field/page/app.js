@@ -1,0 +1,344 @@
+// The ground officer's page. Everything it shows lives in this page's memory only:
+// images are fetched with the page's id and kept as blob: URLs, revoked when an incident
+// closes or the page is cleared. No service worker, no storage API (the server's
+// Content-Security-Policy forbids workers; nothing here touches localStorage).
+"use strict";
+
+const state = {
+  page: "",            // this open page's id (the server checks it on every request)
+  officer: "",
+  heartbeatS: 5,
+  socket: null,
+  timer: null,
+  retry: 0,
+  cleared: false,
+  incidents: new Map(),  // id -> {data, el, urls: [], seenSent, pending}
+};
+
+const $ = (id) => document.getElementById(id);
+
+function show(section) {
+  for (const id of ["pairing", "waiting", "cleared"]) $(id).hidden = id !== section;
+}
+
+function status(text, on) {
+  const el = $("status");
+  el.textContent = text;
+  el.className = "status " + (on ? "on" : "off");
+}
+
+function requestId() {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function api(path, body) {
+  const headers = { "X-Field-Page": state.page };
+  const options = { method: body ? "POST" : "GET", headers, cache: "no-store",
+                    credentials: "same-origin" };
+  if (body) {
+    headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  if (response.status === 401 || response.status === 410) {
+    const why = (await response.json().catch(() => ({}))).error || "pairing ended";
+    clearAll(why);
+    throw new Error(why);
+  }
+  return response;
+}
+
+// -- pairing -----------------------------------------------------------------------
+async function pair(event) {
+  event.preventDefault();
+  $("pair-error").textContent = "";
+  const code = $("code").value;
+  try {
+    const response = await fetch("/api/pair", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code }), credentials: "same-origin", cache: "no-store",
+    });
+    const reply = await response.json();
+    if (!response.ok) {
+      $("pair-error").textContent = reply.error || "Refused.";
+      return;
+    }
+    history.replaceState(null, "", "/");  // the spent code leaves the address bar
+    $("code").value = "";
+    start();
+  } catch (e) {
+    $("pair-error").textContent = "No connection to the desk: try again.";
+  }
+}
+
+// -- presence ----------------------------------------------------------------------
+async function start() {
+  let response;
+  try {
+    response = await fetch("/api/me", { cache: "no-store", credentials: "same-origin" });
+  } catch (e) {
+    status("No connection to the desk: retrying…", false);
+    setTimeout(start, 3000);
+    return;
+  }
+  if (response.status === 410) {
+    clearAll((await response.json()).error);
+    return;
+  }
+  if (!response.ok) {
+    status("Not paired", false);
+    show("pairing");
+    const match = location.hash.match(/pair=([A-Za-z0-9-]+)/);
+    if (match) $("code").value = match[1];
+    return;
+  }
+  connect();
+}
+
+function connect() {
+  if (state.cleared) return;
+  const socket = new WebSocket(`wss://${location.host}/api/live`);
+  state.socket = socket;
+  socket.onmessage = (event) => receive(JSON.parse(event.data));
+  socket.onclose = () => {
+    clearInterval(state.timer);
+    if (state.cleared || state.socket !== socket) return;
+    status("Connection lost: reconnecting…", false);
+    state.retry = Math.min(state.retry + 1, 5);
+    setTimeout(start, 1000 * state.retry);
+  };
+}
+
+function receive(message) {
+  if (message.type === "hello") {
+    state.page = message.page;
+    state.officer = message.officer;
+    state.heartbeatS = message.heartbeat_s;
+    state.retry = 0;
+    status(`Checked in: ${message.officer}`, true);
+    show(state.incidents.size ? null : "waiting");
+    clearInterval(state.timer);
+    state.timer = setInterval(() => {
+      if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+        state.socket.send(JSON.stringify({ type: "heartbeat" }));
+      }
+    }, state.heartbeatS * 1000);
+    for (const item of state.incidents.values()) resend(item);
+  } else if (message.type === "incident") {
+    showIncident(message);
+  } else if (message.type === "closed") {
+    closeIncident(message.id, message.words);
+  } else if (message.type === "clear") {
+    clearAll(message.why);
+    if (state.socket) state.socket.send(JSON.stringify({ type: "cleared" }));
+  } else if (message.type === "refused") {
+    state.cleared = true;
+    status(message.why, false);
+  }
+}
+
+// -- incidents ---------------------------------------------------------------------
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function ago(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return s < 60 ? `${s} s ago` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s ago`;
+}
+
+function showIncident(data) {
+  if (state.incidents.has(data.id)) return;
+  show(null);
+  const card = el("article", { class: "card" + (data.risk ? " risk" : ""), id: `incident-${data.id}` });
+  if (data.risk) card.append(el("div", { class: "risk-flag" }, "⚠ RISK OF HARM: approach with care"));
+  card.append(el("p", { class: "name" }, data.name));
+  card.append(el("p", { class: "category" }, data.category));
+  const photos = el("div", { class: "photos" });
+  const item = { data, el: card, urls: [], pending: null, received: performance.now() };
+  for (const [kind, caption] of [["watchlist", "Watchlist photo"], ["live", "Camera, best face"]]) {
+    const fig = el("figure");
+    const img = el("img", { alt: caption, "data-kind": kind });
+    fig.append(img, el("figcaption", {}, caption));
+    photos.append(fig);
+  }
+  // What to look for and where first, then the photos, the buttons, and the clothing.
+  const facts = el("p", { class: "facts" });
+  const when = el("span", { class: "ago" });
+  facts.append(el("b", {}, "Seen "), when, document.createTextNode(` · ${data.camera} camera`));
+  if (data.side) facts.append(document.createElement("br"), document.createTextNode(data.side));
+  if (data.direction) facts.append(document.createElement("br"), el("b", {}, "Direction: "),
+                                   document.createTextNode(data.direction));
+  card.append(facts, photos);
+  const progress = el("p", { class: "progress" });
+  const actions = el("div", { class: "actions" });
+  card.append(progress, actions);
+  const clothing = el("figure", { class: "clothing" });
+  clothing.append(el("img", { alt: "Clothing, from the camera", "data-kind": "clothing" }));
+  clothing.append(el("figcaption", {}, `Clothing · ${data.camera} camera` +
+                     (data.side ? ` · ${data.side}` : "")));
+  card.append(clothing);
+  item.when = when;
+  item.progress = progress;
+  item.actions = actions;
+  state.incidents.set(data.id, item);
+  $("incidents").prepend(card);
+  tick(item);
+  item.clock = setInterval(() => tick(item), 1000);
+  if (data.step === "sent") {
+    progress.textContent = "Loading the photos…";
+    loadImages(item).then((viewed) => {
+      if (!state.incidents.has(data.id)) return;
+      // Seen once the photos are on the screen: the desk sees it at once.
+      // How long this phone took to show it, from the message's arrival (for the bench).
+      const shownMs = Math.round(performance.now() - item.received);
+      send(item, `/api/incidents/${data.id}/step`, { step: "seen", viewed, shown_ms: shownMs },
+           () => render(item, "seen"));
+    });
+  } else {
+    loadImages(item);
+    render(item, data.step);
+  }
+}
+
+function tick(item) {
+  const elapsed = (performance.now() - item.received) / 1000;
+  item.when.textContent = ago(item.data.seconds_ago + elapsed);
+}
+
+// The photos came with the incident: each becomes a blob: URL in this page's memory only
+// (revoked when the incident closes or the page is cleared); the text copy is dropped.
+async function loadImages(item) {
+  const viewed = [];
+  const images = item.data.images || {};
+  item.data.images = null;
+  await Promise.all(Array.from(item.el.querySelectorAll("img[data-kind]"), async (img) => {
+    const kind = img.dataset.kind;
+    if (!images[kind]) {
+      img.replaceWith(el("p", { class: "quiet" }, "No picture"));
+      return;
+    }
+    const bytes = Uint8Array.from(atob(images[kind]), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
+    item.urls.push(url);
+    await new Promise((done) => { img.onload = done; img.onerror = done; img.src = url; });
+    if (img.naturalWidth > 0) viewed.push(kind);
+  }));
+  return viewed;
+}
+
+function button(text, onclick, alt = false) {
+  const b = el("button", { class: "big" + (alt ? " alt" : ""), type: "button" }, text);
+  b.addEventListener("click", onclick);
+  return b;
+}
+
+const OUTCOMES = [["arrested", "Arrested"], ["advice", "Conditions checked or advice"],
+                  ["confirmed_false", "Not the person (false alert)"]];
+
+function render(item, step) {
+  const { actions, progress } = item;
+  actions.replaceChildren();
+  const id = item.data.id;
+  const stepTo = (next) => () => send(item, `/api/incidents/${id}/step`, { step: next },
+                                      () => render(item, next));
+  if (step === "seen") {
+    progress.textContent = "";
+    actions.append(button("Going", stepTo("going")));
+  } else if (step === "going") {
+    progress.textContent = "Going";
+    actions.append(button("Located", stepTo("located")),
+                   button("Not located", stepTo("not located"), true));
+  } else if (step === "located" || step === "not located") {
+    progress.textContent = step === "located" ? "Located: record the outcome" : "Not located";
+    const note = el("textarea", { placeholder: "Note (optional)", "aria-label": "Note", maxlength: "500" });
+    const choices = step === "located" ? OUTCOMES : [["not_located", "Record: not located"]];
+    for (const [value, words] of choices) {
+      actions.append(button(words, () => send(item, `/api/incidents/${id}/outcome`,
+                                              { outcome: value, note: note.value },
+                                              (reply) => done(item, reply.recorded))));
+    }
+    actions.append(note);
+  }
+}
+
+function done(item, words) {
+  item.actions.replaceChildren(el("p", { class: "done" }, `Recorded: ${words}`));
+  item.progress.textContent = "";
+}
+
+// A request is sent again until the desk answers: a phone that loses its network between
+// the tap and the reply sends the same request id, which the desk records once.
+function send(item, path, body, onDone) {
+  const request = { path, body: { ...body, request: requestId() }, onDone };
+  item.pending = request;
+  for (const b of item.actions.querySelectorAll("button")) b.disabled = true;
+  attempt(item, request);
+}
+
+async function attempt(item, request) {
+  if (!state.incidents.has(item.data.id) || item.pending !== request) return;
+  try {
+    const response = await api(request.path, request.body);
+    const reply = await response.json();
+    if (response.ok) {
+      if (item.pending === request) item.pending = null;
+      request.onDone(reply);
+      return;
+    }
+    if (response.status >= 500 || response.status === 409 && /open page/.test(reply.error)) {
+      throw new Error(reply.error);
+    }
+    item.pending = null;
+    item.progress.textContent = reply.error || "Refused";
+    for (const b of item.actions.querySelectorAll("button")) b.disabled = false;
+  } catch (e) {
+    if (state.cleared) return;
+    item.progress.innerHTML = "";
+    item.progress.append(el("span", { class: "pending" }, "Not sent yet: retrying…"));
+    setTimeout(() => attempt(item, request), 2000);
+  }
+}
+
+function resend(item) {
+  if (item.pending) attempt(item, item.pending);
+}
+
+function forget(item) {
+  clearInterval(item.clock);
+  for (const url of item.urls) URL.revokeObjectURL(url);
+  item.urls = [];
+  for (const img of item.el.querySelectorAll("img")) img.removeAttribute("src");
+}
+
+function closeIncident(id, words) {
+  const item = state.incidents.get(id);
+  if (!item) return;
+  forget(item);
+  item.el.replaceChildren(el("p", { class: "name" }, item.data.name),
+                          el("p", { class: "done" }, words));
+  state.incidents.delete(id);
+  setTimeout(() => { item.el.remove(); if (!state.incidents.size) show("waiting"); }, 15000);
+}
+
+function clearAll(why) {
+  state.cleared = true;
+  clearInterval(state.timer);
+  for (const item of state.incidents.values()) forget(item);
+  state.incidents.clear();
+  $("incidents").replaceChildren();
+  state.page = "";
+  status("Cleared", false);
+  $("cleared-why").textContent = why || "";
+  show("cleared");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("pair-form").addEventListener("submit", pair);
+  start();
+});
