@@ -155,6 +155,7 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
         await session.close()
         result["record"] = deployment_record(store, reference, keep=False)
         result["audit"] = [(e.actor, e.action, e.details) for e in store.audit.entries()]
+        result["verify_key"] = store.verification_key.text()  # shown once, at creation
         store.close()
         result["reference"] = reference
         return result
@@ -191,9 +192,10 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
     assert sent["images"] == ["clothing", "live", "watchlist"] and len(sent["devices"]) == 1
     seen = next(d for _, a, d in r["audit"] if a == "field step" and d["step"] == "seen")
     assert sorted(seen["images_viewed"]) == ["clothing", "live", "watchlist"]
-    # The trail verifies, as a supervisor would check it.
+    # The trail verifies, as a supervisor would check it (with the verification key).
     done = subprocess.run(
-        [sys.executable, "-m", "console", "audit", "verify", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "console", "audit", "verify", "--data-dir", str(tmp_path),
+         "--verify-key", r["verify_key"]],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0 and "intact" in done.stdout, done.stdout + done.stderr

@@ -210,7 +210,7 @@ class FieldPanel(QDockWidget):
         incident = self.window_.alerts.incident(incident_id)
         name = incident.subject_name if incident is not None else "the incident"
         self.window_.alerts.remove(incident_id)
-        self.window_._history_changed()
+        self.window_.history_changed()
         self.window_.show_message(
             f"Outcome '{STREET_WORDS[outcome]}' recorded on the street for {name} by {officer}"
         )
