@@ -95,6 +95,7 @@ from console.vision.operating_point import (  # noqa: E402
     threshold_for,
 )
 from console.vision.pool import AnalysisPool  # noqa: E402
+from console.vision.second_descriptor import CHIP_PADDING, describe  # noqa: E402
 from console.vision.sources import Frame, SourceSpec, VideoSource  # noqa: E402
 from console.vision.templates import ENROLMENT_JITTERS  # noqa: E402
 
@@ -155,6 +156,7 @@ class Person:
     walking: list[str] = field(default_factory=list)
     # Other ways to build the template (see TEMPLATES), when they could be built.
     templates: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: dict[str, np.ndarray] = field(default_factory=dict)  # second templates likewise
     enrolled_photos: dict[str, WatchlistSubject] = field(default_factory=dict)
 
 
@@ -217,6 +219,7 @@ def template_encoding(path: Path, jitters: int, model: str) -> np.ndarray | None
 
 
 def build_templates(faces: Path, people: list[Person], pool: AnalysisPool) -> None:
+    from console.vision.scoring import combine_second
     from console.vision.templates import combine_encodings
 
     jobs = {}
@@ -231,6 +234,8 @@ def build_templates(faces: Path, people: list[Person], pool: AnalysisPool) -> No
         if second is not None:
             p.templates[SECOND_PHOTO] = combine_encodings(
                 [p.enrolled.encoding, second.encoding])
+            if p.enrolled.second is not None and second.second is not None:
+                p.seconds[SECOND_PHOTO] = combine_second([p.enrolled.second, second.second])
     for (identity, name), job in jobs.items():
         encoding = job.result()
         if encoding is not None:
@@ -318,6 +323,12 @@ def console_observe(frame_bgr: np.ndarray) -> tuple[list[FaceObservation], list]
     """The console's worker on one frame (every face encoded), and each face's
     appearance; run on the pool."""
     faces = analyse_frame(frame_bgr, AnalysisSettings())
+    # Every encoded face's second descriptor too (float32, to keep the cache small): the
+    # console computes it only near the threshold, which the recipes decide later.
+    encoded = [i for i, f in enumerate(faces) if f.encoding is not None]
+    seconds = describe(frame_bgr, [faces[i].bbox for i in encoded])
+    for i, second in zip(encoded, seconds, strict=True):
+        faces[i] = replace(faces[i], second=second.astype(np.float32))
     return faces, [appearance(frame_bgr, f.bbox) for f in faces]
 
 
@@ -411,13 +422,16 @@ class Tally:
 
 
 def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], targets: set[str],
-          rendered: set[int]) -> Tally:
-    """*raised*: (camera, t, subject_id, bbox) per alert."""
+          rendered: set[int], walkers: set[str] | None = None) -> Tally:
+    """*raised*: (camera, t, subject_id, bbox) per alert. *walkers*: score only the
+    walks of these people (an alert on nobody then counts for none)."""
     tally = Tally(alerts=len(raised))
     first: dict[tuple[int, str], float] = {}
     wrong: set[tuple[object, str]] = set()
     for camera, t, subject, bbox in sorted(raised, key=lambda r: r[1]):
         walk = attribute(walks, camera, t, bbox)
+        if walkers is not None and (walk is None or walk.identity not in walkers):
+            continue
         if walk is None or walk.identity != subject:
             key = (walk.walk_id if walk else (camera, round(t)), subject)
             if key in wrong:
@@ -432,7 +446,7 @@ def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], target
         else:
             first[(walk.walk_id, subject)] = t
     for w in walks:
-        if w.walk_id not in rendered:
+        if w.walk_id not in rendered or (walkers is not None and w.identity not in walkers):
             continue
         if w.identity in targets:
             tally.sightings += 1
@@ -456,7 +470,8 @@ def live_encodes_per_camera(cameras: int = 2) -> float:
 
 def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
                 rule: EvidenceRule, crowd: bool = False, every: int = 1,
-                encodes_per_camera: float = 0.0) -> list[tuple[str, float, str, tuple]]:
+                encodes_per_camera: float = 0.0, fusion=None,
+                ) -> list[tuple[str, float, str, tuple]]:
     """*crowd*: the live console's crowd engine (it tracks every face but encodes only
     those whose encoding can change an outcome, within a budget: *encodes_per_camera* a
     second, on the video's clock); its faces are the ones found on the
@@ -464,11 +479,14 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
     faces and motion in between. Otherwise every face of every analysed frame, as
     ``replay``. *every*: only every k-th analysed frame."""
     raised = []
-    matcher = Matcher(watchlist, threshold)
+    matcher = Matcher(watchlist, threshold, fusion=fusion)
     blank = np.zeros((HEIGHT, WIDTH, 3), np.uint8)  # crops are not scored: no pixels needed
     for camera, frames in observed.console.items():
         numbers = iter(range(1, 1_000_000))
-        pipeline = CameraPipeline(camera, matcher, lambda c, n=numbers: f"{c}-{next(n)}", rule)
+        # Second descriptors come with the cached faces (all of them; the matcher uses
+        # those near the threshold): nothing to compute here.
+        pipeline = CameraPipeline(camera, matcher, lambda c, n=numbers: f"{c}-{next(n)}", rule,
+                                  describe=None)
         seen: list = []
         observe = pipeline.sightings.observe
 
@@ -489,7 +507,9 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
                          for f, look in zip(faces, looks, strict=True)]
                 chosen = pipeline.choose(frame, found)
                 encoded = [faces[i].encoding for i in chosen.to_encode]
-                events = pipeline.settle(frame, chosen, encoded)
+                seconds = {k: faces[chosen.to_encode[k]].second
+                           for k in pipeline.wants_second(encoded)}
+                events = pipeline.settle(frame, chosen, encoded, seconds)
             else:
                 events = pipeline.process(frame, faces)
             for event in events:
@@ -518,39 +538,49 @@ def run_classic(observed: Observed, watchlist: Watchlist, tolerance: float):
 
 
 def padding_pool(faces: Path, halves: dict[str, str], need: int, scored: str = EVALUATION
-                 ) -> tuple[np.ndarray, int]:
-    """Encodings of people who never walk: the other half, then synthetic ones."""
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Encodings of people who never walk: the other half, then synthetic ones; and the
+    real ones' second descriptors (NaN rows for the synthetic: scored on dlib alone)."""
     from calibrate_threshold import load_or_encode
+    from second_pairs import second_set
 
     face_set = load_or_encode(faces, 2, use_cache=True)
+    seconds = second_set(faces, face_set.paths, CHIP_PADDING)
     mask = np.array([halves[i] != scored for i in face_set.identities])
-    real = face_set.encodings[mask]
+    real, real_seconds = face_set.encodings[mask], seconds[mask]
     rng = np.random.default_rng(SEED)
-    real = real[rng.permutation(len(real))]
+    order = rng.permutation(len(real))
+    real, real_seconds = real[order], real_seconds[order]
     synthetic = max(0, need - len(real))
     if synthetic:
         drawn = rng.multivariate_normal(real.mean(axis=0), np.cov(real.T), synthetic)
         real = np.vstack([real, drawn])
-    return real[:need], synthetic
+        real_seconds = np.vstack([real_seconds, np.full((synthetic, seconds.shape[1]), np.nan)])
+    return real[:need], real_seconds[:need], synthetic
 
 
 def padded_watchlist(targets: list[Person], padding: np.ndarray, size: int,
-                     template: str = "", round_no: int = 0, synthetic: int = 0) -> Watchlist:
+                     template: str = "", round_no: int = 0, synthetic: int = 0,
+                     padding_seconds: np.ndarray | None = None) -> Watchlist:
     """The round's targets, then padding drawn afresh for each round (the same padding
     in every round would repeat one lookalike's false alert round after round)."""
     subjects = [
-        replace(p.enrolled, encoding=p.templates.get(template, p.enrolled.encoding))
+        replace(p.enrolled, encoding=p.templates.get(template, p.enrolled.encoding),
+                second=p.seconds.get(template, p.enrolled.second))
         for p in targets if p.enrolled is not None
     ]
     blank = np.zeros((1, 1, 3), np.uint8)
     rng = np.random.default_rng(SEED + round_no)
     real = len(padding) - synthetic
     order = np.concatenate([rng.permutation(real), np.arange(real, len(padding))])
-    chosen = padding[order[: size - len(subjects)]]  # real people first, then synthetic
-    for i, encoding in enumerate(chosen):
+    chosen = order[: size - len(subjects)]  # real people first, then synthetic
+    for i, k in enumerate(chosen):
         entry = WatchlistEntry(0, f"PAD-{i:04d}", f"PAD-{i:04d}", "wanted by the courts",
                                Path("none"))
-        subjects.append(WatchlistSubject(entry, encoding, blank))
+        second = None
+        if padding_seconds is not None and not np.isnan(padding_seconds[k]).any():
+            second = padding_seconds[k]
+        subjects.append(WatchlistSubject(entry, padding[k], blank, second=second))
     return Watchlist(Path("."), subjects)
 
 
@@ -566,6 +596,17 @@ class Recipe:
     same_walks_as_two_photos: bool = False  # leave out the walks SECOND_PHOTO uses
     crowd: bool = False  # the live console's crowd engine (run_console)
     every: int = 1  # analyse every k-th of the street's analysed frames (2: 2.5 a second)
+    scoring: str = "shipped"  # one of SCORINGS: how a face is scored against a subject
+
+
+# How a face is scored (issue 24), one piece at a time: dlib's distance alone (the
+# console before), and with the second descriptor fused near the threshold. Resolved to
+# the Matcher's fusion in main(); "shipped" is what resources/calibration.json ships.
+SCORINGS = ("dlib alone", "second descriptor", "shipped")
+PIECES = {
+    "console before (dlib alone)": "dlib alone",
+    "console + second descriptor": "second descriptor",
+}
 
 
 def recipes(size: int) -> dict[str, Recipe]:
@@ -573,6 +614,8 @@ def recipes(size: int) -> dict[str, Recipe]:
     t = threshold_for(FalseAlertRate(DEFAULT_ONE_IN), size)
     out = {
         "console": Recipe("console", t, shipped),
+        **{name: Recipe("console", t, shipped, scoring=scoring)
+           for name, scoring in PIECES.items()},
         "console, crowd engine (live)": Recipe("console", t, shipped, crowd=True),
         # The live console analyses at most 3 frames a second a camera: both engines at
         # 2.5 a second, on the same frames.
@@ -606,6 +649,41 @@ def recipes(size: int) -> dict[str, Recipe]:
     return out
 
 
+def print_pieces(results: dict, sizes: list[int]) -> None:
+    """Issue 24's table: the console before and after each piece, colour and lab apart."""
+    print("\nrecall at the default rate / false alerts per 1,000 distractor walks "
+          "(alerts/pairs), colour web photos and lab sets apart")
+    names = [*PIECES, "console"]
+    print(f"{'recipe':34} {'walkers':7} " + " ".join(f"{'N=' + str(n):>26}" for n in sizes))
+    for name in names:
+        for group in ("colour", "lab"):
+            cells = []
+            for n in sizes:
+                row = results[str(n)].get(f"{name} [{group}]")
+                if row is None:
+                    cells.append(f"{'-':>26}")
+                    continue
+                cells.append(f"{row['alerted']:>4}/{row['sightings']:<4} {row['recall'] or 0:.2f} "
+                             f"{row['false_per_1000_distractor_walks']:6.1f} "
+                             f"({row['false_alerts']}/{row['false_alert_pairs']})".rjust(26))
+            label = "console as shipped" if name == "console" else name
+            print(f"{label:34} {group:7} " + " ".join(cells))
+
+
+def scorings(args: argparse.Namespace) -> dict:
+    """SCORINGS -> the Matcher's fusion (None: dlib alone). The second descriptor's comes
+    from the shipped calibration, or --calibration (a file build_calibration.py wrote
+    with --check --out, to compare before shipping)."""
+    from console.vision.scoring import Fusion, shipped_fusion
+
+    if args.calibration:
+        data = json.loads(Path(args.calibration).read_text())
+        fusion = Fusion.from_json(data["fusion"]) if data.get("fusion") else None
+    else:
+        fusion = shipped_fusion()
+    return {"dlib alone": None, "second descriptor": fusion, "shipped": shipped_fusion()}
+
+
 def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks_per_person: int,
                     folder: Path) -> list[Person]:
     """choose_people, cached until the enrolment code changes (10 jitters a photo make
@@ -630,7 +708,8 @@ def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bo
     """The people, their walks and what was found in the videos: built and analysed
     once, then read from a git-ignored cache."""
     key = hashlib.sha256(
-        json.dumps([names, walks_per_person, SEED, WALK_S, LANES, "looks"]).encode()
+        json.dumps([names, walks_per_person, SEED, WALK_S, LANES, "looks", "second",
+                    CHIP_PADDING]).encode()
     ).hexdigest()[:12]
     folder = OUT / key
     folder.mkdir(parents=True, exist_ok=True)
@@ -665,6 +744,8 @@ def main() -> None:
         "--encodes-per-camera", type=float, default=0.0,
         help="the crowd engine's budget a camera (default: what the live console's budget "
         "gives each of two cameras on this machine, timed at the start)")
+    parser.add_argument("--calibration", type=Path, default=None,
+                        help="take the second descriptor's fusion from this calibration file")
     args = parser.parse_args()
     faces = require_faces(args.faces)
     started = time.monotonic()
@@ -680,7 +761,12 @@ def main() -> None:
         faces, scored_half, args.walks_per_person, classic=classic)
     enrollable = [p for p in people if p.enrolled is not None]
     sizes = [int(s) for s in args.sizes.split(",")]
-    padding, synthetic = padding_pool(faces, halves, max(sizes), args.half)
+    padding, padding_seconds, synthetic = padding_pool(faces, halves, max(sizes), args.half)
+    fusions = scorings(args)
+    groups = {
+        "colour": {p.identity for p in enrollable if source_set(p.identity) == "colour"},
+        "lab": {p.identity for p in enrollable if source_set(p.identity) != "colour"},
+    }
     results: dict[str, dict] = {}
     for size in sizes:
         per_round = TARGETS_PER_ROUND.get(size, 10)
@@ -696,27 +782,35 @@ def main() -> None:
                 if recipe.kind == "classic" and not classic:
                     continue
                 watchlist = padded_watchlist(
-                    targets, padding, size, recipe.template, round_no, synthetic)
+                    targets, padding, size, recipe.template, round_no, synthetic,
+                    padding_seconds)
                 thresholds[name] = recipe.threshold
                 raised = (
                     run_console(observed, watchlist, recipe.threshold, recipe.rule, recipe.crowd,
-                                recipe.every, encodes_per_camera)
+                                recipe.every, encodes_per_camera, fusions[recipe.scoring])
                     if recipe.kind == "console"
                     else run_classic(observed, watchlist, recipe.threshold)
                 )
                 scored = rendered - used if recipe.same_walks_as_two_photos else rendered
                 tallies[name].add(score(raised, walks, target_ids, scored))
+                # Colour web photos and the lab sets apart (issue 24): the colour figure is
+                # the one that describes a street.
+                for group, walkers in groups.items():
+                    tallies[f"{name} [{group}]"].add(
+                        score(raised, walks, target_ids, scored, walkers))
         results[str(size)] = {
-            name: {"threshold": thresholds[name], **tally.row()} for name, tally in tallies.items()
+            name: {"threshold": thresholds[name.split(" [")[0]], **tally.row()}
+            for name, tally in tallies.items()
         }
         print(f"\nwatchlist of {size} ({len(rounds)} rounds of {per_round} targets)")
         print(f"{'recipe':44} {'thr':>6} {'recall':>13} {'false/1000 (n/pairs)':>20} {'dup':>5} "
               f"{'lat p50/p95 s':>14}")
         for name, row in results[str(size)].items():
             print(f"{name:44} {row['threshold']:6.3f} {row['alerted']:5d}/{row['sightings']:<4d}"
-                  f"{row['recall']:.2f} {row['false_per_1000_distractor_walks']:8.2f} "
+                  f"{row['recall'] or 0:.2f} {row['false_per_1000_distractor_walks']:8.2f} "
                   f"({row['false_alerts']}/{row['false_alert_pairs']}) {row['duplicates']:4d} "
                   f"{row['latency_p50_s']:6.2f}/{row['latency_p95_s']:.2f}")
+    print_pieces(results, sizes)
     summary = {
         "benchmark": "unseen_faces",
         "half": args.half,

@@ -20,7 +20,6 @@ from pathlib import Path
 import platformdirs
 
 from console.domain.deployments import Deployment
-from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
 from console.domain.engine_settings import (
     ENGINES,
     NODE_LABEL,
@@ -29,6 +28,7 @@ from console.domain.engine_settings import (
     Placement,
     check_address,
 )
+from console.domain.policy import FalseAlertRate, OperatingPointError, SitePolicy
 from console.vision.operating_point import DEFAULT_ONE_IN, threshold_for
 from console.vision.sources import SourceSpec
 

@@ -158,7 +158,9 @@ class CameraPipeline:
         """Which of these encodings (positions) the second descriptor can change the
         outcome of: the caller may compute those itself (off this thread) and pass them
         to ``settle``/``process``."""
-        return [i for i, e in enumerate(encodings) if e is not None and self.matcher.wants_second(e)]
+        return [
+            i for i, e in enumerate(encodings) if e is not None and self.matcher.wants_second(e)
+        ]
 
     def _seconds(self, frame: Frame, boxes: list[BBox], encodings: list,
                  given: dict[int, np.ndarray] | None) -> dict[int, np.ndarray]:
@@ -170,7 +172,7 @@ class CameraPipeline:
                 self.describe(frame.image, [boxes[i] for i in wanted])
                 if wanted and self.describe is not None else []
             )
-            given = dict(zip(wanted, described))
+            given = dict(zip(wanted, described, strict=False))  # none: model missing
         self.counters.faces_described += len(given)
         if self.scheduler is not None:
             self.scheduler.budget.charge(len(given), frame.t)

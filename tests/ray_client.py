@@ -143,9 +143,8 @@ def open_live_session(address: str, token: str, data_dir: str,
     or *cameras*), engine ray, as `run --engine ray` opens it; signed in as a supervisor."""
     from dataclasses import replace
 
-    from console.config import SAMPLE_DEPLOYMENT, load_plan
+    from console.config import SAMPLE_DEPLOYMENT, load_plan, plan_engine
     from console.domain.officers import Role
-    from console.config import plan_engine
     from console.live.session import MonitoringSession
     from console.live.setup import prepare
     from console.storage import AsyncStore, Store

@@ -14,11 +14,10 @@ from pathlib import Path
 import qasync
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from console.config import DeploymentPlan
+from console.config import DeploymentPlan, plan_engine
 from console.domain.deployments import SafeguardError
 from console.domain.officers import Officer, PermissionDenied
 from console.domain.watchlist import WatchlistError
-from console.config import plan_engine
 from console.live.session import MonitoringSession
 from console.live.setup import SAMPLE_ACCOUNTS, prepare, resolve_deployment, seed_sample_accounts
 from console.qt.login import LoginDialog

@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         reports.addAction("Alert history… [H]", self.open_history)
         reports.addAction("Deployment record…", self.open_record)
         reports.addAction("Evaluation…", self.open_evaluation)
+        reports.addAction("Watchlist photos…", self.show_watchlist_photos)
         self.view_menu = self.menuBar().addMenu("&View")
         for n, tile in enumerate(self.tiles.values(), start=1):
             self.view_menu.addAction(
@@ -614,6 +615,14 @@ class MainWindow(QMainWindow):
             return
         session.use_watchlist(deployment, store.deployments.load_watchlist(deployment.reference))
         self.bar.show_note(f"Watchlist imported: {len(session.watchlist)} subjects.")
+        self.show_watchlist_photos()  # issue 24: where a second photo would help
+
+    def show_watchlist_photos(self) -> None:
+        from console.qt.enrolment_dialog import show_enrolment_report
+
+        if self.session is not None:
+            self.enrolment_report = show_enrolment_report(
+                self, self.session.watchlist, self.session.deployment.threshold)
 
     def _show_rejections(self, exc: WatchlistError) -> None:
         box = QMessageBox(

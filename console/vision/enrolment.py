@@ -37,13 +37,13 @@ from console.domain.watchlist import (
     check_policy,
     parse_watchlist_csv,
 )
+from console.vision import second_descriptor
 from console.vision.analysis import (
     AnalysisSettings,
     crop_face,
     detect_faces,
     sharpness,
 )
-from console.vision import second_descriptor
 from console.vision.enrolment_quality import measure
 from console.vision.scoring import combine_second
 from console.vision.second_descriptor import describe

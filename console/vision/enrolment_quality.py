@@ -85,7 +85,8 @@ def shipped_shares(path: Path = CALIBRATION_FILE) -> ShareTable | None:
             if values.shape != distances.shape:
                 raise ValueError("the enrolment share table is malformed")
             shares[(group, photos)] = values
-    return ShareTable(distances, shares, {g: int(data["groups"][g]["people"]) for g in (GOOD, POOR)})
+    people = {g: int(data["groups"][g]["people"]) for g in (GOOD, POOR)}
+    return ShareTable(distances, shares, people)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ def _net() -> cv2.dnn.Net:
     """One network per thread: an OpenCV Net holds its buffers and is not re-entrant."""
     net = getattr(_local, "net", None)
     if net is None:
-        net = _local.net = cv2.dnn.readNetFromONNXBuffer(_model_bytes())
+        # From the bytes that were checked, not the file again (it could change between).
+        net = _local.net = cv2.dnn.readNetFromONNX(np.frombuffer(_model_bytes(), np.uint8))
     return net
 
 
