@@ -269,6 +269,9 @@ def main() -> None:
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--check", action="store_true", help="print, do not write")
+    parser.add_argument("--photos-only", action="store_true",
+                        help="rebuild from the photo pairs only; keep the shipped file's walk "
+                        "figures (the street is slow to build cold)")
     parser.add_argument("--no-fusion", action="store_true",
                         help="calibrate dlib alone (no second descriptor)")
     args = parser.parse_args()
@@ -278,8 +281,12 @@ def main() -> None:
     fusion = None
     if not args.no_fusion:
         fusion = fusion_calibration(args.faces, quantiles, FUSION_WEIGHT, *FUSION_BAND)
-    sightings, enrolment = sighting_calibration(
-        args.faces, quantiles, Fusion.from_json(fusion) if fusion else None)
+    if args.photos_only:  # the walks' figures as they are in the shipped file
+        shipped = json.loads(OUT.read_text(encoding="utf-8"))
+        sightings, enrolment = shipped["sightings"], shipped.get("enrolment")
+    else:
+        sightings, enrolment = sighting_calibration(
+            args.faces, quantiles, Fusion.from_json(fusion) if fusion else None)
     data = {
         "encoder": ENCODER_VERSION,
         "source": (
@@ -292,8 +299,9 @@ def main() -> None:
         "impostor": {"quantiles": quantiles, "measured_down_to": floor, "normal_tail": fit},
         "genuine": {"cdf": genuine},
         "sightings": sightings,
-        "enrolment": enrolment,
     }
+    if enrolment:
+        data["enrolment"] = enrolment
     if fusion:
         data["fusion"] = fusion
     for q, d in quantiles:
@@ -303,7 +311,11 @@ def main() -> None:
     if not args.check:
         # One [share, distance] pair a line: a reviewer can read the table in a diff.
         text = json.dumps(data, indent=1)
-        text = re.sub(r"\[\s+([-\d.e]+),\s+([-\d.e]+)\s+\]", r"[\1, \2]", text)
+        text = re.sub(
+            r"\[\s+([-\d.e]+(?:,\s+[-\d.e]+)*)\s+\]",
+            lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]",
+            text,
+        )
         OUT.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {OUT.relative_to(REPO_ROOT)}", file=sys.stderr)
     print(json.dumps({"benchmark": "build_calibration", **info, "normal_tail": fit}))

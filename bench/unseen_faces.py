@@ -479,7 +479,10 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
     faces and motion in between. Otherwise every face of every analysed frame, as
     ``replay``. *every*: only every k-th analysed frame."""
     raised = []
-    matcher = Matcher(watchlist, threshold, fusion=fusion)
+    if isinstance(fusion, Normalisation):
+        matcher = NormalisedMatcher(watchlist, threshold, fusion)
+    else:
+        matcher = Matcher(watchlist, threshold, fusion=fusion)
     blank = np.zeros((HEIGHT, WIDTH, 3), np.uint8)  # crops are not scored: no pixels needed
     for camera, frames in observed.console.items():
         numbers = iter(range(1, 1_000_000))
@@ -602,10 +605,13 @@ class Recipe:
 # How a face is scored (issue 24), one piece at a time: dlib's distance alone (the
 # console before), and with the second descriptor fused near the threshold. Resolved to
 # the Matcher's fusion in main(); "shipped" is what resources/calibration.json ships.
-SCORINGS = ("dlib alone", "second descriptor", "shipped")
+SCORINGS = ("dlib alone", "normalisation", "second descriptor",
+            "normalisation + second descriptor", "shipped")
 PIECES = {
     "console before (dlib alone)": "dlib alone",
+    "console + normalisation": "normalisation",
     "console + second descriptor": "second descriptor",
+    "console + both": "normalisation + second descriptor",
 }
 
 
@@ -649,6 +655,69 @@ def recipes(size: int) -> dict[str, Recipe]:
     return out
 
 
+@dataclass(frozen=True)
+class Normalisation:
+    """The cohort normalisation candidate (issue 24), in the only form that could ship
+    as summary statistics: T-norm of the probe and Z-norm of the subject both shift a
+    distance by how close that face sits to everyone, and a face's mean distance to a
+    cohort is almost exactly its distance to the cohort's mean encoding (correlation
+    0.999 on the calibration half). So n = d - beta * (r_probe + r_subject - 2 r_mean),
+    r = |x - mu|, mu the calibration half's mean encoding; then mapped back to dlib's
+    scale through the calibration half's impostor quantiles, as the fusion is. Measured
+    on the calibration half's photo pairs (bench/second_pairs.py) it lowered colour
+    recall at every false-accept rate, for every beta tried; shown here, not shipped."""
+
+    mu: np.ndarray
+    r_mean: float
+    beta: float
+    n_quantiles: np.ndarray
+    d_quantiles: np.ndarray
+    fusion: object = None  # the second descriptor's, for "both"
+
+    def normalise(self, d: np.ndarray, probe: np.ndarray, encodings: np.ndarray) -> np.ndarray:
+        r_probe = float(np.linalg.norm(np.asarray(probe) - self.mu))
+        r_subject = np.linalg.norm(encodings - self.mu, axis=1)
+        n = d - self.beta * (r_probe + r_subject - 2 * self.r_mean)
+        return np.interp(n, self.n_quantiles, self.d_quantiles)
+
+
+def normalisation(faces: Path, halves: dict[str, str], beta: float = 0.25,
+                  fusion=None) -> Normalisation:
+    from build_calibration import Q_GRID
+    from calibrate_threshold import load_or_encode, pairwise_distances
+
+    face_set = load_or_encode(faces, 2, use_cache=True)
+    keep = np.array([halves[i] == CALIBRATION for i in face_set.identities])
+    enc, ids = face_set.encodings[keep], face_set.identities[keep]
+    mu = enc.mean(axis=0)
+    r = np.linalg.norm(enc - mu, axis=1)
+    d = pairwise_distances(enc)
+    iu, ju = np.triu_indices(len(ids), k=1)
+    imp = ids[iu] != ids[ju]
+    n = d[iu, ju] - beta * (r[iu] + r[ju] - 2 * r.mean())
+    qs = [q for q in Q_GRID if q >= 1e-4]  # the measured range: no extrapolation here
+    nq = np.quantile(n[imp], qs)
+    dq = np.quantile(d[iu, ju][imp], qs)
+    return Normalisation(mu, float(r.mean()), beta, np.maximum.accumulate(nq), dq, fusion)
+
+
+class NormalisedMatcher(Matcher):
+    """The console's matcher with the normalisation candidate applied to dlib's
+    distance before anything else (the band and the fusion included)."""
+
+    def __init__(self, watchlist: Watchlist, threshold: float, norm: Normalisation) -> None:
+        self.norm = norm
+        super().__init__(watchlist, threshold, fusion=norm.fusion)
+
+    def _squared_distances(self, encoding: np.ndarray) -> np.ndarray:
+        d = np.sqrt(np.maximum(super()._squared_distances(encoding), 0.0))
+        return self.norm.normalise(d, encoding, self._encodings) ** 2
+
+
+PIECE_ROWS = {*PIECES, "console", "console, crowd engine (live)",
+              "console, crowd engine, 2.5 analyses/s", "console, 2.5 analyses/s"}
+
+
 def print_pieces(results: dict, sizes: list[int]) -> None:
     """Issue 24's table: the console before and after each piece, colour and lab apart."""
     print("\nrecall at the default rate / false alerts per 1,000 distractor walks "
@@ -681,7 +750,14 @@ def scorings(args: argparse.Namespace) -> dict:
         fusion = Fusion.from_json(data["fusion"]) if data.get("fusion") else None
     else:
         fusion = shipped_fusion()
-    return {"dlib alone": None, "second descriptor": fusion, "shipped": shipped_fusion()}
+    halves = split(sorted(p.name for p in args.faces.iterdir() if p.is_dir()))
+    return {
+        "dlib alone": None,
+        "normalisation": normalisation(args.faces, halves),
+        "second descriptor": fusion,
+        "normalisation + second descriptor": normalisation(args.faces, halves, fusion=fusion),
+        "shipped": shipped_fusion(),
+    }
 
 
 def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks_per_person: int,
@@ -744,6 +820,9 @@ def main() -> None:
         "--encodes-per-camera", type=float, default=0.0,
         help="the crowd engine's budget a camera (default: what the live console's budget "
         "gives each of two cameras on this machine, timed at the start)")
+    parser.add_argument("--recipes", choices=("all", "pieces"), default="all",
+                        help="pieces: only issue 24's rows (the console before and after "
+                        "each piece, the crowd engine as shipped)")
     parser.add_argument("--calibration", type=Path, default=None,
                         help="take the second descriptor's fusion from this calibration file")
     args = parser.parse_args()
@@ -780,6 +859,8 @@ def main() -> None:
             target_ids = {p.identity for p in targets}
             for name, recipe in recipes(size).items():
                 if recipe.kind == "classic" and not classic:
+                    continue
+                if args.recipes == "pieces" and name not in PIECE_ROWS:
                     continue
                 watchlist = padded_watchlist(
                     targets, padding, size, recipe.template, round_no, synthetic,

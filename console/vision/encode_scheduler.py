@@ -47,9 +47,10 @@ BETTER = 30.0
 RECHECK = 10.0
 URGENT = NEAR  # wants worth at least this are served before any other
 # A second descriptor (console.vision.second_descriptor, for faces near the threshold)
-# costs about this many dlib encodings of a core (OpenCV DNN against dlib on OpenBLAS,
-# bench/crowd.py prints both); the pool replaces it with what it measures.
-SECOND_COST = 2.0
+# costs about as much as a dlib encoding (41 ms against 41 ms of a thread's CPU, side by
+# side on this machine under load; docs/performance.md); the pool replaces this with the
+# ratio its workers measure.
+SECOND_COST = 1.0
 
 
 @dataclass(frozen=True)
