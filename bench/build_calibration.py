@@ -131,7 +131,8 @@ def sighting_calibration(faces: Path, photo: list[list[float]], fusion=None) -> 
     names = sorted(p.name for p in faces.iterdir() if p.is_dir())
     halves = split(names)
     people, walks, observed, rendered = street(
-        faces, [n for n in names if halves[n] == CALIBRATION], classic=False
+        faces, [n for n in names if halves[n] == CALIBRATION], classic=False,
+        extra_templates=False,
     )
     per_walk = walk_frames(observed, walks, rendered, attribute)
     print("evidence rules on the calibration half's walks (recall at a share of impostor "

@@ -109,6 +109,10 @@ MIN_VISIBLE_FACE_PX = 80
 SIZES = (20, 100, 1000)
 TARGETS_PER_ROUND = {20: 10, 100: 20, 1000: 20}
 OLD_THRESHOLD = 0.40  # the console before this change
+# Walks per colour person and per lab person. Colour walks are the headline (issue 24);
+# the lab sets' people walk fewer times, which keeps a cold run within reach of a shared
+# 2-core machine (their tight crops are the slowest photos to enrol).
+WALKS = (6, 2)
 
 
 # ----------------------------------------------------------------------------- people
@@ -169,9 +173,12 @@ def photos_of(faces: Path, identity: str) -> list[str]:
 
 
 def choose_people(
-    faces: Path, names: list[str], pool: AnalysisPool, walks_per_person: int
+    faces: Path, names: list[str], pool: AnalysisPool, walks: tuple[int, int],
+    extra_templates: bool = True,
 ) -> list[Person]:
-    """Pick each person's enrolment photo (the first, in a seeded order, that enrols)."""
+    """Pick each person's enrolment photo (the first, in a seeded order, that enrols).
+    *walks*: how many walks a colour person and a lab person make (only the photos that
+    can be needed are enrolled: the lab sets' tight crops are the slowest to find)."""
     rng = np.random.default_rng(SEED)
     people = []
     for name in names:
@@ -180,21 +187,27 @@ def choose_people(
         people.append(Person(name, order[0], None, order[1:]))
     futures = {}
     for person in people:
-        for photo in [person.enrolment, *person.walking]:
+        want = walks_for(person.identity, walks)
+        for photo in [person.enrolment, *person.walking][: want + 2]:
             entry = WatchlistEntry(0, person.identity, person.identity, "wanted by the courts",
                                    faces / photo, {"source": "dev set"})
             futures[(person.identity, photo)] = pool.run(enrol_image, entry)
     for person in people:
-        candidates = [person.enrolment, *person.walking]
+        want = walks_for(person.identity, walks)
+        candidates = [person.enrolment, *person.walking][: want + 2]
         for photo in candidates:
             result = futures[(person.identity, photo)].result()
             if isinstance(result, WatchlistSubject):
                 person.enrolled_photos[photo] = result
                 if person.enrolled is None:
                     person.enrolment, person.enrolled = photo, result
-        person.walking = [p for p in candidates if p != person.enrolment][:walks_per_person]
-    build_templates(faces, people, pool)
+        person.walking = [p for p in candidates if p != person.enrolment][:want]
+    build_templates(faces, people, pool, extra_templates)
     return people
+
+
+def walks_for(identity: str, walks: tuple[int, int]) -> int:
+    return walks[0] if source_set(identity) == "colour" else walks[1]
 
 
 # A second enrolment photo is one the person otherwise walks with: that walk is then
@@ -218,7 +231,8 @@ def template_encoding(path: Path, jitters: int, model: str) -> np.ndarray | None
     return face_recognition.face_encodings(rgb, boxes, num_jitters=jitters, model=model)[0]
 
 
-def build_templates(faces: Path, people: list[Person], pool: AnalysisPool) -> None:
+def build_templates(faces: Path, people: list[Person], pool: AnalysisPool,
+                    extra_templates: bool = True) -> None:
     from console.vision.scoring import combine_second
     from console.vision.templates import combine_encodings
 
@@ -226,10 +240,11 @@ def build_templates(faces: Path, people: list[Person], pool: AnalysisPool) -> No
     for p in people:
         if p.enrolled is None:
             continue
-        jobs[(p.identity, ONE_JITTER)] = pool.run(
-            template_encoding, faces / p.enrolment, 1, "small")
-        jobs[(p.identity, "68-point alignment")] = pool.run(
-            template_encoding, faces / p.enrolment, ENROLMENT_JITTERS, "large")
+        if extra_templates:  # (otherwise only the two-photo template: nothing to encode)
+            jobs[(p.identity, ONE_JITTER)] = pool.run(
+                template_encoding, faces / p.enrolment, 1, "small")
+            jobs[(p.identity, "68-point alignment")] = pool.run(
+                template_encoding, faces / p.enrolment, ENROLMENT_JITTERS, "large")
         second = p.enrolled_photos.get(p.walking[0]) if p.walking else None
         if second is not None:
             p.templates[SECOND_PHOTO] = combine_encodings(
@@ -760,8 +775,8 @@ def scorings(args: argparse.Namespace) -> dict:
     }
 
 
-def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks_per_person: int,
-                    folder: Path) -> list[Person]:
+def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks: tuple[int, int],
+                    folder: Path, extra_templates: bool = True) -> list[Person]:
     """choose_people, cached until the enrolment code changes (10 jitters a photo make
     enrolling every photo of every person the slowest step of a run)."""
     import inspect
@@ -770,21 +785,21 @@ def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks_per
 
     code = [Path(m.__file__).read_text() for m in (analysis, enrolment, templates)]
     code += [inspect.getsource(f) for f in (choose_people, build_templates, template_encoding)]
-    key = hashlib.sha256(json.dumps([code, walks_per_person, TEMPLATES]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([code, walks, TEMPLATES, extra_templates]).encode()).hexdigest()
     cache = folder / f"people-{key[:12]}.pkl"
     if cache.exists():  # our own file, in a git-ignored folder
         return pickle.loads(cache.read_bytes())
-    people = choose_people(faces, names, pool, walks_per_person)
+    people = choose_people(faces, names, pool, walks, extra_templates)
     cache.write_bytes(pickle.dumps(people))
     return people
 
 
-def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bool = True
-           ) -> tuple[list[Person], list[Walk], Observed, set[int]]:
+def street(faces: Path, names: list[str], walks: tuple[int, int] = WALKS, classic: bool = True,
+           extra_templates: bool = True) -> tuple[list[Person], list[Walk], Observed, set[int]]:
     """The people, their walks and what was found in the videos: built and analysed
     once, then read from a git-ignored cache."""
     key = hashlib.sha256(
-        json.dumps([names, walks_per_person, SEED, WALK_S, LANES, "looks", "second",
+        json.dumps([names, walks, SEED, WALK_S, LANES, "looks", "second",
                     CHIP_PADDING]).encode()
     ).hexdigest()[:12]
     folder = OUT / key
@@ -792,7 +807,7 @@ def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bo
     cache = folder / "observed.pkl"
     print(f"{len(names)} people; cache {folder}", file=sys.stderr)
     with AnalysisPool(AnalysisSettings(), workers=2) as pool:
-        people = enrolled_people(faces, names, pool, walks_per_person, folder)
+        people = enrolled_people(faces, names, pool, walks, folder, extra_templates)
         walks = schedule(people, np.random.default_rng(SEED))
         if cache.exists():  # our own file, in a git-ignored folder
             observed, rendered = pickle.loads(cache.read_bytes())
@@ -808,7 +823,12 @@ def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
-    parser.add_argument("--walks-per-person", type=int, default=6)
+    parser.add_argument("--walks-per-person", type=int, default=WALKS[0],
+                        help="walks of each colour person")
+    parser.add_argument("--lab-walks-per-person", type=int, default=WALKS[1])
+    parser.add_argument("--no-classic", action="store_true",
+                        help="leave out the classic recipe (its analysis is a third of a "
+                        "cold run)")
     parser.add_argument("--people", type=int, default=0, help="at most this many (0: all)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument(
@@ -835,9 +855,10 @@ def main() -> None:
     scored_half = [n for n in names if halves[n] == args.half]
     if args.people:
         scored_half = scored_half[: args.people]
-    classic = args.half == EVALUATION
+    classic = args.half == EVALUATION and not args.no_classic
     people, walks, observed, rendered = street(
-        faces, scored_half, args.walks_per_person, classic=classic)
+        faces, scored_half, (args.walks_per_person, args.lab_walks_per_person),
+        classic=classic, extra_templates=args.recipes == "all")
     enrollable = [p for p in people if p.enrolled is not None]
     sizes = [int(s) for s in args.sizes.split(",")]
     padding, padding_seconds, synthetic = padding_pool(faces, halves, max(sizes), args.half)
