@@ -114,12 +114,13 @@ class SubjectOutlook:
             f"face {q.face_px} px, sharpness {q.sharpness:.0f}, turn {q.turn:.2f}, "
             f"light {q.brightness:.0f}/{q.contrast:.0f}" if q else "quality not measured"
         )
-        text = (
-            f"{self.subject_id} {self.name}: {self.photos} photo(s); {facts}; expected to be "
-            f"found on about {self.share_now:.0%} of walks past a camera"
-        )
-        if self.photos < 2:
-            text += f", {self.share_with_another:.0%} with a second photo"
+        text = f"{self.subject_id} {self.name}: {self.photos} photo(s); {facts}; "
+        if self.share_now != self.share_now:  # NaN: the calibration has no table
+            text += "expected share found not calibrated"
+        else:
+            text += f"expected to be found on about {self.share_now:.0%} of walks past a camera"
+            if self.photos < 2:
+                text += f", {self.share_with_another:.0%} with a second photo"
         if self.problems:
             text += " (" + "; ".join(self.problems) + ")"
         return text
