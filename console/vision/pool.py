@@ -210,6 +210,24 @@ class AnalysisPool:
     def encode(self, frame_bgr: np.ndarray, boxes: list[BBox]) -> Future[list[np.ndarray]]:
         """Encodings of the given faces, in order, spread over the workers: a frame's
         chosen faces are encoded in parallel rather than one after another."""
+        return self._spread(
+            frame_bgr, boxes, _encode_in_worker,
+            partial(encode_boxes, jitters=self.settings.jitters), self._note_cost)
+
+    def describe(self, frame_bgr: np.ndarray, boxes: list[BBox]) -> Future[list[np.ndarray]]:
+        """Second descriptors of the given faces (console.vision.second_descriptor), in
+        order, spread over the workers like ``encode``. What they cost, in encodings, is
+        measured and becomes the budget's price of one (``EncodeBudget.charge``)."""
+        from console.vision.second_descriptor import describe
+
+        return self._spread(frame_bgr, boxes, _describe_in_worker, describe,
+                            self._note_second_cost)
+
+    def _spread(self, frame_bgr: np.ndarray, boxes: list[BBox],
+                in_worker: Callable[..., tuple[list[Any], float]],
+                in_thread: Callable[..., list[Any]],
+                note: Callable[..., None]) -> Future[list[Any]]:
+        """*boxes* split over the workers, each part timed (*note* gets its time)."""
         if not boxes:
             return _gathered([])
         # Even two or three faces are split: each is 15-75 ms of a core, and the frame's
@@ -220,35 +238,12 @@ class AnalysisPool:
         for start in range(0, len(boxes), size):
             part = boxes[start : start + size]
             if self.kind == "process":
-                timed = self._executor.submit(_encode_in_worker, frame_bgr, part)
+                timed = self._executor.submit(in_worker, frame_bgr, part)
             else:
-                timed = self._executor.submit(
-                    _timed, encode_boxes, frame_bgr, part, self.settings.jitters
-                )
+                timed = self._executor.submit(_timed, in_thread, frame_bgr, part)
             # Added before _gathered's own callback, so it runs first: the rate is set
             # by the time the caller has the encodings.
-            timed.add_done_callback(partial(self._note_cost, count=len(part)))
-            parts.append(timed)
-        return _gathered(parts)
-
-    def describe(self, frame_bgr: np.ndarray, boxes: list[BBox]) -> Future[list[np.ndarray]]:
-        """Second descriptors of the given faces (console.vision.second_descriptor), in
-        order, spread over the workers like ``encode``. What they cost, in encodings, is
-        measured and becomes the budget's price of one (``EncodeBudget.charge``)."""
-        if not boxes:
-            return _gathered([])
-        chunks = max(1, min(self.workers, len(boxes)))
-        size = -(-len(boxes) // chunks)
-        parts = []
-        for start in range(0, len(boxes), size):
-            part = boxes[start : start + size]
-            if self.kind == "process":
-                timed = self._executor.submit(_describe_in_worker, frame_bgr, part)
-            else:
-                from console.vision.second_descriptor import describe
-
-                timed = self._executor.submit(_timed, describe, frame_bgr, part)
-            timed.add_done_callback(partial(self._note_second_cost, count=len(part)))
+            timed.add_done_callback(partial(note, count=len(part)))
             parts.append(timed)
         return _gathered(parts)
 
