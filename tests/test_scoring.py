@@ -147,3 +147,42 @@ def test_shipped_fusion_is_monotonic_and_on_dlibs_scale():
     middle = float(fusion.score(fusion.dlib_mean, fusion.second_mean))
     assert abs(middle - fusion.dlib_mean) < 0.05
     assert 0.0 < fusion.below < 0.2 and 0.0 < fusion.above < 0.25
+
+
+def test_pipeline_describes_only_faces_near_the_threshold_and_pays_for_them():
+    from console.pipeline import CameraPipeline
+    from console.vision.analysis import FaceObservation
+    from console.vision.sources import Frame
+
+    listed = Watchlist(Path("."), [subject("A", at(0.0), unit(0))])
+    asked: list[list] = []
+
+    def describe(image, boxes):
+        asked.append(list(boxes))
+        return [unit(0) for _ in boxes]
+
+    pipeline = CameraPipeline("north", Matcher(listed, T, fusion=LINEAR), str,
+                              describe=describe)
+    near, far, close = (10, 110, 110, 10), (10, 310, 110, 210), (10, 510, 110, 410)
+    frame = Frame(np.zeros((200, 600, 3), np.uint8), 0, 0.0)
+    faces = [FaceObservation(near, at(0.55), 100.0), FaceObservation(far, at(0.9), 100.0),
+             FaceObservation(close, at(0.2), 100.0)]
+    pipeline.process(frame, faces)
+    assert asked == [[near]]  # the far face and the one far inside are not described
+    assert pipeline.counters.faces_described == 1
+    # The crowd engine: descriptions computed by the caller are charged to the budget.
+    budget = EncodeBudget(per_second=10.0, clock=None, second_cost=2.0)
+    crowd = CameraPipeline("south", Matcher(listed, T, fusion=LINEAR), str, budget=budget,
+                           describe=describe)
+    assert crowd.wants_second([at(0.55), at(0.9), None]) == [0]
+    from console.vision.analysis import Detection
+
+    chosen = crowd.choose(frame, [Detection(near, 100.0), Detection(far, 100.0)])
+    assert chosen.to_encode == [0, 1]
+    events = crowd.settle(frame, chosen, [at(0.55), at(0.9)], {0: unit(0)})
+    assert budget.described == 1 and not asked[1:]  # given: not computed again
+    assert crowd.last_view[0][1] == "Name A"  # matched on the fused score (0.225)
+    # 0.225 is well inside the threshold: the single-frame strong rule alerts at once,
+    # on the fused distance (dlib alone, 0.55, would not have matched at all).
+    (event,) = events
+    assert event.is_new and event.alert.distance == pytest.approx(0.225)
