@@ -319,7 +319,28 @@ def main() -> None:
         )
         OUT.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {OUT.relative_to(REPO_ROOT)}", file=sys.stderr)
+    if not args.check:
+        print_operating_table()
     print(json.dumps({"benchmark": "build_calibration", **info, "normal_tail": fit}))
+
+
+def print_operating_table() -> None:
+    """docs/accuracy.md's table: distance and expected share found (colour walks) for
+    each rate and watchlist size, from the file just written."""
+    from console.domain.policy import FalseAlertRate
+    from console.vision.operating_point import Calibration, operating_point
+
+    cal = Calibration.load(OUT)
+    sizes = (1, 20, 100, 1000)
+    print("| distance (share found) | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
+          file=sys.stderr)
+    print("| --- |" + " --- |" * len(sizes), file=sys.stderr)
+    for one_in in (100, 1000, 10_000, 100_000):
+        cells = []
+        for n in sizes:
+            point = operating_point(FalseAlertRate(one_in), n, cal)
+            cells.append(f"{point.threshold:.3f} ({point.expected_share_found:.0%})")
+        print(f"| 1 in {one_in:,} | " + " | ".join(cells) + " |", file=sys.stderr)
 
 
 if __name__ == "__main__":

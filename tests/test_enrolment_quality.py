@@ -103,3 +103,18 @@ def test_planning_screen_lists_where_a_second_photo_helps(qtbot, monkeypatch):
     assert shown[0][3:6] == ["50%", "70%", "+20%"] and shown[0][6] == "dark"
     assert shown[2][4] == "" and shown[2][5] == ""  # two photos: nothing to add
     assert "second photo of the 2 subject(s)" in dialog.summary.text()
+
+
+def test_the_report_does_not_take_the_desks_keys(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMainWindow
+
+    from console.qt.enrolment_dialog import show_enrolment_report
+
+    monkeypatch.setattr(enrolment_quality, "shipped_shares", lambda: TABLE)
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    dialog = show_enrolment_report(window, Watchlist(Path("."), [_subject("D", 1, DARK_Q)]), 0.45)
+    qtbot.waitExposed(dialog)
+    assert dialog.isVisible() and not dialog.isModal()

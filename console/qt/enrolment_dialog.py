@@ -1,6 +1,7 @@
 """The watchlist's photos after import: how good each is, and where a second photo of a
 subject would help most (issue 24). Presents ``console.vision.enrolment_quality``'s
-figures; decides nothing. Non-modal: the feeds keep running while it is open."""
+figures; decides nothing. Modeless: the feeds and the desk's keys carry on while it is
+open."""
 
 from __future__ import annotations
 
@@ -94,7 +95,9 @@ class EnrolmentDialog(QDialog):
 
 def show_enrolment_report(parent: QWidget, watchlist: Watchlist, threshold: float
                           ) -> EnrolmentDialog:
-    """Open the report beside the window (the caller keeps the reference)."""
+    """Show the report beside the window (the caller keeps the reference): modeless and
+    without taking the focus, so the desk's keys still go to the window."""
     dialog = EnrolmentDialog(watchlist, threshold, parent)
-    dialog.open()
+    dialog.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+    dialog.show()
     return dialog

@@ -136,7 +136,9 @@ class OperatingPoint:
     watchlist_size: int
     threshold: float
     expected_false_per_1000: float
-    expected_share_found: float  # of watchlisted people walking past (calibration walks)
+    # Of watchlisted people walking past: the calibration half's colour walkers (a
+    # force's custody images are colour photos), scored as the console ships.
+    expected_share_found: float
     extrapolated: bool  # the rate is beyond what the calibration data measured
 
     def false_alerts_per_hour(self, passers_by_per_hour: float) -> float:
@@ -156,7 +158,7 @@ class OperatingPoint:
             )
         parts.append(
             f"expected to find about {self.expected_share_found:.0%} of watchlisted people "
-            "walking past"
+            "walking past (colour photos)"
         )
         text = "; ".join(parts)
         if self.extrapolated:
