@@ -171,6 +171,80 @@ def sighting_calibration(faces: Path, photo: list[list[float]], fusion=None) -> 
     }, enrolment
 
 
+def photo_calibration(faces: Path, fusion) -> tuple[dict, dict]:
+    """The share found and the enrolment table from the calibration half's colour photo
+    pairs instead of walks: each colour person's first photo (in a seeded order) is the
+    enrolment photo, the first two the two-photo template, and every other photo of
+    theirs a probe, scored as the console ships (one frame: no evidence over a walk, so
+    these shares are lower than a walk's)."""
+    import cv2
+    from second_pairs import second_set
+
+    from console.vision import second_descriptor
+    from console.vision.enrolment import find_faces
+    from console.vision.enrolment_quality import measure
+    from console.vision.scoring import combine_second
+    from console.vision.templates import landmarks
+
+    face_set = load_or_encode(faces, 2, use_cache=True)
+    seconds = second_set(faces, face_set.paths, second_descriptor.CHIP_PADDING)
+    halves = split(sorted(set(face_set.identities.tolist())))
+    rng = np.random.default_rng(7)
+    one: dict[str, list[float]] = {}
+    two: dict[str, list[float]] = {}
+    poor: dict[str, bool] = {}
+    for person in sorted(set(face_set.identities.tolist())):
+        if halves[person] != CALIBRATION or source_set(person) != "colour":
+            continue
+        rows = [i for i, who in enumerate(face_set.identities) if who == person
+                and not np.isnan(seconds[i]).any()]
+        rows = [rows[k] for k in rng.permutation(len(rows))]
+        if len(rows) < 3:
+            continue
+        first, second, probes = rows[0], rows[1], rows[2:]
+        enc, sec = face_set.encodings, seconds
+
+        def scores(template: np.ndarray, template_second: np.ndarray, probes=probes,
+                   enc=enc, sec=sec) -> list[float]:
+            d = np.linalg.norm(enc[probes] - template, axis=1)
+            if fusion is None:
+                return d.tolist()
+            return fusion.score(d, 1.0 - sec[probes] @ template_second).tolist()
+
+        one[person] = scores(enc[first], sec[first])
+        two[person] = scores((enc[first] + enc[second]) / 2,
+                             combine_second([sec[first], sec[second]]))
+        image = cv2.imread(str(faces / face_set.paths[first]), cv2.IMREAD_COLOR)
+        boxes = find_faces(image)
+        box = max(boxes, key=lambda b: (b[1] - b[3]) * (b[2] - b[0])) if boxes else None
+        poor[person] = box is None or bool(measure(image, box, landmarks(image, box)).problems)
+    found = np.array([v for vs in one.values() for v in vs])
+    sightings = {
+        "walks": 0,
+        "shift": 0.0,
+        "scoring": "dlib + second descriptor, fused near the threshold" if fusion else "dlib",
+        "genuine": {"walks": "colour photo pairs of the calibration half (one frame each)",
+                    "count": len(found),
+                    "cdf": [[d, round(float(np.mean(found <= d)), 5)] for d in GENUINE_GRID]},
+    }
+    groups = {}
+    for group, is_poor in (("good photo", False), ("photo with a problem", True)):
+        members = [p for p in one if poor[p] == is_poor]
+        cells = {}
+        for photos, table in (("1", one), ("2", two)):
+            values = np.array([v for p in members for v in table[p]])
+            cells[photos] = [round(float(np.mean(values <= d)), 5) if len(values) else 0.0
+                             for d in GENUINE_GRID]
+        groups[group] = {"people": len(members), **cells}
+        at = {k: float(np.interp(0.452, GENUINE_GRID, cells[k])) for k in ("1", "2")}
+        print(f"enrolment (photo pairs), {group}: {len(members)} colour people; at 0.452 "
+              f"found {at['1']:.2f} with one photo, {at['2']:.2f} with two", file=sys.stderr)
+    enrolment = {"distances": GENUINE_GRID,
+                 "walks": "colour photo pairs of the calibration half (one frame each)",
+                 "groups": groups}
+    return sightings, enrolment
+
+
 def enrolment_table(per_walk, walks, people, fusion, second_photo: str) -> dict:
     """The share of colour walks found at each distance, for people enrolled from a good
     photo and from a photo with a problem (EnrolmentQuality.problems), with one photo and
@@ -271,8 +345,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--check", action="store_true", help="print, do not write")
     parser.add_argument("--photos-only", action="store_true",
-                        help="rebuild from the photo pairs only; keep the shipped file's walk "
-                        "figures (the street is slow to build cold)")
+                        help="the share found and the enrolment table from photo pairs (one "
+                        "frame each) rather than the street's walks (slow to build cold)")
     parser.add_argument("--no-fusion", action="store_true",
                         help="calibrate dlib alone (no second descriptor)")
     args = parser.parse_args()
@@ -282,9 +356,9 @@ def main() -> None:
     fusion = None
     if not args.no_fusion:
         fusion = fusion_calibration(args.faces, quantiles, FUSION_WEIGHT, *FUSION_BAND)
-    if args.photos_only:  # the walks' figures as they are in the shipped file
-        shipped = json.loads(OUT.read_text(encoding="utf-8"))
-        sightings, enrolment = shipped["sightings"], shipped.get("enrolment")
+    if args.photos_only:
+        sightings, enrolment = photo_calibration(
+            args.faces, Fusion.from_json(fusion) if fusion else None)
     else:
         sightings, enrolment = sighting_calibration(
             args.faces, quantiles, Fusion.from_json(fusion) if fusion else None)
