@@ -158,12 +158,12 @@ class OperatingPoint:
             )
         parts.append(
             f"expected to find about {self.expected_share_found:.0%} of watchlisted people "
-            "walking past (colour photos)"
+            "walking past"
         )
-        text = "; ".join(parts)
+        notes = ["colour photos"]
         if self.extrapolated:
-            text += " (rate extrapolated beyond the calibration data)"
-        return text
+            notes.append("rate extrapolated beyond the calibration data")
+        return "; ".join(parts) + f" ({'; '.join(notes)})"
 
 
 def operating_point(
