@@ -530,12 +530,21 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
                 events = pipeline.settle(frame, chosen, encoded, seconds)
             else:
                 events = pipeline.process(frame, faces)
+                # The console describes only the faces in the band (the cache has all).
+                pipeline.counters.faces_described += sum(
+                    f.encoding is not None and matcher.wants_second(f.encoding) for f in faces)
             for event in events:
                 if event.is_new:
                     subject = event.alert.subject_id
                     bbox = next(m.bbox for m in seen if m.subject_id == subject)
                     raised.append((camera, t, subject, bbox))
+        COST["encoded"] += pipeline.counters.faces_encoded
+        COST["described"] += pipeline.counters.faces_described
     return raised
+
+
+# Faces encoded and described by the last run_console calls (reset by the caller).
+COST = {"encoded": 0, "described": 0}
 
 
 def run_classic(observed: Observed, watchlist: Watchlist, tolerance: float):
@@ -872,6 +881,7 @@ def main() -> None:
         per_round = TARGETS_PER_ROUND.get(size, 10)
         rounds = [enrollable[i : i + per_round] for i in range(0, len(enrollable), per_round)]
         tallies: dict[str, Tally] = defaultdict(Tally)
+        costs: dict[str, dict[str, int]] = {}
         thresholds = {}
         # Walks whose photo a two-photo template enrols: left out of the rows comparing.
         second = {p.identity: p.walking[0] for p in enrollable if SECOND_PHOTO in p.templates}
@@ -895,13 +905,18 @@ def main() -> None:
                 )
                 scored = rendered - used if recipe.same_walks_as_two_photos else rendered
                 tallies[name].add(score(raised, walks, target_ids, scored))
+                costs.setdefault(name, {"encoded": 0, "described": 0})
+                for k in ("encoded", "described"):
+                    costs[name][k] += COST[k]
+                    COST[k] = 0
                 # Colour web photos and the lab sets apart (issue 24): the colour figure is
                 # the one that describes a street.
                 for group, walkers in groups.items():
                     tallies[f"{name} [{group}]"].add(
                         score(raised, walks, target_ids, scored, walkers))
         results[str(size)] = {
-            name: {"threshold": thresholds[name.split(" [")[0]], **tally.row()}
+            name: {"threshold": thresholds[name.split(" [")[0]], **tally.row(),
+                   **{f"faces_{k}": v for k, v in costs.get(name, {}).items()}}
             for name, tally in tallies.items()
         }
         print(f"\nwatchlist of {size} ({len(rounds)} rounds of {per_round} targets)")
