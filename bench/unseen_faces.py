@@ -95,6 +95,7 @@ from console.vision.operating_point import (  # noqa: E402
     threshold_for,
 )
 from console.vision.pool import AnalysisPool  # noqa: E402
+from console.vision.second_descriptor import CHIP_PADDING, describe  # noqa: E402
 from console.vision.sources import Frame, SourceSpec, VideoSource  # noqa: E402
 from console.vision.templates import ENROLMENT_JITTERS  # noqa: E402
 
@@ -108,6 +109,10 @@ MIN_VISIBLE_FACE_PX = 80
 SIZES = (20, 100, 1000)
 TARGETS_PER_ROUND = {20: 10, 100: 20, 1000: 20}
 OLD_THRESHOLD = 0.40  # the console before this change
+# Walks per colour person and per lab person. Colour walks are the headline (issue 24);
+# the lab sets' people walk fewer times, which keeps a cold run within reach of a shared
+# 2-core machine (their tight crops are the slowest photos to enrol).
+WALKS = (6, 2)
 
 
 # ----------------------------------------------------------------------------- people
@@ -155,6 +160,7 @@ class Person:
     walking: list[str] = field(default_factory=list)
     # Other ways to build the template (see TEMPLATES), when they could be built.
     templates: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: dict[str, np.ndarray] = field(default_factory=dict)  # second templates likewise
     enrolled_photos: dict[str, WatchlistSubject] = field(default_factory=dict)
 
 
@@ -167,9 +173,12 @@ def photos_of(faces: Path, identity: str) -> list[str]:
 
 
 def choose_people(
-    faces: Path, names: list[str], pool: AnalysisPool, walks_per_person: int
+    faces: Path, names: list[str], pool: AnalysisPool, walks: tuple[int, int],
+    extra_templates: bool = True,
 ) -> list[Person]:
-    """Pick each person's enrolment photo (the first, in a seeded order, that enrols)."""
+    """Pick each person's enrolment photo (the first, in a seeded order, that enrols).
+    *walks*: how many walks a colour person and a lab person make (only the photos that
+    can be needed are enrolled: the lab sets' tight crops are the slowest to find)."""
     rng = np.random.default_rng(SEED)
     people = []
     for name in names:
@@ -178,21 +187,27 @@ def choose_people(
         people.append(Person(name, order[0], None, order[1:]))
     futures = {}
     for person in people:
-        for photo in [person.enrolment, *person.walking]:
+        want = walks_for(person.identity, walks)
+        for photo in [person.enrolment, *person.walking][: want + 2]:
             entry = WatchlistEntry(0, person.identity, person.identity, "wanted by the courts",
                                    faces / photo, {"source": "dev set"})
             futures[(person.identity, photo)] = pool.run(enrol_image, entry)
     for person in people:
-        candidates = [person.enrolment, *person.walking]
+        want = walks_for(person.identity, walks)
+        candidates = [person.enrolment, *person.walking][: want + 2]
         for photo in candidates:
             result = futures[(person.identity, photo)].result()
             if isinstance(result, WatchlistSubject):
                 person.enrolled_photos[photo] = result
                 if person.enrolled is None:
                     person.enrolment, person.enrolled = photo, result
-        person.walking = [p for p in candidates if p != person.enrolment][:walks_per_person]
-    build_templates(faces, people, pool)
+        person.walking = [p for p in candidates if p != person.enrolment][:want]
+    build_templates(faces, people, pool, extra_templates)
     return people
+
+
+def walks_for(identity: str, walks: tuple[int, int]) -> int:
+    return walks[0] if source_set(identity) == "colour" else walks[1]
 
 
 # A second enrolment photo is one the person otherwise walks with: that walk is then
@@ -216,21 +231,26 @@ def template_encoding(path: Path, jitters: int, model: str) -> np.ndarray | None
     return face_recognition.face_encodings(rgb, boxes, num_jitters=jitters, model=model)[0]
 
 
-def build_templates(faces: Path, people: list[Person], pool: AnalysisPool) -> None:
+def build_templates(faces: Path, people: list[Person], pool: AnalysisPool,
+                    extra_templates: bool = True) -> None:
+    from console.vision.scoring import combine_second
     from console.vision.templates import combine_encodings
 
     jobs = {}
     for p in people:
         if p.enrolled is None:
             continue
-        jobs[(p.identity, ONE_JITTER)] = pool.run(
-            template_encoding, faces / p.enrolment, 1, "small")
-        jobs[(p.identity, "68-point alignment")] = pool.run(
-            template_encoding, faces / p.enrolment, ENROLMENT_JITTERS, "large")
+        if extra_templates:  # (otherwise only the two-photo template: nothing to encode)
+            jobs[(p.identity, ONE_JITTER)] = pool.run(
+                template_encoding, faces / p.enrolment, 1, "small")
+            jobs[(p.identity, "68-point alignment")] = pool.run(
+                template_encoding, faces / p.enrolment, ENROLMENT_JITTERS, "large")
         second = p.enrolled_photos.get(p.walking[0]) if p.walking else None
         if second is not None:
             p.templates[SECOND_PHOTO] = combine_encodings(
                 [p.enrolled.encoding, second.encoding])
+            if p.enrolled.second is not None and second.second is not None:
+                p.seconds[SECOND_PHOTO] = combine_second([p.enrolled.second, second.second])
     for (identity, name), job in jobs.items():
         encoding = job.result()
         if encoding is not None:
@@ -318,6 +338,12 @@ def console_observe(frame_bgr: np.ndarray) -> tuple[list[FaceObservation], list]
     """The console's worker on one frame (every face encoded), and each face's
     appearance; run on the pool."""
     faces = analyse_frame(frame_bgr, AnalysisSettings())
+    # Every encoded face's second descriptor too (float32, to keep the cache small): the
+    # console computes it only near the threshold, which the recipes decide later.
+    encoded = [i for i, f in enumerate(faces) if f.encoding is not None]
+    seconds = describe(frame_bgr, [faces[i].bbox for i in encoded])
+    for i, second in zip(encoded, seconds, strict=True):
+        faces[i] = replace(faces[i], second=second.astype(np.float32))
     return faces, [appearance(frame_bgr, f.bbox) for f in faces]
 
 
@@ -411,13 +437,16 @@ class Tally:
 
 
 def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], targets: set[str],
-          rendered: set[int]) -> Tally:
-    """*raised*: (camera, t, subject_id, bbox) per alert."""
+          rendered: set[int], walkers: set[str] | None = None) -> Tally:
+    """*raised*: (camera, t, subject_id, bbox) per alert. *walkers*: score only the
+    walks of these people (an alert on nobody then counts for none)."""
     tally = Tally(alerts=len(raised))
     first: dict[tuple[int, str], float] = {}
     wrong: set[tuple[object, str]] = set()
     for camera, t, subject, bbox in sorted(raised, key=lambda r: r[1]):
         walk = attribute(walks, camera, t, bbox)
+        if walkers is not None and (walk is None or walk.identity not in walkers):
+            continue
         if walk is None or walk.identity != subject:
             key = (walk.walk_id if walk else (camera, round(t)), subject)
             if key in wrong:
@@ -432,7 +461,7 @@ def score(raised: list[tuple[str, float, str, tuple]], walks: list[Walk], target
         else:
             first[(walk.walk_id, subject)] = t
     for w in walks:
-        if w.walk_id not in rendered:
+        if w.walk_id not in rendered or (walkers is not None and w.identity not in walkers):
             continue
         if w.identity in targets:
             tally.sightings += 1
@@ -456,7 +485,8 @@ def live_encodes_per_camera(cameras: int = 2) -> float:
 
 def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
                 rule: EvidenceRule, crowd: bool = False, every: int = 1,
-                encodes_per_camera: float = 0.0) -> list[tuple[str, float, str, tuple]]:
+                encodes_per_camera: float = 0.0, fusion=None,
+                ) -> list[tuple[str, float, str, tuple]]:
     """*crowd*: the live console's crowd engine (it tracks every face but encodes only
     those whose encoding can change an outcome, within a budget: *encodes_per_camera* a
     second, on the video's clock); its faces are the ones found on the
@@ -464,11 +494,17 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
     faces and motion in between. Otherwise every face of every analysed frame, as
     ``replay``. *every*: only every k-th analysed frame."""
     raised = []
-    matcher = Matcher(watchlist, threshold)
+    if isinstance(fusion, Normalisation):
+        matcher = NormalisedMatcher(watchlist, threshold, fusion)
+    else:
+        matcher = Matcher(watchlist, threshold, fusion=fusion)
     blank = np.zeros((HEIGHT, WIDTH, 3), np.uint8)  # crops are not scored: no pixels needed
     for camera, frames in observed.console.items():
         numbers = iter(range(1, 1_000_000))
-        pipeline = CameraPipeline(camera, matcher, lambda c, n=numbers: f"{c}-{next(n)}", rule)
+        # Second descriptors come with the cached faces (all of them; the matcher uses
+        # those near the threshold): nothing to compute here.
+        pipeline = CameraPipeline(camera, matcher, lambda c, n=numbers: f"{c}-{next(n)}", rule,
+                                  describe=None)
         seen: list = []
         observe = pipeline.sightings.observe
 
@@ -489,15 +525,26 @@ def run_console(observed: Observed, watchlist: Watchlist, threshold: float,
                          for f, look in zip(faces, looks, strict=True)]
                 chosen = pipeline.choose(frame, found)
                 encoded = [faces[i].encoding for i in chosen.to_encode]
-                events = pipeline.settle(frame, chosen, encoded)
+                seconds = {k: faces[chosen.to_encode[k]].second
+                           for k in pipeline.wants_second(encoded)}
+                events = pipeline.settle(frame, chosen, encoded, seconds)
             else:
                 events = pipeline.process(frame, faces)
+                # The console describes only the faces in the band (the cache has all).
+                pipeline.counters.faces_described += sum(
+                    f.encoding is not None and matcher.wants_second(f.encoding) for f in faces)
             for event in events:
                 if event.is_new:
                     subject = event.alert.subject_id
                     bbox = next(m.bbox for m in seen if m.subject_id == subject)
                     raised.append((camera, t, subject, bbox))
+        COST["encoded"] += pipeline.counters.faces_encoded
+        COST["described"] += pipeline.counters.faces_described
     return raised
+
+
+# Faces encoded and described by the last run_console calls (reset by the caller).
+COST = {"encoded": 0, "described": 0}
 
 
 def run_classic(observed: Observed, watchlist: Watchlist, tolerance: float):
@@ -518,39 +565,49 @@ def run_classic(observed: Observed, watchlist: Watchlist, tolerance: float):
 
 
 def padding_pool(faces: Path, halves: dict[str, str], need: int, scored: str = EVALUATION
-                 ) -> tuple[np.ndarray, int]:
-    """Encodings of people who never walk: the other half, then synthetic ones."""
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Encodings of people who never walk: the other half, then synthetic ones; and the
+    real ones' second descriptors (NaN rows for the synthetic: scored on dlib alone)."""
     from calibrate_threshold import load_or_encode
+    from second_pairs import second_set
 
     face_set = load_or_encode(faces, 2, use_cache=True)
+    seconds = second_set(faces, face_set.paths, CHIP_PADDING)
     mask = np.array([halves[i] != scored for i in face_set.identities])
-    real = face_set.encodings[mask]
+    real, real_seconds = face_set.encodings[mask], seconds[mask]
     rng = np.random.default_rng(SEED)
-    real = real[rng.permutation(len(real))]
+    order = rng.permutation(len(real))
+    real, real_seconds = real[order], real_seconds[order]
     synthetic = max(0, need - len(real))
     if synthetic:
         drawn = rng.multivariate_normal(real.mean(axis=0), np.cov(real.T), synthetic)
         real = np.vstack([real, drawn])
-    return real[:need], synthetic
+        real_seconds = np.vstack([real_seconds, np.full((synthetic, seconds.shape[1]), np.nan)])
+    return real[:need], real_seconds[:need], synthetic
 
 
 def padded_watchlist(targets: list[Person], padding: np.ndarray, size: int,
-                     template: str = "", round_no: int = 0, synthetic: int = 0) -> Watchlist:
+                     template: str = "", round_no: int = 0, synthetic: int = 0,
+                     padding_seconds: np.ndarray | None = None) -> Watchlist:
     """The round's targets, then padding drawn afresh for each round (the same padding
     in every round would repeat one lookalike's false alert round after round)."""
     subjects = [
-        replace(p.enrolled, encoding=p.templates.get(template, p.enrolled.encoding))
+        replace(p.enrolled, encoding=p.templates.get(template, p.enrolled.encoding),
+                second=p.seconds.get(template, p.enrolled.second))
         for p in targets if p.enrolled is not None
     ]
     blank = np.zeros((1, 1, 3), np.uint8)
     rng = np.random.default_rng(SEED + round_no)
     real = len(padding) - synthetic
     order = np.concatenate([rng.permutation(real), np.arange(real, len(padding))])
-    chosen = padding[order[: size - len(subjects)]]  # real people first, then synthetic
-    for i, encoding in enumerate(chosen):
+    chosen = order[: size - len(subjects)]  # real people first, then synthetic
+    for i, k in enumerate(chosen):
         entry = WatchlistEntry(0, f"PAD-{i:04d}", f"PAD-{i:04d}", "wanted by the courts",
                                Path("none"))
-        subjects.append(WatchlistSubject(entry, encoding, blank))
+        second = None
+        if padding_seconds is not None and not np.isnan(padding_seconds[k]).any():
+            second = padding_seconds[k]
+        subjects.append(WatchlistSubject(entry, padding[k], blank, second=second))
     return Watchlist(Path("."), subjects)
 
 
@@ -566,6 +623,20 @@ class Recipe:
     same_walks_as_two_photos: bool = False  # leave out the walks SECOND_PHOTO uses
     crowd: bool = False  # the live console's crowd engine (run_console)
     every: int = 1  # analyse every k-th of the street's analysed frames (2: 2.5 a second)
+    scoring: str = "shipped"  # one of SCORINGS: how a face is scored against a subject
+
+
+# How a face is scored (issue 24), one piece at a time: dlib's distance alone (the
+# console before), and with the second descriptor fused near the threshold. Resolved to
+# the Matcher's fusion in main(); "shipped" is what resources/calibration.json ships.
+SCORINGS = ("dlib alone", "normalisation", "second descriptor",
+            "normalisation + second descriptor", "shipped")
+PIECES = {
+    "console before (dlib alone)": "dlib alone",
+    "console + normalisation": "normalisation",
+    "console + second descriptor": "second descriptor",
+    "console + both": "normalisation + second descriptor",
+}
 
 
 def recipes(size: int) -> dict[str, Recipe]:
@@ -573,6 +644,8 @@ def recipes(size: int) -> dict[str, Recipe]:
     t = threshold_for(FalseAlertRate(DEFAULT_ONE_IN), size)
     out = {
         "console": Recipe("console", t, shipped),
+        **{name: Recipe("console", t, shipped, scoring=scoring)
+           for name, scoring in PIECES.items()},
         "console, crowd engine (live)": Recipe("console", t, shipped, crowd=True),
         # The live console analyses at most 3 frames a second a camera: both engines at
         # 2.5 a second, on the same frames.
@@ -606,8 +679,113 @@ def recipes(size: int) -> dict[str, Recipe]:
     return out
 
 
-def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks_per_person: int,
-                    folder: Path) -> list[Person]:
+@dataclass(frozen=True)
+class Normalisation:
+    """The cohort normalisation candidate (issue 24), in the only form that could ship
+    as summary statistics: T-norm of the probe and Z-norm of the subject both shift a
+    distance by how close that face sits to everyone, and a face's mean distance to a
+    cohort is almost exactly its distance to the cohort's mean encoding (correlation
+    0.999 on the calibration half). So n = d - beta * (r_probe + r_subject - 2 r_mean),
+    r = |x - mu|, mu the calibration half's mean encoding; then mapped back to dlib's
+    scale through the calibration half's impostor quantiles, as the fusion is. Measured
+    on the calibration half's photo pairs (bench/second_pairs.py) it lowered colour
+    recall at every false-accept rate, for every beta tried; shown here, not shipped."""
+
+    mu: np.ndarray
+    r_mean: float
+    beta: float
+    n_quantiles: np.ndarray
+    d_quantiles: np.ndarray
+    fusion: object = None  # the second descriptor's, for "both"
+
+    def normalise(self, d: np.ndarray, probe: np.ndarray, encodings: np.ndarray) -> np.ndarray:
+        r_probe = float(np.linalg.norm(np.asarray(probe) - self.mu))
+        r_subject = np.linalg.norm(encodings - self.mu, axis=1)
+        n = d - self.beta * (r_probe + r_subject - 2 * self.r_mean)
+        return np.interp(n, self.n_quantiles, self.d_quantiles)
+
+
+def normalisation(faces: Path, halves: dict[str, str], beta: float = 0.25,
+                  fusion=None) -> Normalisation:
+    from build_calibration import Q_GRID
+    from calibrate_threshold import load_or_encode, pairwise_distances
+
+    face_set = load_or_encode(faces, 2, use_cache=True)
+    keep = np.array([halves[i] == CALIBRATION for i in face_set.identities])
+    enc, ids = face_set.encodings[keep], face_set.identities[keep]
+    mu = enc.mean(axis=0)
+    r = np.linalg.norm(enc - mu, axis=1)
+    d = pairwise_distances(enc)
+    iu, ju = np.triu_indices(len(ids), k=1)
+    imp = ids[iu] != ids[ju]
+    n = d[iu, ju] - beta * (r[iu] + r[ju] - 2 * r.mean())
+    qs = [q for q in Q_GRID if q >= 1e-4]  # the measured range: no extrapolation here
+    nq = np.quantile(n[imp], qs)
+    dq = np.quantile(d[iu, ju][imp], qs)
+    return Normalisation(mu, float(r.mean()), beta, np.maximum.accumulate(nq), dq, fusion)
+
+
+class NormalisedMatcher(Matcher):
+    """The console's matcher with the normalisation candidate applied to dlib's
+    distance before anything else (the band and the fusion included)."""
+
+    def __init__(self, watchlist: Watchlist, threshold: float, norm: Normalisation) -> None:
+        self.norm = norm
+        super().__init__(watchlist, threshold, fusion=norm.fusion)
+
+    def _squared_distances(self, encoding: np.ndarray) -> np.ndarray:
+        d = np.sqrt(np.maximum(super()._squared_distances(encoding), 0.0))
+        return self.norm.normalise(d, encoding, self._encodings) ** 2
+
+
+PIECE_ROWS = {*PIECES, "console", "console, crowd engine (live)",
+              "console, crowd engine, 2.5 analyses/s", "console, 2.5 analyses/s"}
+
+
+def print_pieces(results: dict, sizes: list[int]) -> None:
+    """Issue 24's table: the console before and after each piece, colour and lab apart."""
+    print("\nrecall at the default rate / false alerts per 1,000 distractor walks "
+          "(alerts/pairs), colour web photos and lab sets apart")
+    names = [*PIECES, "console"]
+    print(f"{'recipe':34} {'walkers':7} " + " ".join(f"{'N=' + str(n):>26}" for n in sizes))
+    for name in names:
+        for group in ("colour", "lab"):
+            cells = []
+            for n in sizes:
+                row = results[str(n)].get(f"{name} [{group}]")
+                if row is None:
+                    cells.append(f"{'-':>26}")
+                    continue
+                cells.append(f"{row['alerted']:>4}/{row['sightings']:<4} {row['recall'] or 0:.2f} "
+                             f"{row['false_per_1000_distractor_walks']:6.1f} "
+                             f"({row['false_alerts']}/{row['false_alert_pairs']})".rjust(26))
+            label = "console as shipped" if name == "console" else name
+            print(f"{label:34} {group:7} " + " ".join(cells))
+
+
+def scorings(args: argparse.Namespace) -> dict:
+    """SCORINGS -> the Matcher's fusion (None: dlib alone). The second descriptor's comes
+    from the shipped calibration, or --calibration (a file build_calibration.py wrote
+    with --check --out, to compare before shipping)."""
+    from console.vision.scoring import Fusion, shipped_fusion
+
+    if args.calibration:
+        data = json.loads(Path(args.calibration).read_text())
+        fusion = Fusion.from_json(data["fusion"]) if data.get("fusion") else None
+    else:
+        fusion = shipped_fusion()
+    halves = split(sorted(p.name for p in args.faces.iterdir() if p.is_dir()))
+    return {
+        "dlib alone": None,
+        "normalisation": normalisation(args.faces, halves),
+        "second descriptor": fusion,
+        "normalisation + second descriptor": normalisation(args.faces, halves, fusion=fusion),
+        "shipped": shipped_fusion(),
+    }
+
+
+def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks: tuple[int, int],
+                    folder: Path, extra_templates: bool = True) -> list[Person]:
     """choose_people, cached until the enrolment code changes (10 jitters a photo make
     enrolling every photo of every person the slowest step of a run)."""
     import inspect
@@ -616,28 +794,29 @@ def enrolled_people(faces: Path, names: list[str], pool: AnalysisPool, walks_per
 
     code = [Path(m.__file__).read_text() for m in (analysis, enrolment, templates)]
     code += [inspect.getsource(f) for f in (choose_people, build_templates, template_encoding)]
-    key = hashlib.sha256(json.dumps([code, walks_per_person, TEMPLATES]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([code, walks, TEMPLATES, extra_templates]).encode()).hexdigest()
     cache = folder / f"people-{key[:12]}.pkl"
     if cache.exists():  # our own file, in a git-ignored folder
         return pickle.loads(cache.read_bytes())
-    people = choose_people(faces, names, pool, walks_per_person)
+    people = choose_people(faces, names, pool, walks, extra_templates)
     cache.write_bytes(pickle.dumps(people))
     return people
 
 
-def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bool = True
-           ) -> tuple[list[Person], list[Walk], Observed, set[int]]:
+def street(faces: Path, names: list[str], walks: tuple[int, int] = WALKS, classic: bool = True,
+           extra_templates: bool = True) -> tuple[list[Person], list[Walk], Observed, set[int]]:
     """The people, their walks and what was found in the videos: built and analysed
     once, then read from a git-ignored cache."""
     key = hashlib.sha256(
-        json.dumps([names, walks_per_person, SEED, WALK_S, LANES, "looks"]).encode()
+        json.dumps([names, walks, SEED, WALK_S, LANES, "looks", "second",
+                    CHIP_PADDING]).encode()
     ).hexdigest()[:12]
     folder = OUT / key
     folder.mkdir(parents=True, exist_ok=True)
     cache = folder / "observed.pkl"
     print(f"{len(names)} people; cache {folder}", file=sys.stderr)
     with AnalysisPool(AnalysisSettings(), workers=2) as pool:
-        people = enrolled_people(faces, names, pool, walks_per_person, folder)
+        people = enrolled_people(faces, names, pool, walks, folder, extra_templates)
         walks = schedule(people, np.random.default_rng(SEED))
         if cache.exists():  # our own file, in a git-ignored folder
             observed, rendered = pickle.loads(cache.read_bytes())
@@ -653,7 +832,12 @@ def street(faces: Path, names: list[str], walks_per_person: int = 6, classic: bo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
-    parser.add_argument("--walks-per-person", type=int, default=6)
+    parser.add_argument("--walks-per-person", type=int, default=WALKS[0],
+                        help="walks of each colour person")
+    parser.add_argument("--lab-walks-per-person", type=int, default=WALKS[1])
+    parser.add_argument("--no-classic", action="store_true",
+                        help="leave out the classic recipe (its analysis is a third of a "
+                        "cold run)")
     parser.add_argument("--people", type=int, default=0, help="at most this many (0: all)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument(
@@ -665,6 +849,11 @@ def main() -> None:
         "--encodes-per-camera", type=float, default=0.0,
         help="the crowd engine's budget a camera (default: what the live console's budget "
         "gives each of two cameras on this machine, timed at the start)")
+    parser.add_argument("--recipes", choices=("all", "pieces"), default="all",
+                        help="pieces: only issue 24's rows (the console before and after "
+                        "each piece, the crowd engine as shipped)")
+    parser.add_argument("--calibration", type=Path, default=None,
+                        help="take the second descriptor's fusion from this calibration file")
     args = parser.parse_args()
     faces = require_faces(args.faces)
     started = time.monotonic()
@@ -675,17 +864,24 @@ def main() -> None:
     scored_half = [n for n in names if halves[n] == args.half]
     if args.people:
         scored_half = scored_half[: args.people]
-    classic = args.half == EVALUATION
+    classic = args.half == EVALUATION and not args.no_classic
     people, walks, observed, rendered = street(
-        faces, scored_half, args.walks_per_person, classic=classic)
+        faces, scored_half, (args.walks_per_person, args.lab_walks_per_person),
+        classic=classic, extra_templates=args.recipes == "all")
     enrollable = [p for p in people if p.enrolled is not None]
     sizes = [int(s) for s in args.sizes.split(",")]
-    padding, synthetic = padding_pool(faces, halves, max(sizes), args.half)
+    padding, padding_seconds, synthetic = padding_pool(faces, halves, max(sizes), args.half)
+    fusions = scorings(args)
+    groups = {
+        "colour": {p.identity for p in enrollable if source_set(p.identity) == "colour"},
+        "lab": {p.identity for p in enrollable if source_set(p.identity) != "colour"},
+    }
     results: dict[str, dict] = {}
     for size in sizes:
         per_round = TARGETS_PER_ROUND.get(size, 10)
         rounds = [enrollable[i : i + per_round] for i in range(0, len(enrollable), per_round)]
         tallies: dict[str, Tally] = defaultdict(Tally)
+        costs: dict[str, dict[str, int]] = {}
         thresholds = {}
         # Walks whose photo a two-photo template enrols: left out of the rows comparing.
         second = {p.identity: p.walking[0] for p in enrollable if SECOND_PHOTO in p.templates}
@@ -695,28 +891,43 @@ def main() -> None:
             for name, recipe in recipes(size).items():
                 if recipe.kind == "classic" and not classic:
                     continue
+                if args.recipes == "pieces" and name not in PIECE_ROWS:
+                    continue
                 watchlist = padded_watchlist(
-                    targets, padding, size, recipe.template, round_no, synthetic)
+                    targets, padding, size, recipe.template, round_no, synthetic,
+                    padding_seconds)
                 thresholds[name] = recipe.threshold
                 raised = (
                     run_console(observed, watchlist, recipe.threshold, recipe.rule, recipe.crowd,
-                                recipe.every, encodes_per_camera)
+                                recipe.every, encodes_per_camera, fusions[recipe.scoring])
                     if recipe.kind == "console"
                     else run_classic(observed, watchlist, recipe.threshold)
                 )
                 scored = rendered - used if recipe.same_walks_as_two_photos else rendered
                 tallies[name].add(score(raised, walks, target_ids, scored))
+                costs.setdefault(name, {"encoded": 0, "described": 0})
+                for k in ("encoded", "described"):
+                    costs[name][k] += COST[k]
+                    COST[k] = 0
+                # Colour web photos and the lab sets apart (issue 24): the colour figure is
+                # the one that describes a street.
+                for group, walkers in groups.items():
+                    tallies[f"{name} [{group}]"].add(
+                        score(raised, walks, target_ids, scored, walkers))
         results[str(size)] = {
-            name: {"threshold": thresholds[name], **tally.row()} for name, tally in tallies.items()
+            name: {"threshold": thresholds[name.split(" [")[0]], **tally.row(),
+                   **{f"faces_{k}": v for k, v in costs.get(name, {}).items()}}
+            for name, tally in tallies.items()
         }
         print(f"\nwatchlist of {size} ({len(rounds)} rounds of {per_round} targets)")
         print(f"{'recipe':44} {'thr':>6} {'recall':>13} {'false/1000 (n/pairs)':>20} {'dup':>5} "
               f"{'lat p50/p95 s':>14}")
         for name, row in results[str(size)].items():
             print(f"{name:44} {row['threshold']:6.3f} {row['alerted']:5d}/{row['sightings']:<4d}"
-                  f"{row['recall']:.2f} {row['false_per_1000_distractor_walks']:8.2f} "
+                  f"{row['recall'] or 0:.2f} {row['false_per_1000_distractor_walks']:8.2f} "
                   f"({row['false_alerts']}/{row['false_alert_pairs']}) {row['duplicates']:4d} "
                   f"{row['latency_p50_s']:6.2f}/{row['latency_p95_s']:.2f}")
+    print_pieces(results, sizes)
     summary = {
         "benchmark": "unseen_faces",
         "half": args.half,

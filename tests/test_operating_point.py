@@ -85,3 +85,4 @@ def test_the_description_says_what_the_rate_means_in_words():
     assert "an hour at 600 passers-by an hour" in text
     assert point.false_alerts_per_hour(600) == pytest.approx(0.6, rel=0.05)
     assert 0 < point.expected_share_found < 1
+    assert "walking past (colour photos" in text  # issue 24: the colour people's share

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
+import json
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -117,6 +119,46 @@ class WatchlistError(Exception):
 
 
 @dataclass(frozen=True)
+class EnrolmentQuality:
+    """What a subject's enrolment photo is like, measured at import (plain numbers, no
+    face). What it is expected to find follows from these and the operating point
+    (``console.vision.enrolment_quality``)."""
+
+    face_px: int  # the face's width in the photo as enrolled
+    sharpness: float  # variance of the Laplacian over the face (the quality gate's scale)
+    turn: float  # how far the face is turned from the camera: 0 frontal, 1 in profile
+    brightness: float  # the face's mean grey level, 0-255
+    contrast: float  # the face's grey-level spread (standard deviation)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What an officer could improve, in words (empty: a good photo)."""
+        found = []
+        if self.face_px < GOOD_FACE_PX:
+            found.append(f"small face ({self.face_px} px wide; {GOOD_FACE_PX}+ is better)")
+        if self.sharpness < GOOD_SHARPNESS:
+            found.append(f"soft or blurred (sharpness {self.sharpness:.0f})")
+        if self.turn > GOOD_TURN:
+            found.append("face turned away from the camera")
+        if self.brightness < DARK_BELOW:
+            found.append("dark")
+        elif self.brightness > BRIGHT_ABOVE:
+            found.append("over-exposed")
+        if self.contrast < FLAT_BELOW:
+            found.append("flat lighting (little contrast)")
+        return tuple(found)
+
+
+# Photo quality an officer can act on (EnrolmentQuality.problems): below these the photo
+# is worth replacing or adding to.
+GOOD_FACE_PX = 100
+GOOD_SHARPNESS = 60.0
+GOOD_TURN = 0.35
+DARK_BELOW, BRIGHT_ABOVE = 60.0, 200.0
+FLAT_BELOW = 25.0
+
+
+@dataclass(frozen=True)
 class WatchlistSubject:
     """An enrolled subject: the row, its face encoding and a photo for adjudication."""
 
@@ -125,6 +167,12 @@ class WatchlistSubject:
     photo_rgb: np.ndarray  # the face from the watchlist image, for the alert card
     image_jpeg: bytes = b""  # the whole watchlist image, for adjudication on request
     photos: int = 1  # how many watchlist images built the encoding (one row per image)
+    # The second descriptor's template (unit length; console.vision.second_descriptor),
+    # None where it could not be made: that subject is scored on dlib's distance alone.
+    second: np.ndarray | None = None
+    # What the enrolment photo(s) are like and what they are expected to find
+    # (EnrolmentQuality); None for subjects made another way.
+    quality: EnrolmentQuality | None = None
 
     @property
     def subject_id(self) -> str:
@@ -152,6 +200,15 @@ class Watchlist:
             self.encodings = np.stack([s.encoding for s in self.subjects]).astype(np.float64)
         else:
             self.encodings = np.zeros((0, 128), dtype=np.float64)
+        # Second templates stacked likewise (zeros where a subject has none, masked).
+        dims = next((len(s.second) for s in self.subjects if s.second is not None), 0)
+        self.has_second = np.array([s.second is not None for s in self.subjects], dtype=bool)
+        self.seconds = np.zeros((len(self.subjects), dims), dtype=np.float64)
+        for i, s in enumerate(self.subjects):
+            if s.second is not None and len(s.second) == dims:
+                self.seconds[i] = s.second
+            else:
+                self.has_second[i] = False
 
     def __len__(self) -> int:
         return len(self.subjects)
@@ -161,6 +218,29 @@ class Watchlist:
             if s.subject_id == subject_id:
                 return s
         raise KeyError(subject_id)
+
+
+def second_columns(subject: WatchlistSubject) -> tuple[bytes | None, str]:
+    """How the record keeps a subject's second template and photo quality."""
+    second = (
+        None if subject.second is None
+        else np.asarray(subject.second, dtype=np.float64).tobytes()
+    )
+    quality = {} if subject.quality is None else dataclasses.asdict(subject.quality)
+    return second, json.dumps({**quality, "photos": subject.photos})
+
+
+def with_second_columns(subject: WatchlistSubject, second: bytes | None, quality: str
+                        ) -> WatchlistSubject:
+    """The subject with what ``second_columns`` kept (a malformed record keeps none)."""
+    try:
+        data = json.loads(quality)
+        photos = int(data.pop("photos", 1))
+        kept = EnrolmentQuality(**data) if data else None
+    except (ValueError, TypeError):
+        photos, kept = subject.photos, None
+    vector = None if second is None else np.frombuffer(second, np.float64)
+    return dataclasses.replace(subject, second=vector, quality=kept, photos=max(1, photos))
 
 
 def read_watchlist_csv(folder: Path) -> list[WatchlistEntry]:

@@ -490,7 +490,13 @@ class CameraFeed:
             encodings = await asyncio.wrap_future(self.pool.encode(frame.image, chosen.boxes))
             if self._stopping:
                 return None
-        return self.pipeline.settle(frame, chosen, encodings)
+        # Faces near the threshold: their second descriptor on the pool, not this thread.
+        seconds, wanted = None, self.pipeline.wants_second(encodings)
+        if wanted and hasattr(self.pool, "describe"):
+            boxes = [chosen.boxes[i] for i in wanted]
+            described = await asyncio.wrap_future(self.pool.describe(frame.image, boxes))
+            seconds = dict(zip(wanted, described, strict=True))
+        return self.pipeline.settle(frame, chosen, encodings, seconds)
 
     # -- the reader thread ------------------------------------------------------------
     def _new_reader(self) -> ThreadPoolExecutor:

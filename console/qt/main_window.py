@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
         self.reports_menu.addAction("Alert history… [H]", self.open_history)
         self.reports_menu.addAction("Deployment record…", self.open_record)
         self.reports_menu.addAction("Evaluation…", self.open_evaluation)
+        self.reports_menu.addAction("Watchlist photos…", self.show_watchlist_photos)
         self.view_menu = self.menuBar().addMenu("&View")
         for n, tile in enumerate(self.tiles.values(), start=1):
             key = f" [Ctrl+{n}]" if n <= 8 else ""
@@ -688,6 +689,14 @@ class MainWindow(QMainWindow):
         self.record_view = open_record_view(
             self.session.store.store, self.deployment.reference, self, str(self.officer)
         )
+
+    def show_watchlist_photos(self) -> None:
+        """Each subject's photo quality, and where a second photo would help (issue 24)."""
+        from console.qt.enrolment_dialog import show_enrolment_report
+
+        if self.session is not None:
+            self.enrolment_report = show_enrolment_report(
+                self, self.session.watchlist, self.session.deployment.threshold)
 
     def open_evaluation(self) -> None:
         if self.session is None:

@@ -56,6 +56,15 @@ CREATE TABLE IF NOT EXISTS watchlist_subjects (
     image_jpeg  BLOB NOT NULL,                  -- the whole image
     PRIMARY KEY (deployment, subject_id)
 );
+-- Beside each subject (issue 24): the second descriptor's template and the enrolment
+-- photo's quality. Deleted with the watchlist.
+CREATE TABLE IF NOT EXISTS watchlist_seconds (
+    deployment  TEXT NOT NULL REFERENCES deployments(reference),
+    subject_id  TEXT NOT NULL,
+    second      BLOB,                           -- 1,024 float64, or NULL
+    quality     TEXT NOT NULL,                  -- JSON: EnrolmentQuality, or {}
+    PRIMARY KEY (deployment, subject_id)
+);
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id     TEXT PRIMARY KEY,
     deployment   TEXT NOT NULL,

@@ -22,7 +22,13 @@ import cv2
 import numpy as np
 
 from console.domain.deployments import Deployment, DeploymentState
-from console.domain.watchlist import Watchlist, WatchlistEntry, WatchlistSubject
+from console.domain.watchlist import (
+    Watchlist,
+    WatchlistEntry,
+    WatchlistSubject,
+    second_columns,
+    with_second_columns,
+)
 from console.storage.alerts import jpeg
 from console.storage.audit import AuditTrail
 from console.storage.bound import COUNTS
@@ -172,6 +178,7 @@ class DeploymentRecords:
         updated = replace(d, watchlist_created_at=watchlist.created_at)
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM watchlist_subjects WHERE deployment=?", (d.reference,))
+            conn.execute("DELETE FROM watchlist_seconds WHERE deployment=?", (d.reference,))
             for s in watchlist.subjects:
                 conn.execute(
                     "INSERT INTO watchlist_subjects VALUES (?,?,?,?,?,?,?,?,?)",
@@ -186,6 +193,10 @@ class DeploymentRecords:
                         jpeg(s.photo_rgb) or b"",
                         s.image_jpeg,
                     ),
+                )
+                conn.execute(
+                    "INSERT INTO watchlist_seconds VALUES (?,?,?,?)",
+                    (d.reference, s.subject_id, *second_columns(s)),
                 )
             conn.execute(
                 "UPDATE deployments SET watchlist_created_at=?, watchlist_size=? WHERE reference=?",
@@ -234,6 +245,15 @@ class DeploymentRecords:
                 cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
             )
             subjects.append(WatchlistSubject(entry, np.frombuffer(enc, np.float64), rgb, image))
+        extras = {
+            r[0]: r[1:]
+            for r in self.db.query(
+                "SELECT subject_id, second, quality FROM watchlist_seconds WHERE deployment=?",
+                (reference,),
+            )
+        }
+        subjects = [with_second_columns(s, *extras[s.subject_id]) if s.subject_id in extras
+                    else s for s in subjects]
         created = d.watchlist_created_at if d and d.watchlist_created_at else datetime.now(UTC)
         return Watchlist(Path(reference), subjects, created)
 
@@ -247,6 +267,7 @@ class DeploymentRecords:
         }
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM watchlist_subjects WHERE deployment=?", (reference,))
+            conn.execute("DELETE FROM watchlist_seconds WHERE deployment=?", (reference,))
             conn.execute("UPDATE deployments SET watchlist_size=0 WHERE reference=?", (reference,))
             self.audit.append(
                 conn,

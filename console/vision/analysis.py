@@ -45,6 +45,9 @@ class FaceObservation:
     bbox: BBox
     encoding: np.ndarray | None
     sharpness: float = 0.0
+    # The second descriptor (console.vision.second_descriptor), when one was computed:
+    # only for faces near the threshold.
+    second: np.ndarray | None = None
 
     @property
     def width(self) -> int:

@@ -46,6 +46,11 @@ SETTLED = 40.0
 BETTER = 30.0
 RECHECK = 10.0
 URGENT = NEAR  # wants worth at least this are served before any other
+# A second descriptor (console.vision.second_descriptor, for faces near the threshold)
+# costs about as much as a dlib encoding (41 ms against 41 ms of a thread's CPU, side by
+# side on this machine under load; docs/performance.md); the pool replaces this with the
+# ratio its workers measure.
+SECOND_COST = 1.0
 
 
 @dataclass(frozen=True)
@@ -160,8 +165,11 @@ class EncodeBudget:
         burst_s: float = 1.0,
         reserve: float = 0.5,
         clock: Callable[[], float] | None = time.monotonic,
+        second_cost: float = SECOND_COST,
     ) -> None:
         self.burst_s = burst_s
+        # What one second descriptor costs, in encodings (the pool measures it).
+        self.second_cost = second_cost
         self.reserve_share = reserve
         self.clock = clock
         self._lock = threading.Lock()
@@ -169,6 +177,7 @@ class EncodeBudget:
         self._tokens = self.capacity
         self._last: float | None = None
         self.granted = 0
+        self.described = 0
 
     def _apply_rate(self, per_second: float) -> None:
         self.per_second = per_second
@@ -188,11 +197,22 @@ class EncodeBudget:
             self._apply_rate(per_second)
             self._tokens = min(self._tokens, self.capacity)
 
+    def charge(self, descriptions: int, t: float = 0.0) -> None:
+        """Take the cost of *descriptions* second descriptors (computed for faces near
+        the threshold after their encoding) from the budget: the next grants are smaller.
+        At most one burst into debt, so a flood of them cannot stall a camera for long."""
+        if descriptions <= 0:
+            return
+        with self._lock:
+            self._refill(self.clock() if self.clock is not None else t)
+            self._tokens = max(-self.capacity, self._tokens - descriptions * self.second_cost)
+            self.described += descriptions
+
     def grant(self, urgent: int, optional: int, t: float = 0.0) -> tuple[int, int]:
         """How many urgent and optional encodings may run now (taken from the budget)."""
         with self._lock:
             self._refill(self.clock() if self.clock is not None else t)
-            first = min(urgent, int(self._tokens))
+            first = min(urgent, max(0, int(self._tokens)))
             self._tokens -= first
             second = min(optional, max(0, int(self._tokens - self.reserve)))
             self._tokens -= second

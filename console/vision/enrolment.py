@@ -37,13 +37,17 @@ from console.domain.watchlist import (
     check_policy,
     parse_watchlist_csv,
 )
+from console.vision import second_descriptor
 from console.vision.analysis import (
     AnalysisSettings,
     crop_face,
     detect_faces,
     sharpness,
 )
-from console.vision.templates import combine_encodings, jittered_encoding
+from console.vision.enrolment_quality import measure
+from console.vision.scoring import combine_second
+from console.vision.second_descriptor import describe
+from console.vision.templates import combine_encodings, jittered_encoding, landmarks
 
 if TYPE_CHECKING:
     from console.vision.pool import AnalysisPool
@@ -116,7 +120,10 @@ def enrol_image(entry: WatchlistEntry) -> WatchlistSubject | RowRejection:
             f"face in {name!r} is too blurred (sharpness {focus:.0f} < {MIN_SHARPNESS:.0f})"
         )
     encoding = jittered_encoding(image, box)  # console.vision.templates says why
-    return WatchlistSubject(entry, encoding, crop_face(image, box), _jpeg(image))
+    second = describe(image, [box])[0] if second_descriptor.available() else None
+    quality = measure(image, box, landmarks(image, box))
+    return WatchlistSubject(entry, encoding, crop_face(image, box), _jpeg(image),
+                            second=second, quality=quality)
 
 
 def read_image(path: Path) -> np.ndarray | str:
@@ -220,7 +227,9 @@ def _template(photos: list[WatchlistSubject]) -> WatchlistSubject:
     if len(photos) == 1:
         return first
     encoding = combine_encodings([p.encoding for p in photos])
-    return dataclasses.replace(first, encoding=encoding, photos=len(photos))
+    seconds = [p.second for p in photos if p.second is not None]
+    second = combine_second(seconds) if len(seconds) == len(photos) else None
+    return dataclasses.replace(first, encoding=encoding, photos=len(photos), second=second)
 
 
 def _bounded(image: np.ndarray) -> np.ndarray:

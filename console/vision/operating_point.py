@@ -136,7 +136,9 @@ class OperatingPoint:
     watchlist_size: int
     threshold: float
     expected_false_per_1000: float
-    expected_share_found: float  # of watchlisted people walking past (calibration walks)
+    # Of watchlisted people walking past: the calibration half's colour walkers (a
+    # force's custody images are colour photos), scored as the console ships.
+    expected_share_found: float
     extrapolated: bool  # the rate is beyond what the calibration data measured
 
     def false_alerts_per_hour(self, passers_by_per_hour: float) -> float:
@@ -158,10 +160,10 @@ class OperatingPoint:
             f"expected to find about {self.expected_share_found:.0%} of watchlisted people "
             "walking past"
         )
-        text = "; ".join(parts)
+        notes = ["colour photos"]
         if self.extrapolated:
-            text += " (rate extrapolated beyond the calibration data)"
-        return text
+            notes.append("rate extrapolated beyond the calibration data")
+        return "; ".join(parts) + f" ({'; '.join(notes)})"
 
 
 def operating_point(

@@ -39,7 +39,7 @@ from console.vision.analysis import (
     detect_in_regions,
     encode_boxes,
 )
-from console.vision.encode_scheduler import EncodeBudget
+from console.vision.encode_scheduler import SECOND_COST, EncodeBudget
 
 PoolKind = Literal["process", "thread"]
 T = TypeVar("T")
@@ -64,6 +64,11 @@ def _init_worker(settings: AnalysisSettings, console_pid: int) -> None:
     # The window must stay smooth when analysis saturates both cores: workers yield
     # the CPU to the GUI process (and to decoding) whenever both want it.
     os.nice(WORKER_NICENESS)
+    import cv2
+
+    # One thread each: the workers already share the cores between them (OpenCV's DNN,
+    # for the second descriptor, would otherwise start a thread per core in each).
+    cv2.setNumThreads(1)
     from console.vision.analysis import load_face_recognition
 
     load_face_recognition()  # load the models once, before the first frame
@@ -97,6 +102,13 @@ def _detect_in_worker(frame_bgr: np.ndarray, regions: list[Region]) -> list[Dete
 
 def _encode_in_worker(frame_bgr: np.ndarray, boxes: list[BBox]) -> tuple[list[np.ndarray], float]:
     return _timed(encode_boxes, frame_bgr, boxes, _worker_settings.jitters)
+
+
+def _describe_in_worker(frame_bgr: np.ndarray, boxes: list[BBox]
+                        ) -> tuple[list[np.ndarray], float]:
+    from console.vision.second_descriptor import describe
+
+    return _timed(describe, frame_bgr, boxes)
 
 
 def _timed(fn: Callable[..., T], *args: Any) -> tuple[T, float]:
@@ -168,6 +180,8 @@ class AnalysisPool:
         # The live cameras' shared budget of encodings (wall clock), at the rate what
         # encodings cost here affords.
         self.encode_cost = EncodeCost(workers)
+        # And what a second descriptor costs (its price in the budget is the ratio).
+        self.second_cost = EncodeCost(workers, assumed_s=SECOND_COST * ASSUMED_ENCODE_S)
         self._cost_lock = threading.Lock()
         self.budget = EncodeBudget(self.encode_cost.per_second)
         self._executor: Executor
@@ -196,6 +210,24 @@ class AnalysisPool:
     def encode(self, frame_bgr: np.ndarray, boxes: list[BBox]) -> Future[list[np.ndarray]]:
         """Encodings of the given faces, in order, spread over the workers: a frame's
         chosen faces are encoded in parallel rather than one after another."""
+        return self._spread(
+            frame_bgr, boxes, _encode_in_worker,
+            partial(encode_boxes, jitters=self.settings.jitters), self._note_cost)
+
+    def describe(self, frame_bgr: np.ndarray, boxes: list[BBox]) -> Future[list[np.ndarray]]:
+        """Second descriptors of the given faces (console.vision.second_descriptor), in
+        order, spread over the workers like ``encode``. What they cost, in encodings, is
+        measured and becomes the budget's price of one (``EncodeBudget.charge``)."""
+        from console.vision.second_descriptor import describe
+
+        return self._spread(frame_bgr, boxes, _describe_in_worker, describe,
+                            self._note_second_cost)
+
+    def _spread(self, frame_bgr: np.ndarray, boxes: list[BBox],
+                in_worker: Callable[..., tuple[list[Any], float]],
+                in_thread: Callable[..., list[Any]],
+                note: Callable[..., None]) -> Future[list[Any]]:
+        """*boxes* split over the workers, each part timed (*note* gets its time)."""
         if not boxes:
             return _gathered([])
         # Even two or three faces are split: each is 15-75 ms of a core, and the frame's
@@ -206,16 +238,22 @@ class AnalysisPool:
         for start in range(0, len(boxes), size):
             part = boxes[start : start + size]
             if self.kind == "process":
-                timed = self._executor.submit(_encode_in_worker, frame_bgr, part)
+                timed = self._executor.submit(in_worker, frame_bgr, part)
             else:
-                timed = self._executor.submit(
-                    _timed, encode_boxes, frame_bgr, part, self.settings.jitters
-                )
+                timed = self._executor.submit(_timed, in_thread, frame_bgr, part)
             # Added before _gathered's own callback, so it runs first: the rate is set
             # by the time the caller has the encodings.
-            timed.add_done_callback(partial(self._note_cost, count=len(part)))
+            timed.add_done_callback(partial(note, count=len(part)))
             parts.append(timed)
         return _gathered(parts)
+
+    def _note_second_cost(self, part: Future[tuple[list[np.ndarray], float]], count: int
+                          ) -> None:
+        if part.cancelled() or part.exception() is not None:
+            return
+        with self._cost_lock:
+            self.second_cost.observe(part.result()[1], count)
+            self.budget.second_cost = self.second_cost.seconds / self.encode_cost.seconds
 
     def _note_cost(self, part: Future[tuple[list[np.ndarray], float]], count: int) -> None:
         """A part's time goes to the budget's rate (a failed part's is not a cost)."""

@@ -53,6 +53,19 @@ def jittered_encoding(image_bgr: np.ndarray, box: BBox, jitters: int = ENROLMENT
     return np.mean(np.array(api.face_encoder.compute_face_descriptor(copies)), axis=0)
 
 
+def landmarks(image_bgr: np.ndarray, box: BBox) -> np.ndarray:
+    """dlib's 5 landmarks of the face in *box*, as (x, y) rows."""
+    import dlib
+
+    from console.vision.analysis import load_face_recognition
+
+    api = load_face_recognition().api
+    rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
+    top, right, bottom, left = box
+    shape = api.pose_predictor_5_point(rgb, dlib.rectangle(left, top, right, bottom))
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
 def _jitter(chip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = chip.shape[:2]
     inner = min(h, w) - 6  # dlib jitters the chip shrunk by 3 px a side
