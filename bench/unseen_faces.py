@@ -707,7 +707,7 @@ class Normalisation:
 
 def normalisation(faces: Path, halves: dict[str, str], beta: float = 0.25,
                   fusion=None) -> Normalisation:
-    from build_calibration import Q_GRID
+    from build_calibration import impostor_table
     from calibrate_threshold import load_or_encode, pairwise_distances
 
     face_set = load_or_encode(faces, 2, use_cache=True)
@@ -719,10 +719,14 @@ def normalisation(faces: Path, halves: dict[str, str], beta: float = 0.25,
     iu, ju = np.triu_indices(len(ids), k=1)
     imp = ids[iu] != ids[ju]
     n = d[iu, ju] - beta * (r[iu] + r[ju] - 2 * r.mean())
-    qs = [q for q in Q_GRID if q >= 1e-4]  # the measured range: no extrapolation here
-    nq = np.quantile(n[imp], qs)
-    dq = np.quantile(d[iu, ju][imp], qs)
-    return Normalisation(mu, float(r.mean()), beta, np.maximum.accumulate(nq), dq, fusion)
+    # Both impostor tables as the calibration builds dlib's (extrapolated below the
+    # measured floor), paired share by share.
+    n_rows, _, _ = impostor_table(np.sort(n[imp]))
+    d_rows, _, _ = impostor_table(np.sort(d[iu, ju][imp]))
+    nq = np.maximum.accumulate(np.array([v for _, v in n_rows]))
+    nq = nq + np.arange(len(nq)) * 1e-9  # strictly increasing for np.interp
+    dq = np.array([v for _, v in d_rows])
+    return Normalisation(mu, float(r.mean()), beta, nq, dq, fusion)
 
 
 class NormalisedMatcher(Matcher):
@@ -849,7 +853,7 @@ def main() -> None:
         "--encodes-per-camera", type=float, default=0.0,
         help="the crowd engine's budget a camera (default: what the live console's budget "
         "gives each of two cameras on this machine, timed at the start)")
-    parser.add_argument("--recipes", choices=("all", "pieces"), default="all",
+    parser.add_argument("--recipes", choices=("all", "pieces", "normalisation"), default="all",
                         help="pieces: only issue 24's rows (the console before and after "
                         "each piece, the crowd engine as shipped)")
     parser.add_argument("--calibration", type=Path, default=None,
@@ -892,6 +896,8 @@ def main() -> None:
                 if recipe.kind == "classic" and not classic:
                     continue
                 if args.recipes == "pieces" and name not in PIECE_ROWS:
+                    continue
+                if args.recipes == "normalisation" and "normalisation" not in recipe.scoring:
                     continue
                 watchlist = padded_watchlist(
                     targets, padding, size, recipe.template, round_no, synthetic,
