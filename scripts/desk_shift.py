@@ -248,7 +248,10 @@ class X:
                 # The pointer comes from elsewhere, as a hand's would: Qt takes a click
                 # without a move onto the button first for nothing.
                 self("mousemove", str(x0 + cx + 60), str(y0 + cy + 80), "sleep", "0.2",
-                     "mousemove", str(x0 + cx), str(y0 + cy), "sleep", "0.2", "click", "1")
+                     "mousemove", str(x0 + cx), str(y0 + cy), "sleep", "0.2", "click", "1",
+                     "sleep", "0.2", "mousemove", str(x0 + cx + 60), str(y0 + cy + 80))
+                # The hand leaves the button: a hovered button is drawn highlighted, which
+                # tesseract cannot read, so a click that did not take could not be retried.
                 return True
             time.sleep(1.0)
         return False
@@ -718,8 +721,10 @@ def shift(args: argparse.Namespace) -> dict:
         # Once the watchlist is enrolled: confirm officers on the ground, then start (the
         # bar's buttons, clicked), each until the bar says it is done.
         bar = (0, 0, width, 160)
+        # Done when the bar says so: the officer's name, then the button that replaces
+        # Start (the ACTIVE badge is light on green, which tesseract misreads).
         for label, done_when in (("Confirm officers", "ground: Sgt"), ("Start deployment",
-                                                                          "ACTIVE")):
+                                                                          "Conclude")):
             end = time.time() + 600
             while True:
                 if time.time() > end:

@@ -86,3 +86,30 @@ def test_the_retention_purge_takes_outcome_corrections_with_their_alert(tmp_path
     assert store.alerts.purge_expired(datetime.now(UTC)) == 1
     assert OutcomeCorrections(store.db, store.audit).history(["old"]) == {}
     store.close()
+
+
+def test_the_published_figures_count_the_outcome_in_force(tmp_path):
+    from console.reports.record import alert_lines
+
+    store = Store.in_dir(tmp_path, retention=timedelta(days=31))
+    engaged(store, "a1")  # "4", confirmed false, keyed for an arrest
+    engaged(store, "a2", outcome=Outcome.ADVICE)
+    OutcomeCorrections(store.db, store.audit).record(
+        OutcomeCorrection("a1", Outcome.ARRESTED, "Sgt B", T0, "4 keyed by mistake"),
+        Outcome.CONFIRMED_FALSE,
+    )
+    lines = {line.alert_id: line for line in alert_lines(store, "DEP-1")}
+    assert lines["a1"].counted_outcome == Outcome.ARRESTED
+    assert lines["a1"].outcome == Outcome.CONFIRMED_FALSE  # the original stays
+    assert lines["a2"].counted_outcome == Outcome.ADVICE
+    store.close()
+
+
+def test_a_removed_outcome_correction_safeguard_stops_the_record_opening(tmp_path):
+    Store.in_dir(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "console.db")
+    db.execute("DROP TRIGGER outcome_corrections_are_final")
+    db.commit()
+    db.close()
+    with pytest.raises(StorageError, match="outcome_corrections_are_final"):
+        Store.in_dir(tmp_path)

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from console.domain.alerts import Alert, BBox
+from console.live.overlay import Box
 
 CLIP_BEFORE_S = 2.5  # of the camera's time before the best match
 CLIP_AFTER_S = 1.5  # and after it
@@ -34,7 +35,6 @@ GIVE_UP_S = 4.0  # a clip still short of its end this long after the alert is cl
 MAX_CLIPS = 40  # about 1.3 MB each once compressed
 JPEG_QUALITY = 80
 
-Box = tuple[BBox, str | None]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.watchlist import Watchlist
+from console.qt.incident_card import plural
 from console.vision.enrolment_quality import SubjectOutlook, watchlist_report
 
 COLUMNS = ("Subject", "Name", "Photos", "Found now", "With a second photo", "Gain",
@@ -83,13 +84,15 @@ class EnrolmentDialog(QDialog):
         if helped:
             after = (sum(o.share_now for o in report) + sum(o.gain for o in helped)) / len(report)
             text += (
-                f" A second photo of the {len(helped)} subject(s) marked with a gain would "
+                f" A second photo of the {plural(len(helped), 'subject')} marked with a gain would "
                 f"raise that to about {_percent(after)}: add one as another row of the "
                 "watchlist CSV (same subject id) and import again."
             )
         with_problems = sum(bool(o.problems) for o in report)
         if with_problems:
-            text += f" {with_problems} photo(s) have a problem an officer could fix (last column)."
+            has = "has" if with_problems == 1 else "have"
+            text += (f" {plural(with_problems, 'photo')} {has} a problem an officer could fix "
+                     "(last column).")
         return text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -148,8 +149,10 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.views.wall)
         self.splitter.addWidget(self.alerts)
+        # A bigger or smaller window changes the wall, never the queue: the officer's
+        # card and keys stay where they were.
         self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
         desk = QWidget()
         column = QVBoxLayout(desk)
@@ -208,18 +211,10 @@ class MainWindow(QMainWindow):
         self.reports_menu.addAction("Evaluation…", self.open_evaluation)
         self.reports_menu.addAction("Watchlist photos…", self.show_watchlist_photos)
         self.view_menu = self.menuBar().addMenu("&View")
-        for n, tile in enumerate(self.tiles.values(), start=1):
-            key = f" [Ctrl+{n}]" if n <= 8 else ""
-            self.view_menu.addAction(
-                f"Enlarge {tile.camera}{key}", lambda t=tile: self.tile_grid.enlarge(t)
-            )
+        self._camera_actions("Enlarge {camera}", "Ctrl", self.tile_grid.enlarge)
         self.view_menu.addAction("Every camera [Esc]", self.tile_grid.restore)
         self.view_menu.addSeparator()
-        for n, tile in enumerate(self.tiles.values(), start=1):
-            key = f" [Ctrl+Shift+{n}]" if n <= 8 else ""
-            self.view_menu.addAction(
-                f"{tile.camera} in its own window{key}", lambda t=tile: self.views.pop_out(t)
-            )
+        self._camera_actions("{camera} in its own window", "Ctrl+Shift", self.views.pop_out)
         self.view_menu.addAction("Camera map…", self.views.show_map)
         self.view_menu.addSeparator()
         self.theme_actions = add_theme_menu(self.view_menu, window_settings(record_path))
@@ -689,6 +684,15 @@ class MainWindow(QMainWindow):
         self.record_view = open_record_view(
             self.session.store.store, self.deployment.reference, self, str(self.officer)
         )
+
+    def _camera_actions(self, label: str, modifiers: str, act: Callable[[CameraTile], None]
+                        ) -> None:
+        """One View-menu action a camera, with its key for the first eight."""
+        for n, tile in enumerate(self.tiles.values(), start=1):
+            key = f" [{modifiers}+{n}]" if n <= 8 else ""
+            self.view_menu.addAction(
+                label.format(camera=tile.camera) + key, lambda t=tile: act(t)
+            )
 
     def show_watchlist_photos(self) -> None:
         """Each subject's photo quality, and where a second photo would help (issue 24)."""

@@ -77,7 +77,7 @@ class WatchlistImport:
             w.bar.show_refusal(f"Refused: {exc}")
             return
         session.use_watchlist(deployment, store.deployments.load_watchlist(deployment.reference))
-        w.bar.show_note(f"Watchlist imported: {len(session.watchlist)} subjects.")
+        w.bar.show_note(f"Watchlist imported: {plural(len(session.watchlist), 'subject')}.")
         w.show_watchlist_photos()  # issue 24: where a second photo would help
 
     def _show_rejections(self, exc: WatchlistError) -> None:

@@ -63,7 +63,8 @@ def alert_row(line: AlertLine) -> dict[str, object]:
         "original_decision": line.original.value if line.original else None,
         "corrected": line.correction is not None,
         "class": line.alert_class.value,
-        "outcome": line.outcome.value if line.outcome else None,
+        "outcome": line.outcome_in_force.value if line.outcome_in_force else None,
+        "outcome_first_recorded": line.outcome.value if line.outcome else None,
         "outcome_counted": line.counted_outcome is not None,
         "seconds_to_adjudication": _raw(line.seconds_to_adjudication),
         "seconds_to_outcome": _raw(line.seconds_to_outcome),
@@ -190,7 +191,9 @@ def alert_table(record: DeploymentRecord) -> list[tuple[str, ...]]:
         decision = line.decision.label if line.decision else "Undecided"
         if line.correction is not None and line.original is not None:
             decision += f" (corrected from {line.original.label})"
-        outcome = line.outcome.label if line.outcome else ""
+        outcome = line.outcome_in_force.label if line.outcome_in_force else ""
+        if line.outcome_correction is not None and line.outcome is not None:
+            outcome += f" (corrected from {line.outcome.label})"
         if line.outcome_set_aside:
             outcome += " (set aside)"
         rows.append(

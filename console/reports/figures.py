@@ -151,6 +151,8 @@ class AlertLine:
     outcome: Outcome | None  # as recorded, even if set aside (see ``counted_outcome``)
     outcome_at: datetime | None
     incident: str | None = None  # the incident it was decided in, if the record says
+    # The latest correction of the outcome (a supervisor's, with a reason), if any.
+    outcome_correction: Outcome | None = None
 
     @property
     def incident_key(self) -> str:
@@ -164,8 +166,13 @@ class AlertLine:
         return self.correction or self.original
 
     @property
+    def outcome_in_force(self) -> Outcome | None:
+        """The latest correction of the outcome supersedes the outcome first recorded."""
+        return self.outcome_correction or self.outcome
+
+    @property
     def counted_outcome(self) -> Outcome | None:
-        return self.outcome if self.decision == Decision.ENGAGE else None
+        return self.outcome_in_force if self.decision == Decision.ENGAGE else None
 
     @property
     def outcome_set_aside(self) -> bool:

@@ -260,9 +260,18 @@ def references(store: Store) -> list[Deployment]:
 def alert_lines(store: Store, reference: str) -> list[AlertLine]:
     """The deployment's alerts with their decisions: only what the figures need, never the
     subject's name or id, the crops, the officers or their notes."""
+    # Outcome corrections came with schema version 5: a record read as it is (a report
+    # with --even-if-broken) may be older and lack the table.
+    corrected = bool(store.db.query(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outcome_corrections'"
+    ))
+    outcome_correction = (
+        """(SELECT outcome FROM outcome_corrections WHERE alert_id = a.alert_id
+            ORDER BY seq DESC LIMIT 1)""" if corrected else "NULL"
+    )
     rows = store.db.query(
-        """SELECT a.alert_id, a.camera, a.category, a.raised_at, d.decision, d.decided_at,
-                  c.decision, o.outcome, o.recorded_at
+        f"""SELECT a.alert_id, a.camera, a.category, a.raised_at, d.decision, d.decided_at,
+                  c.decision, o.outcome, o.recorded_at, {outcome_correction}
            FROM alerts a
            LEFT JOIN decisions d USING (alert_id)
            LEFT JOIN outcomes o USING (alert_id)
@@ -284,6 +293,7 @@ def alert_lines(store: Store, reference: str) -> list[AlertLine]:
             outcome=Outcome(r[7]) if r[7] else None,
             outcome_at=datetime.fromisoformat(r[8]) if r[8] else None,
             incident=incidents.get(r[0]),
+            outcome_correction=Outcome(r[9]) if r[9] else None,
         )
         for r in rows
     ]
