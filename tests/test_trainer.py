@@ -84,16 +84,21 @@ def test_a_trainee_works_a_scenario_on_the_consoles_wall_and_queue_and_is_scored
     assert not player.playing
     incident = panel.pending[0]
     assert incident.subject_name == "Alex Marsh" and incident.cameras == ["north"]
+    key(qtbot, window, Qt.Key.Key_N)  # open it: nothing opens a card by itself
     # The card shows the scenario's time, not the wall clock.
     assert "in the scenario" in panel.card.facts.text()
+    qtbot.wait(650)  # read it: a key on a card shown for under half a second is refused
     key(qtbot, window, Qt.Key.Key_E)
-    assert [i.subject_name for i in panel.engaged] == ["Alex Marsh"], "E keeps it for its outcome"
+    qtbot.waitUntil(lambda: [i.subject_name for i in panel.engaged] == ["Alex Marsh"])
     key(qtbot, window, Qt.Key.Key_1)  # arrested
-    assert panel.engaged == [] and set(window.outcomes.values()) == {Outcome.ARRESTED}
+    qtbot.waitUntil(lambda: panel.engaged == [])
+    assert set(window.outcomes.values()) == {Outcome.ARRESTED}
 
     # The same man on south, after he was engaged: dismissed as already dealt with.
     key(qtbot, window, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: any(i.cameras == ["south"] for i in panel.pending), timeout=30_000)
+    key(qtbot, window, Qt.Key.Key_N)
+    qtbot.wait(650)
     key(qtbot, window, Qt.Key.Key_D)
     assert panel.card.awaiting_reason
     qtbot.keyClicks(panel.card.note, "already engaged on north")

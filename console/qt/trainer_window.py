@@ -231,11 +231,11 @@ class TrainerWindow(QMainWindow):
         if tile.status.state == FeedState.LIVE:
             state = "PLAYING" if self.player.playing else "PAUSED"
             colour = "#27ae60" if self.player.playing else "#f2c94c"
-            tile.state_label.setText(
-                f"<span style='color:{colour}'>●</span> {state} · scenario "
-                f"{scenario_clock(self.player.position)}"
+            tile.state_label.set_rich(
+                f"<span style='color:{colour}'>●</span> ",
+                f"{state} · scenario {scenario_clock(self.player.position)}",
             )
-        tile.health_label.setText(f"Scenario playback at {self.player.speed:g}x")
+        tile.health_label.set_full_text(f"Scenario playback at {self.player.speed:g}x")
 
     def alert_revealed(self, alert: Alert) -> None:
         # Worked out beforehand: for the trainee it is raised now, as it would be live.
