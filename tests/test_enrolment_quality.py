@@ -102,7 +102,7 @@ def test_planning_screen_lists_where_a_second_photo_helps(qtbot, monkeypatch):
     assert [row[0] for row in shown] == ["D", "G", "TWO"]
     assert shown[0][3:6] == ["50%", "70%", "+20%"] and shown[0][6] == "dark"
     assert shown[2][4] == "" and shown[2][5] == ""  # two photos: nothing to add
-    assert "second photo of the 2 subject(s)" in dialog.summary.text()
+    assert "second photo of the 2 subjects" in dialog.summary.text()
 
 
 def test_the_report_does_not_take_the_desks_keys(qtbot, monkeypatch):
