@@ -845,7 +845,9 @@ def correct_in_history(x: X, officer: Officer, out: Path) -> bool:
         dialog = None
     if dialog is not None:
         x.focus(dialog)
-        for letter in ("d", "e", "f"):  # the one in force is greyed: the next is chosen
+        # The one in force is greyed: the next is chosen. Decisions: Dismiss, Engage, False
+        # match; the row may hold an outcome instead: Conditions checked, Not located.
+        for letter in ("d", "e", "f", "c", "n"):
             x.key(f"alt+{letter}")
             time.sleep(0.3)
             x.key("ctrl+a")  # the reason field, whatever the letter left in it
@@ -857,8 +859,12 @@ def correct_in_history(x: X, officer: Officer, out: Path) -> bool:
             if x.gone("Correct the"):
                 done = True
                 break
-        if not done:
+        for _ in range(3):  # never leave a dialog holding the officer's keys
+            if x.gone("Correct the"):
+                break
+            x.focus(x.window("Correct the", 2))
             x.key("Escape")
+            time.sleep(0.5)
     time.sleep(1.5)
     x.shot(out / "history-corrected.png")
     x.focus(history)
