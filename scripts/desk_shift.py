@@ -845,16 +845,26 @@ def correct_in_history(x: X, officer: Officer, out: Path) -> bool:
         dialog = None
     if dialog is not None:
         x.focus(dialog)
-        # The one in force is greyed: the next is chosen. Decisions: Dismiss, Engage, False
-        # match; the row may hold an outcome instead: Conditions checked, Not located.
-        for letter in ("d", "e", "f", "c", "n"):
-            x.key(f"alt+{letter}")
-            time.sleep(0.3)
-            x.key("ctrl+a")  # the reason field, whatever the letter left in it
-            x.type("keyed by mistake: the officer meant to dismiss", 30)
+        # The one in force is greyed: the next is chosen, clicked where the screen shows it
+        # as a person would (decisions: Dismiss, Engage, False match; the row may hold an
+        # outcome instead: Conditions checked, Not located, Arrested).
+        x.key("ctrl+a")  # the reason field has the focus
+        x.type("keyed by mistake, the officer meant another", 30)
+        time.sleep(0.4)
+        # Only inside the dialog: the card's own Dismiss button must never be clicked.
+        geometry = dict(
+            line.split("=") for line in x("getwindowgeometry", "--shell", dialog).split()
+        )
+        left, top = int(geometry["X"]), int(geometry["Y"])
+        box = (left, top, left + int(geometry["WIDTH"]), top + int(geometry["HEIGHT"]))
+        for label in ("Dismiss", "Engage", "False match", "Conditions checked",
+                      "Not located", "Arrested"):
+            if not x.click_text(label, box, timeout=2):
+                continue
             time.sleep(0.4)
             x.shot(out / "correction-dialog.png")
-            x.key("Return")
+            if not x.click_text("Record the correction", box, timeout=3):
+                x.key("Return")  # its default button, when tesseract misreads it
             time.sleep(1.5)
             if x.gone("Correct the"):
                 done = True
