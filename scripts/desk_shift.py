@@ -849,7 +849,7 @@ def correct_in_history(x: X, officer: Officer, out: Path) -> bool:
         # as a person would (decisions: Dismiss, Engage, False match; the row may hold an
         # outcome instead: Conditions checked, Not located, Arrested).
         x.key("ctrl+a")  # the reason field has the focus
-        x.type("keyed by mistake, the officer meant another", 30)
+        x.type("keyed by mistake the officer meant another", 30)  # letters: XTest keys
         time.sleep(0.4)
         # Only inside the dialog: the card's own Dismiss button must never be clicked.
         geometry = dict(
