@@ -89,6 +89,17 @@ def distances(faces: Path, workers: int) -> tuple[np.ndarray, np.ndarray, dict]:
     return np.sort(d[iu, ju][~same]), np.sort(d[iu, ju][same]), info
 
 
+def _found_with_one_and_two(members: list, one: dict, two: dict) -> dict[str, list[float]]:
+    """The share of *members*' genuine distances within each of GENUINE_GRID, enrolled
+    with one photo ("1") and with two ("2")."""
+    cells = {}
+    for photos, table in (("1", one), ("2", two)):
+        values = np.array([v for m in members for v in table[m]])
+        cells[photos] = [round(float(np.mean(values <= d)), 5) if len(values) else 0.0
+                         for d in GENUINE_GRID]
+    return cells
+
+
 def impostor_table(imp: np.ndarray) -> tuple[list[list[float]], float, dict]:
     n = len(imp)
     measured_down_to = MIN_TAIL_PAIRS / n
@@ -230,11 +241,7 @@ def photo_calibration(faces: Path, fusion) -> tuple[dict, dict]:
     groups = {}
     for group, is_poor in (("good photo", False), ("photo with a problem", True)):
         members = [p for p in one if poor[p] == is_poor]
-        cells = {}
-        for photos, table in (("1", one), ("2", two)):
-            values = np.array([v for p in members for v in table[p]])
-            cells[photos] = [round(float(np.mean(values <= d)), 5) if len(values) else 0.0
-                             for d in GENUINE_GRID]
+        cells = _found_with_one_and_two(members, one, two)
         groups[group] = {"people": len(members), **cells}
         at = {k: float(np.interp(0.452, GENUINE_GRID, cells[k])) for k in ("1", "2")}
         print(f"enrolment (photo pairs), {group}: {len(members)} colour people; at 0.452 "
@@ -262,11 +269,7 @@ def enrolment_table(per_walk, walks, people, fusion, second_photo: str) -> dict:
             if source_set(i) == "colour" and i in two
             and bool(quality.get(i) and quality[i].problems) == (group != "good photo")
         ]
-        cells = {}
-        for photos, table in (("1", one), ("2", two)):
-            values = np.array([v for i in members for v in table[i]])
-            cells[photos] = [round(float(np.mean(values <= d)), 5) if len(values) else 0.0
-                             for d in GENUINE_GRID]
+        cells = _found_with_one_and_two(members, one, two)
         groups[group] = {"people": len(members), **cells}
         found = {k: float(np.interp(0.45, GENUINE_GRID, cells[k])) for k in ("1", "2")}
         print(f"enrolment, {group}: {len(members)} colour people; at 0.45 found "
