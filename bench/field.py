@@ -161,7 +161,7 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
             await session.record.drain()
             # The incident it joined (a pending sighting of the same subject, or its own).
             incident = next(i for i in window.alerts.pending if alert.alert_id in i.alert_ids)
-            window._decide(incident.incident_id, Decision.ENGAGE)
+            window.decide(incident.incident_id, Decision.ENGAGE, "")  # as the desk records E
             engaged.append((incident.incident_id, time.monotonic()))
             await asyncio.sleep(gap)
         probe.recording = lambda: False
