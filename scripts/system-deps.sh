@@ -36,6 +36,9 @@ command -v dpkg-query >/dev/null || exit 0  # not Debian: trust the reader of th
 
 missing=()
 for pkg in "${wanted[@]}"; do
+  # npm often comes with NodeSource's nodejs rather than Debian's npm package, which then
+  # conflicts with it ("held broken packages"): any npm on PATH will do.
+  [[ $pkg == npm ]] && command -v npm >/dev/null && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 # python3-venv/python3-dev are only needed for Debian's own python3; a python with venv is fine.
