@@ -338,6 +338,7 @@ class Officer:
     def __init__(self, x: X, screen: Screen, out: Path, window: str, rng: random.Random):
         self.x, self.screen, self.out, self.window, self.rng = x, screen, out, window, rng
         self.presses: list[Press] = []
+        self.dialogs_closed = 0
         # The card and the outcome line, read off the screen every 25 ms (only those
         # regions: a whole screen 40 times a second would load the machine).
         self.frames: deque[tuple[float, np.ndarray, np.ndarray | None]] = deque(maxlen=120)
@@ -470,6 +471,27 @@ class Officer:
             self.press("v", "other")
         else:
             self.press("ctrl+z", "other")
+            # Just after an outcome, Ctrl+Z opens its correction (the reason filled in):
+            # the officer had not meant it, and cancels.
+            time.sleep(1.5)
+            self.close_dialogs()
+
+    def close_dialogs(self) -> int:
+        """Cancel any correction dialog left open (with Escape, as the officer would): a
+        dialog holds the desk's keys until it is closed. How many there were."""
+        closed = 0
+        for _ in range(4):
+            if self.x.gone("Correct the"):
+                break
+            try:
+                self.x.focus(self.x.window("Correct the", 1))
+            except TimeoutError:
+                break
+            self.x.key("Escape")
+            closed += 1
+            time.sleep(0.5)
+        self.dialogs_closed += closed
+        return closed
 
 
 def sign_in(x: X, username: str, password: str, out: Path | None = None) -> None:
@@ -534,6 +556,11 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
     ).fetchall()
     outcomes = db.execute("SELECT alert_id, outcome, officer, recorded_at FROM outcomes").fetchall()
     corrections = db.execute("SELECT COUNT(*) FROM corrections").fetchone()[0]
+    # A decision undone and taken again at the desk is recorded as a correction: its key
+    # must have been on a card seen as much as the first one.
+    redecided = db.execute(
+        "SELECT alert_id, corrected_at FROM corrections WHERE reason LIKE 'undone by%'"
+    ).fetchall()
     try:
         outcome_corrections = db.execute("SELECT COUNT(*) FROM outcome_corrections").fetchone()[0]
     except sqlite3.OperationalError:
@@ -563,6 +590,12 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
         incident = incident_of.get(alert_id, alert_id)
         t = datetime.fromisoformat(decided_at).timestamp()
         by_incident[incident] = min(t, by_incident.get(incident, t))
+    again: dict[str, float] = {}  # one key decides an incident's alerts together
+    for alert_id, corrected_at in redecided:
+        incident = incident_of.get(alert_id, alert_id)
+        t = datetime.fromisoformat(corrected_at).timestamp()
+        again[incident] = min(t, again.get(incident, t))
+    keyed = sorted([*by_incident.items(), *again.items()], key=lambda kv: kv[1])
     verdicts, problems = [], []
     # Decisions are recorded in the order their keys were handled: each is matched, in
     # order, to the first key (from the last one matched on) whose card showed its
@@ -580,7 +613,7 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
                 before = card_reading(read(d[-1], "before-card"))
         return now, before
 
-    for incident, t in sorted(by_incident.items(), key=lambda kv: kv[1]):
+    for incident, t in keyed:
         want = shown(incident)
         candidates = [(i, p) for i, p in enumerate(keys) if i >= cursor and p.t <= t + 0.05]
         found = None
@@ -636,13 +669,18 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
                 continue
             now = outcome_reading(read(press, "now-outcome"))
             before = outcome_reading(read(press, "before-outcome"))
-            # Named at the key and the guard time before it; or just engaged by the
-            # officer from its card (the line named it from the engagement on).
-            decided = engaged_by.get(incident)
-            just_engaged = decided is not None and decided.get("key") == "e" and any(
-                p.n == decided.get("key_n") and 0 <= press.t - p.t <= 3.0 for p in presses
+            # Named at the key and the guard time before it; or the engagement the officer
+            # had just made from its card, seen (the desk's rule: the outcome keys act on
+            # it at once; on a loaded machine the line may not name it yet).
+            last_engage = next(
+                (p for p in reversed(presses)
+                 if p.kind == "decide" and p.key == "e" and p.t < press.t), None
             )
-            if now == want and (before == want or just_engaged):
+            just_engaged = (
+                last_engage is not None and press.t - last_engage.t <= 3.0
+                and card_at(last_engage) == (shown(incident), shown(incident))
+            )
+            if just_engaged or (now == want and before == want):
                 found = (i, press, now, before)
                 break
         if found is None:
@@ -664,6 +702,7 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
     refused_quick = sum(1 for p in presses if p.quick)
     return {
         "decisions": len(by_incident),
+        "decided_again_after_undo": len(again),
         "decided_alerts": len(decisions),
         "outcomes": len(outcome_verdicts),
         "corrections": corrections,
@@ -748,6 +787,7 @@ def shift(args: argparse.Namespace) -> dict:
         done_scenes: dict[str, bool] = {}
         tries: dict[str, int] = {}
         while time.time() < stop:
+            officer.close_dialogs()
             officer.focus()
             done = (time.time() - shift_start) / (args.minutes * 60)
             due = [n for n, (at, _) in scenes.items()
@@ -786,6 +826,7 @@ def shift(args: argparse.Namespace) -> dict:
             wall_minutes=round((time.time() - started) / 60, 1),
             load_average=os.getloadavg(),
             scenes={n: done_scenes.get(n, False) for n in scenes},
+            dialogs_cancelled=officer.dialogs_closed,
         )
         (out / "presses.json").write_text(json.dumps([asdict(p) for p in officer.presses]))
         shutil.copy(data / "console.db", out / "console.db")
@@ -826,6 +867,7 @@ def replay(x: X, officer: Officer, out: Path, window: str) -> bool:
 
 def correct_in_history(x: X, officer: Officer, out: Path) -> bool:
     """The supervisor corrects the first decided alert's decision, with a reason."""
+    officer.close_dialogs()
     officer.press("h", "other")
     try:
         history = x.window("Alert history", 15)
@@ -840,7 +882,7 @@ def correct_in_history(x: X, officer: Officer, out: Path) -> bool:
     time.sleep(1.5)
     done = False
     try:
-        dialog = x.window("Correct the", 5)
+        dialog = x.window("Correct the", 15)  # a loaded machine draws it late
     except TimeoutError:
         dialog = None
     if dialog is not None:
@@ -869,12 +911,7 @@ def correct_in_history(x: X, officer: Officer, out: Path) -> bool:
             if x.gone("Correct the"):
                 done = True
                 break
-        for _ in range(3):  # never leave a dialog holding the officer's keys
-            if x.gone("Correct the"):
-                break
-            x.focus(x.window("Correct the", 2))
-            x.key("Escape")
-            time.sleep(0.5)
+        officer.close_dialogs()  # never leave a dialog holding the officer's keys
     time.sleep(1.5)
     x.shot(out / "history-corrected.png")
     x.focus(history)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from console.domain.alerts import Alert, Evidence
@@ -251,3 +252,68 @@ def test_the_card_says_what_the_record_holds_as_a_sighting_improves(
     row_text = panel.card.sightings_box.findChildren(QLabel)[0].text()
     assert stored == (0.25, 3)
     assert "distance 0.250 · 3 frames" in row_text
+
+
+def test_the_open_card_fits_a_1280x720_screen_without_its_parts_overlapping(
+    qtbot, open_sample
+):
+    """Found in the desk's shift at 1280x720: the card's photos kept their full size while
+    the card had less height than its parts, so the facts (first seen, cameras, distance)
+    were drawn over the photos and the officer could not read them. The photos give way;
+    the words never do."""
+    console = open_sample(start=False)
+    window, panel, session = console.window, console.window.alerts, console.session
+    # The real window's font under Xvfb (DejaVu Sans, 16-pixel lines, measured on the
+    # shift's screenshots): the offscreen default is smaller.
+    font = QApplication.font()
+    real = QFont("DejaVu Sans")
+    real.setPixelSize(13)
+    QApplication.setFont(real)
+    try:
+        window.resize(1280, 720)
+        window.activateWindow()
+        qtbot.waitExposed(window)
+        for n in range(3):
+            raise_alert(session, n, 0, "north" if n % 2 else "south", 30 - n)
+        qtbot.waitUntil(lambda: len(panel.pending) == 1)
+        window.focus_queue()
+        press(qtbot, window, Qt.Key.Key_N)
+        card = panel.card
+        qtbot.waitUntil(lambda: card.incident is not None)
+        qtbot.wait(100)  # the layout settles
+        captions = {label.text(): label for label in card.findChildren(QLabel)}
+        top = [card.heading, card.live_photo, captions["Live (best sighting)"]]
+        bottom = [card.note, card.buttons[next(iter(card.buttons))], card.status]
+        fits_without_overlap(window, card, [
+            *top, card.facts, captions["Sightings (newest first)"], card.sightings, *bottom
+        ])
+        # V: the replay of the alert moment takes the sightings' place, and still fits.
+        press(qtbot, window, Qt.Key.Key_V)
+        qtbot.waitUntil(card.replay.isVisible)
+        qtbot.wait(100)
+        assert not card.sightings.isVisible()
+        fits_without_overlap(window, card, [*top, card.replay, card.facts, *bottom])
+        assert card.replay.height() >= 100
+        press(qtbot, window, Qt.Key.Key_V)
+        qtbot.waitUntil(lambda: not card.replay.isVisible())
+        assert card.sightings.isVisible()
+    finally:
+        QApplication.setFont(font)
+
+
+def fits_without_overlap(window, card, order) -> None:
+    """The window within 1280x720, every part of the card inside it, each below the one
+    above it (*order*, top down), the facts whole, the photos still faces."""
+    assert window.minimumSizeHint().height() <= 720 and window.height() <= 720
+    boxes = {p: QRect(p.mapTo(card, QPoint(0, 0)), p.size())
+             for p in [*order, *card.buttons.values()]}
+    assert all(card.rect().contains(b) for b in boxes.values()), boxes
+    for above, below in zip(order, order[1:], strict=False):
+        assert boxes[above].bottom() < boxes[below].top(), (
+            f"{type(above).__name__} {boxes[above]} overlaps "
+            f"{type(below).__name__} {boxes[below]}"
+        )
+    # The facts are shown whole: their wrapped height fits the room they were given.
+    assert card.facts.height() >= card.facts.heightForWidth(card.facts.width())
+    assert card.live_photo.height() >= 72  # still a face an officer can compare
+    assert not card.live_photo.image().isNull()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QImage, QPainter, QPaintEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
@@ -51,35 +51,42 @@ def mark_face(
 
 
 class FacePhoto(QWidget):
-    """A face (or a camera frame) fitted into a fixed box, or a line of text instead.
+    """A face (or a camera frame) fitted into its box, or a line of text instead.
 
     Not a QLabel: since Qt 6.6 a label keeps its pixmap in a QIcon, and painting the icon
     copies it into Qt's global QPixmapCache, where faces would outlive their alert card,
     and a deployment's watchlist photos its conclusion (measured: the soak's memory rose
     by the cache's 10 MB limit). The image here lives exactly as long as the widget.
+
+    With ``smallest``, the box gives way down to that side when its layout is short of
+    room (the card on a 1280x720 screen): the face shrinks, the words beside it never
+    overlap it. Without, the box is fixed.
     """
 
-    def __init__(self, width: int, height: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, width: int, height: int, parent: QWidget | None = None, smallest: int | None = None
+    ) -> None:
         super().__init__(parent)
-        self.setFixedSize(width, height)
+        self._hint = QSize(width, height)
+        if smallest is None:
+            self.setFixedSize(width, height)
+        else:
+            self.setMinimumSize(smallest, smallest)
+            self.setMaximumSize(width, height)
+            self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._source = QImage()  # as given; _image is it fitted to the box's size now
         self._image = QImage()
         self._text = ""
 
     def set_rgb(self, rgb: np.ndarray | None) -> None:
         """Show ``rgb`` scaled to fit (an empty box when there is none)."""
         self._text = ""
-        if rgb is None or rgb.size == 0:
-            self._image = QImage()
-        else:
-            self._image = qimage_from_rgb(rgb).scaled(
-                self.size(),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        self.update()
+        empty = rgb is None or rgb.size == 0
+        self._source = QImage() if empty else qimage_from_rgb(rgb)
+        self._fit()
 
     def set_text(self, text: str) -> None:
-        self._image, self._text = QImage(), text
+        self._source, self._image, self._text = QImage(), QImage(), text
         self.update()
 
     def image(self) -> QImage:
@@ -89,7 +96,23 @@ class FacePhoto(QWidget):
         return self._text
 
     def sizeHint(self) -> QSize:
-        return self.size()
+        return self._hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        # Scaled once per size, not per paint: the card repaints at every sighting.
+        if self._source.isNull():
+            self._image = QImage()
+        else:
+            self._image = self._source.scaled(
+                self.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

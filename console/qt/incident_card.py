@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
-from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -36,6 +36,7 @@ from console.live.moments import Clip, MomentFrame
 from console.qt.images import FacePhoto, mark_face, qimage_from_rgb
 
 PHOTO_SIDE = 150
+PHOTO_SMALLEST = 80  # on a short screen the photos give way to here, the words never
 THUMB_SIDE = 44
 NEW_FOR_S = 15
 # The replay on the card: the card's width, in the camera's shape (readable, unlike the
@@ -137,7 +138,11 @@ class ReplayView(QWidget):
 
     def __init__(self, width: int, height: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setFixedSize(width, height)
+        # Gives way to 60% on a short screen (the card at 1280x720), in the camera's shape.
+        self._hint = QSize(width, height)
+        self.setMinimumSize(width * 3 // 5, height * 3 // 5)
+        self.setMaximumSize(width, height)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(
             "The seconds around the best match, kept in memory only (never on disk). "
@@ -216,6 +221,9 @@ class ReplayView(QWidget):
         offset = (self.position - self.clip.best_position(self.frames)) / fps
         return "best match" if abs(offset) < 1e-6 else f"{offset:+.1f} s"
 
+    def sizeHint(self) -> QSize:
+        return self._hint
+
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
         self.clicked.emit()
 
@@ -253,11 +261,18 @@ class ReplayView(QWidget):
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                 what,
             )
-            painter.drawText(
-                QRect(4, 0, self.width() - 8, 18),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                "memory only · click: enlarge",
+            # Where both do not fit, the position in the clip wins (the tooltip says the rest).
+            metrics = painter.fontMetrics()
+            room = self.width() - 8 - metrics.horizontalAdvance(what) - 12
+            aside = metrics.elidedText(
+                "memory only · click: enlarge", Qt.TextElideMode.ElideRight, max(0, room)
             )
+            if room > metrics.horizontalAdvance("memory only…"):
+                painter.drawText(
+                    QRect(4, 0, self.width() - 8, 18),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                    aside,
+                )
         else:
             painter.setPen(QColor("#ddd"))
             painter.drawText(
@@ -340,8 +355,8 @@ class IncidentCard(QFrame):
         self.heading.setWordWrap(True)  # a long name must not widen the card past the panel
         self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.waiting = QLabel()
-        self.live_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE)
-        self.watchlist_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE)
+        self.live_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE, smallest=PHOTO_SMALLEST)
+        self.watchlist_photo = FacePhoto(PHOTO_SIDE, PHOTO_SIDE, smallest=PHOTO_SMALLEST)
         self.facts = QLabel()
         self.facts.setTextFormat(Qt.TextFormat.RichText)
         self.facts.setWordWrap(True)
@@ -379,9 +394,12 @@ class IncidentCard(QFrame):
             decisions.addWidget(button)
             self.buttons[decision] = button
 
+        # The urgency and the wait on one line, the subject on the whole width below: beside
+        # them the name was squeezed into a column of four lines, the height a 720-pixel
+        # screen needs for the photos and the facts.
         top = QHBoxLayout()
         top.addWidget(self.badge)
-        top.addWidget(self.heading, 1)
+        top.addStretch(1)
         top.addWidget(self.waiting)
         photos = QGridLayout()
         photos.addWidget(self.live_photo, 0, 0)
@@ -392,10 +410,12 @@ class IncidentCard(QFrame):
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(3)  # tight: the card must fit a 720-pixel-high screen
         layout.addLayout(top)
+        layout.addWidget(self.heading)
         layout.addLayout(photos)
         layout.addWidget(self.replay, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.facts)
-        layout.addWidget(_caption("Sightings (newest first)"))
+        self.sightings_caption = _caption("Sightings (newest first)")
+        layout.addWidget(self.sightings_caption)
         layout.addWidget(self.sightings, 1)
         layout.addWidget(self.note)
         layout.addLayout(decisions)
@@ -512,11 +532,15 @@ class IncidentCard(QFrame):
 
     # -- the replay -----------------------------------------------------------------------
     def toggle_replay(self) -> None:
-        if self.replay.isVisible():
+        """V: the replay in the sightings' place (a 720-pixel screen has room for one of
+        them beside the photos and the facts); V again brings the sightings back."""
+        showing = not self.replay.isVisible() and self.incident is not None
+        if not showing:
             self.replay.stop()
-            self.replay.hide()
-        elif self.incident is not None:
-            self.replay.show()
+        self.replay.setVisible(showing)
+        self.sightings_caption.setVisible(not showing)
+        self.sightings.setVisible(not showing)
+        if showing:
             self._play_replay()
 
     def _play_replay(self) -> None:

@@ -81,6 +81,8 @@ KEYS_HINT = (
     "Esc cancels) · F false match · Ctrl+Z undo (5 s) · 1-4 outcome (Shift+↑/↓ choose the "
     "engagement) · V replay · M mute · H history · F1 all keys"
 )
+# On a short screen (1280x720) the card needs the hint's four lines: one line instead.
+KEYS_HINT_SHORT = "Keys: N open · E engage · D dismiss · F false match · F1 all keys"
 
 
 def _now() -> datetime:
@@ -634,7 +636,21 @@ class IncidentPanel(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
+        self._fit_keys_hint()
         self.refresh()  # rows are cut to the new width
+
+    def _fit_keys_hint(self) -> None:
+        """The full keys hint where the card keeps its full size beside it, else one line:
+        the card's words come first, and F1 lists every key."""
+        width = max(1, self.keys.width())
+        full = QLabel(KEYS_HINT)
+        full.setWordWrap(True)
+        full.setFont(self.keys.font())
+        wanted = (
+            self.card.sizeHint().height() + full.heightForWidth(width)
+            + self.undo_button.sizeHint().height() + self.title.sizeHint().height()
+        )
+        self.keys.setText(KEYS_HINT if self.height() >= wanted else KEYS_HINT_SHORT)
 
     # -- undo -----------------------------------------------------------------------------
     def offer_undo(self, recent: RecentDecision) -> None:
