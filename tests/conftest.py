@@ -121,7 +121,10 @@ def open_sample(qtbot, qloop, process_pool, tmp_path):
         if not store.officers.count():
             store.officers.add("ward", "PC 4821 Ward", role, "correct horse", "test")
         officer = store.officers.authenticate("ward", "correct horse")
-        console = run_on_loop(qtbot, open_console(plan, store, officer, process_pool))
+        # Enrolment waits for the pool's workers (dlib loads in each): slow on a loaded machine.
+        console = run_on_loop(
+            qtbot, open_console(plan, store, officer, process_pool), timeout_ms=90_000
+        )
         opened.append(console)
         if start:
             bar = console.window.bar

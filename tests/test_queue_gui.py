@@ -285,18 +285,23 @@ def test_the_open_card_fits_a_1280x720_screen_without_its_parts_overlapping(
         top = [card.heading, card.live_photo, captions["Live (best sighting)"]]
         bottom = [card.note, card.buttons[next(iter(card.buttons))], card.status]
         fits_without_overlap(window, card, [
-            *top, card.facts, captions["Sightings (newest first)"], card.sightings, *bottom
+            *top, card.facts_view, captions["Sightings (newest first)"], card.sightings,
+            *bottom
         ])
         # V: the replay of the alert moment takes the sightings' place, and still fits.
         press(qtbot, window, Qt.Key.Key_V)
         qtbot.waitUntil(card.replay.isVisible)
         qtbot.wait(100)
         assert not card.sightings.isVisible()
-        fits_without_overlap(window, card, [*top, card.replay, card.facts, *bottom])
+        fits_without_overlap(window, card, [*top, card.replay, card.facts_view, *bottom])
         assert card.replay.height() >= 100
         press(qtbot, window, Qt.Key.Key_V)
         qtbot.waitUntil(lambda: not card.replay.isVisible())
         assert card.sightings.isVisible()
+        # The keys line under the card is one line here; on a tall screen, whole again.
+        assert "F1 all keys" in panel.keys.text() and "Ctrl+Z" not in panel.keys.text()
+        window.resize(1920, 1080)
+        qtbot.waitUntil(lambda: "Ctrl+Z undo" in panel.keys.text())
     finally:
         QApplication.setFont(font)
 
@@ -313,7 +318,10 @@ def fits_without_overlap(window, card, order) -> None:
             f"{type(above).__name__} {boxes[above]} overlaps "
             f"{type(below).__name__} {boxes[below]}"
         )
-    # The facts are shown whole: their wrapped height fits the room they were given.
-    assert card.facts.height() >= card.facts.heightForWidth(card.facts.width())
+    # The facts are shown whole: every wrapped line in view, none behind a scroll bar.
+    assert card.facts_view.whole(), (
+        card.facts_view.viewport().height(), card.facts.heightForWidth(card.facts.width()),
+        card.height(), [(type(p).__name__, boxes[p].top(), boxes[p].height()) for p in order]
+    )
     assert card.live_photo.height() >= 72  # still a face an officer can compare
     assert not card.live_photo.image().isNull()

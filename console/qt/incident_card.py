@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -127,6 +128,48 @@ class SightingRow(QWidget):
             f"<b>{html.escape(alert.camera)}</b> {html.escape(self.time_text(alert))}<br>"
             f"distance {alert.distance:.3f} · {plural(alert.frames_seen, 'frame')}"
         )
+
+
+class FactsView(QScrollArea):
+    """The card's facts: whole wherever the card has room for them; on a short screen
+    they scroll (the scroll bar shows there is more) rather than run under the photos or
+    the note field. The layout asks it, like a label, for its height at a width."""
+
+    def __init__(self, label: QLabel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = label
+        self.setWidget(label)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay the queue's
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.viewport().setAutoFillBackground(False)
+        label.setAutoFillBackground(False)
+        self.setStyleSheet("QScrollArea { background: transparent; }")
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        # Measured as if the scroll bar took its width: the lines wrapped that narrow fit
+        # whether or not it shows (else the bar, once shown, makes them one line too many).
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return self.label.heightForWidth(max(1, width - bar))
+
+    def sizeHint(self) -> QSize:
+        width = max(1, self.width())
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        # Whole up to seven lines, so the photos and the replay give way first; past that
+        # (a long watchlist note on a short screen) the rest scrolls.
+        lines = self.fontMetrics().lineSpacing()
+        return QSize(0, min(self.heightForWidth(max(1, self.width())), 7 * lines))
+
+    def whole(self) -> bool:
+        """Every line of the facts is in view without scrolling."""
+        return self.viewport().height() >= self.label.heightForWidth(self.viewport().width())
 
 
 class ReplayView(QWidget):
@@ -413,7 +456,8 @@ class IncidentCard(QFrame):
         layout.addWidget(self.heading)
         layout.addLayout(photos)
         layout.addWidget(self.replay, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.facts)
+        self.facts_view = FactsView(self.facts)
+        layout.addWidget(self.facts_view)
         self.sightings_caption = _caption("Sightings (newest first)")
         layout.addWidget(self.sightings_caption)
         layout.addWidget(self.sightings, 1)
@@ -450,6 +494,7 @@ class IncidentCard(QFrame):
             self.live_photo.set_rgb(None)
             self.watchlist_photo.set_rgb(None)
             self.facts.setText("")
+            self.facts_view.updateGeometry()
             self._show_sightings([])
             return
         best = incident.best
@@ -467,6 +512,7 @@ class IncidentCard(QFrame):
         else:
             self.watchlist_photo.set_rgb(photo)
         self.facts.setText(self._facts_html(incident))
+        self.facts_view.updateGeometry()  # its height follows the lines
         self._show_sightings(sorted(incident.alerts, key=lambda a: a.raised_at, reverse=True))
 
     def _facts_html(self, incident: Incident) -> str:

@@ -83,6 +83,7 @@ KEYS_HINT = (
 )
 # On a short screen (1280x720) the card needs the hint's four lines: one line instead.
 KEYS_HINT_SHORT = "Keys: N open · E engage · D dismiss · F false match · F1 all keys"
+TALL_PANEL_LINES = 48  # the card at full size with the replay on, and the full hint
 
 
 def _now() -> datetime:
@@ -640,17 +641,12 @@ class IncidentPanel(QWidget):
         self.refresh()  # rows are cut to the new width
 
     def _fit_keys_hint(self) -> None:
-        """The full keys hint where the card keeps its full size beside it, else one line:
-        the card's words come first, and F1 lists every key."""
-        width = max(1, self.keys.width())
-        full = QLabel(KEYS_HINT)
-        full.setWordWrap(True)
-        full.setFont(self.keys.font())
-        wanted = (
-            self.card.sizeHint().height() + full.heightForWidth(width)
-            + self.undo_button.sizeHint().height() + self.title.sizeHint().height()
-        )
-        self.keys.setText(KEYS_HINT if self.height() >= wanted else KEYS_HINT_SHORT)
+        """The full keys hint on a tall screen, one line on a short one (1280x720): there
+        the card needs the room for the photos, the replay and the facts at once, and F1
+        lists every key. By the panel's height in lines of text, so a larger desktop
+        font counts too (and not by what the card shows now: the hint must not jump)."""
+        tall = self.height() >= TALL_PANEL_LINES * self.fontMetrics().lineSpacing()
+        self.keys.setText(KEYS_HINT if tall else KEYS_HINT_SHORT)
 
     # -- undo -----------------------------------------------------------------------------
     def offer_undo(self, recent: RecentDecision) -> None:
