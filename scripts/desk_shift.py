@@ -330,6 +330,7 @@ class Press:
     quick: bool = False  # pressed before a card could have been read (on purpose)
     files: dict[str, str] = field(default_factory=dict)
     landed_s: float = 0.0  # from sending the key to the server having made it
+    before_age_s: float | None = None  # how much older the "before" screen is than asked
 
 
 class Officer:
@@ -339,6 +340,7 @@ class Officer:
         self.x, self.screen, self.out, self.window, self.rng = x, screen, out, window, rng
         self.presses: list[Press] = []
         self.dialogs_closed = 0
+        self.last_age = 0.0
         # The card and the outcome line, read off the screen every 25 ms (only those
         # regions: a whole screen 40 times a second would load the machine).
         self.frames: deque[tuple[float, np.ndarray, np.ndarray | None]] = deque(maxlen=120)
@@ -368,8 +370,12 @@ class Officer:
 
     def _frame_at(self, t: float) -> tuple[np.ndarray, np.ndarray | None] | None:
         with self.lock:
-            older = [(card, line) for ft, card, line in self.frames if ft <= t]
-        return older[-1] if older else None
+            older = [(ft, card, line) for ft, card, line in self.frames if ft <= t]
+        if not older:
+            return None
+        ft, card, line = older[-1]
+        self.last_age = t - ft  # a starved sampler reads an older screen than asked for
+        return card, line
 
     def press(self, key: str, kind: str, quick: bool = False) -> Press:
         """The key, after keeping the card as it is now and as it was the guard time ago."""
@@ -377,8 +383,9 @@ class Officer:
         press = Press(len(self.presses), now, key, kind, quick)
         current = self._read_now() if kind in ("decide", "reason", "outcome") else None
         if kind in ("decide", "reason", "outcome"):
-            for label, frame in (("now", current),
-                                 ("before", self._frame_at(now - GUARD_S))):
+            before = self._frame_at(now - GUARD_S)
+            press.before_age_s = round(self.last_age, 3) if before is not None else None
+            for label, frame in (("now", current), ("before", before)):
                 if frame is None:
                     continue
                 card, line = frame
@@ -630,6 +637,8 @@ def check(out: Path, data: Path, presses: list[Press]) -> dict:
                 f"showing it for the guard time; the last key before it "
                 f"({press.key if press else '-'} #{press.n if press else '-'}) had {now} "
                 f"at the key and {before} half a second before"
+                + (f" (that screen read {press.before_age_s:.2f} s older than asked: the "
+                   "reader was starved)" if press and (press.before_age_s or 0) > 0.1 else "")
             )
             verdicts.append({"incident": incident, "subject": want[0], "first": want[1],
                              "seen": False, "card_at_key": now,
