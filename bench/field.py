@@ -226,6 +226,10 @@ async def run(args) -> dict[str, Any]:
     results = {}
     with AnalysisPool() as pool, tempfile.TemporaryDirectory(prefix="lfr-field-") as tmp:
         for name, field in (("without", False), ("with", True)):
+            if name not in args.phases:
+                results[name] = {"gui_stall_p99_ms": None, "gui_stall_max_ms": None,
+                                 "gui_ticks": 0, "load_average": None}
+                continue
             print(f"phase {name} the field service: {args.minutes} min ...", flush=True)
             results[name] = await phase(args, pool, Path(tmp) / name, field, probe)
     return results
@@ -237,6 +241,8 @@ def main() -> int:
     parser.add_argument("--per-hour", type=float, default=60.0)
     parser.add_argument("--minutes", type=float, default=5.0, help="per phase")
     parser.add_argument("--port", type=int, default=18443)
+    parser.add_argument("--phases", default="without,with",
+                        help="which phases to run (a quick look at the phones: 'with')")
     args = parser.parse_args()
     import qasync
     from PySide6.QtWidgets import QApplication
