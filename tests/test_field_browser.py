@@ -131,7 +131,9 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             await page.close()
             await until("the phone lost", lambda: service.present() is None, 15)
             service.clock.offset += 61
-            await until("the cameras paused", lambda: not session.cameras.running, 15)
+            # (the tiles say why just after the cameras stop: wait for both)
+            await until("the cameras paused", lambda: not session.cameras.running and all(
+                "paused" in (f.detail or "") for f in session.feeds), 15)
             result["paused_tiles"] = [f.detail for f in session.feeds]
             result["confirmed_while_away"] = session.deployment.officers_present_confirmed_by
             # -- the page opens again (its token is a cookie): check-in resumes them.

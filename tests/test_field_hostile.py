@@ -353,6 +353,20 @@ def test_photos_follow_the_text_as_binary_frames_and_a_binary_frame_from_a_page_
         first = await phone.photos_of(text["id"], text["images"])
         sent = dict(service.dispatches[text["id"]].images)
         device = next(iter(service.phones))
+        # "Seen" over the page's own connection: the same rules as over HTTPS, recorded
+        # once per request id; another incident does not exist for this phone.
+        replies = []
+        for message in ({"type": "step", "id": text["id"], "step": "seen",
+                         "viewed": ["live", "clothing"], "request": "seen-0001"},
+                        {"type": "step", "id": text["id"], "step": "seen",
+                         "viewed": ["live", "clothing"], "request": "seen-0001"},
+                        {"type": "step", "id": "north-other-1", "step": "seen",
+                         "request": "seen-0002"},
+                        {"type": "step", "id": text["id"], "step": "arrested",
+                         "request": "seen-0003"},
+                        {"type": "step", "id": text["id"], "step": "seen", "request": 7}):
+            await phone.ws.send_str(json.dumps(message))
+            replies.append(await phone.next_message())
 
         async def reopened() -> dict:
             await phone.ws.close()
@@ -377,10 +391,16 @@ def test_photos_follow_the_text_as_binary_frames_and_a_binary_frame_from_a_page_
         await phone.close()
         await session.close()
         return (text, before_text, first, sent, after_reconnect, refused, still_paired,
-                after_refusal, audit_actions(store))
+                after_refusal, audit_actions(store), replies)
 
     (text, before_text, first, sent, after_reconnect, refused, still_paired, after_refusal,
-     audit) = run(scenario())
+     audit, replies) = run(scenario())
+    assert replies[0] == replies[1] == {"type": "reply", "request": "seen-0001", "ok": True,
+                                        "step": "seen"}
+    assert [(r["request"], r.get("status")) for r in replies[2:]] == [
+        ("seen-0002", 404), ("seen-0003", 400), ("", 400)]
+    seen = [d for _, a, d in audit if a == "field step" and d["step"] == "seen"]
+    assert len(seen) == 1 and seen[0]["images_viewed"] == ["live", "clothing"]
     assert text["type"] == "incident" and before_text == [], "the text comes first"
     assert text["images"] == ["live", "clothing"], "it names the photos that follow"
     assert len(json.dumps(text)) < 2000, "no photo travels in the text"

@@ -331,14 +331,16 @@ class FieldServer:
                     break
                 if message.type != WSMsgType.TEXT:
                     continue
-                await self._from_page(phone, page, message.data)
+                await self._from_page(ws, phone, page, message.data)
         finally:
             self.sockets.discard(ws)
             if page:
                 await self.service.disconnected(phone, page)
         return ws
 
-    async def _from_page(self, phone: Phone, page: str, text: str) -> None:
+    async def _from_page(
+        self, ws: web.WebSocketResponse, phone: Phone, page: str, text: str
+    ) -> None:
         try:
             message = json.loads(text)
         except ValueError:
@@ -350,24 +352,44 @@ class FieldServer:
             await self.service.heartbeat(phone, page)
         elif kind == "cleared":
             await self.service.cleared(phone)
+        elif kind == "step":
+            # A step over the page's own connection (the page sends "seen" this way: no
+            # HTTPS connection to open, so the desk hears it at once). The same rules as
+            # over HTTPS; the reply names the request.
+            request_id = message.get("request")
+            try:
+                reply = await self._take_step(phone, message.get("id"), message)
+            except Refused as exc:
+                reply = {"error": str(exc), "status": exc.status}
+            if not ws.closed:
+                await ws.send_str(json.dumps({
+                    "type": "reply", "request": request_id if _request_id(request_id) else "",
+                    **reply,
+                }))
 
     async def _step(self, request: web.Request) -> web.Response:
         phone = await self._phone(request)
         body = await self._body(request)
+        reply = await self._take_step(phone, request.match_info["incident"], body)
+        return web.json_response(reply)
+
+    async def _take_step(
+        self, phone: Phone, incident: object, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A step, from a request's body or a message on the page's connection."""
         step, request_id = body.get("step"), body.get("request")
         viewed = body.get("viewed", [])
-        if not isinstance(step, str) or not _request_id(request_id) or not isinstance(
-            viewed, list
-        ):
+        if not isinstance(incident, str) or not isinstance(step, str) or not _request_id(
+            request_id
+        ) or not isinstance(viewed, list):
             raise Refused(400, "A step and a request id are needed.")
         shown_ms = body.get("shown_ms")
-        reply = await self.service.step(
-            phone, request.match_info["incident"], step, request_id,
+        return await self.service.step(
+            phone, incident, step, request_id,
             [v for v in viewed if isinstance(v, str)],
             float(shown_ms) if isinstance(shown_ms, int | float) and 0 <= shown_ms < 1e6
             else None,
         )
-        return web.json_response(reply)
 
     async def _outcome(self, request: web.Request) -> web.Response:
         phone = await self._phone(request)

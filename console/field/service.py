@@ -63,6 +63,9 @@ HEARTBEAT_S = 5.0
 LOST_AFTER_S = 20.0
 UNSEEN_ALARM_S = 30.0
 CLEAR_WAIT_S = 1.5  # how long an open page has to confirm it cleared itself
+# The desk is told of changes at most this often: twenty phones' "seen" in one burst are
+# one repaint of its panel, not twenty on the event loop the phones' messages share.
+TELL_EVERY_S = 0.2
 PUSH_TIMEOUT_S = 10.0  # a phone that takes longer to take a message is left to reconnect
 # After conclusion a phone coming back online is told so (410) for this long; then the
 # service stops listening.
@@ -243,6 +246,8 @@ class FieldService:
         self._queued: list[tuple[str, str, dict[str, Any], asyncio.Future[None]]] = []
         self._flushing: asyncio.Task | None = None
         self._last_heard_any: float | None = None
+        self._told_at = -TELL_EVERY_S
+        self._telling: asyncio.TimerHandle | None = None
 
     # -- the record --------------------------------------------------------------------
     async def _audit(self, actor: str, action: str, details: dict[str, Any]) -> None:
@@ -278,6 +283,23 @@ class FieldService:
         task.add_done_callback(self._writes.discard)
 
     def _changed(self) -> None:
+        """Tell the desk: at once, or (within TELL_EVERY_S of the last time) once when that
+        has passed, however many changes came meanwhile."""
+        if self.listener is None or self._telling is not None:
+            return
+        wait = self._told_at + TELL_EVERY_S - time.monotonic()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            wait = 0.0
+        if wait <= 0:
+            self._tell()
+        else:
+            self._telling = loop.call_later(wait, self._tell)
+
+    def _tell(self) -> None:
+        self._telling = None
+        self._told_at = time.monotonic()
         if self.listener is not None:
             self.listener.field_changed()
 
@@ -322,6 +344,9 @@ class FieldService:
             self._changed()
 
     async def close(self) -> None:
+        if self._telling is not None:
+            self._telling.cancel()
+            self._telling = None
         if self._tick is not None:
             self._tick.cancel()
             await asyncio.gather(self._tick, return_exceptions=True)
@@ -750,13 +775,18 @@ class FieldService:
         self, phone: Phone, message: dict[str, Any], photos_of: Dispatch | None = None
     ) -> None:
         """A message, then (for an incident) its photos as binary frames, in that order:
-        the page lays the card out while the photos are on their way."""
+        the page lays the card out while the photos are on their way. Pushed to many
+        phones at once (``_push_each``), every text leaves before any photo: a write that
+        fits the socket's buffer does not yield, so without the ``sleep(0)`` the last
+        phone's text would wait for every other phone's photos."""
         channel = phone.channel
         if channel is None:
             return
         try:
             async with asyncio.timeout(PUSH_TIMEOUT_S):
                 await channel.send(message)
+                if photos_of is not None:
+                    await asyncio.sleep(0)
                 for frame in photos_of.photo_frames() if photos_of is not None else ():
                     if photos_of.closed:  # closed meanwhile: no photo leaves after that
                         break

@@ -133,6 +133,8 @@ function receive(message) {
     for (const item of state.incidents.values()) resend(item);
   } else if (message.type === "incident") {
     showIncident(message);
+  } else if (message.type === "reply") {
+    replied(message);
   } else if (message.type === "closed") {
     closeIncident(message.id, message.words);
   } else if (message.type === "clear") {
@@ -205,7 +207,7 @@ function showIncident(data) {
       // How long this phone took to show it, from the text's arrival (for the bench).
       const shownMs = Math.round(performance.now() - item.received);
       send(item, `/api/incidents/${data.id}/step`, { step: "seen", viewed, shown_ms: shownMs },
-           () => render(item, "seen"));
+           () => render(item, "seen"), true);
     });
   } else {
     render(item, data.step);
@@ -295,9 +297,11 @@ function done(item, words) {
 }
 
 // A request is sent again until the desk answers: a phone that loses its network between
-// the tap and the reply sends the same request id, which the desk records once.
-function send(item, path, body, onDone) {
-  const request = { path, body: { ...body, request: requestId() }, onDone };
+// the tap and the reply sends the same request id, which the desk records once. "Seen"
+// (*bySocket*) goes over the page's own connection while it is open: no HTTPS connection
+// to open first, so the desk hears it at once; otherwise, like every other step, over HTTPS.
+function send(item, path, body, onDone, bySocket = false) {
+  const request = { path, body: { ...body, request: requestId() }, onDone, bySocket };
   item.pending = request;
   for (const b of item.actions.querySelectorAll("button")) b.disabled = true;
   attempt(item, request);
@@ -305,25 +309,54 @@ function send(item, path, body, onDone) {
 
 async function attempt(item, request) {
   if (!state.incidents.has(item.data.id) || item.pending !== request) return;
+  clearTimeout(request.timer);
+  const socket = state.socket;
+  if (request.bySocket && socket && socket.readyState === WebSocket.OPEN && state.page) {
+    socket.send(JSON.stringify({ type: "step", id: item.data.id, ...request.body }));
+    request.timer = setTimeout(() => attempt(item, request), 3000);  // no reply: again
+    return;
+  }
   try {
     const response = await api(request.path, request.body);
-    const reply = await response.json();
-    if (response.ok) {
-      if (item.pending === request) item.pending = null;
-      request.onDone(reply);
-      return;
+    if (!settle(item, request, response.status, await response.json())) {
+      throw new Error("not recorded yet");
     }
-    if (response.status >= 500 || response.status === 409 && /open page/.test(reply.error)) {
-      throw new Error(reply.error);
-    }
-    item.pending = null;
-    item.progress.textContent = reply.error || "Refused";
-    for (const b of item.actions.querySelectorAll("button")) b.disabled = false;
   } catch (e) {
-    if (state.cleared) return;
-    item.progress.innerHTML = "";
-    item.progress.append(el("span", { class: "pending" }, "Not sent yet: retrying…"));
-    setTimeout(() => attempt(item, request), 2000);
+    retry(item, request);
+  }
+}
+
+// The desk's answer to a request (over HTTPS, or a reply on the page's connection): false
+// when it is worth sending again.
+function settle(item, request, status, reply) {
+  if (status === 200) {
+    if (item.pending === request) item.pending = null;
+    request.onDone(reply);
+    return true;
+  }
+  if (status >= 500 || status === 409 && /open page/.test(reply.error)) return false;
+  item.pending = null;
+  item.progress.textContent = reply.error || "Refused";
+  for (const b of item.actions.querySelectorAll("button")) b.disabled = false;
+  return true;
+}
+
+function retry(item, request) {
+  if (state.cleared || item.pending !== request) return;
+  item.progress.innerHTML = "";
+  item.progress.append(el("span", { class: "pending" }, "Not sent yet: retrying…"));
+  clearTimeout(request.timer);
+  request.timer = setTimeout(() => attempt(item, request), 2000);
+}
+
+function replied(message) {
+  for (const item of state.incidents.values()) {
+    const request = item.pending;
+    if (!request || request.body.request !== message.request) continue;
+    clearTimeout(request.timer);
+    if (!settle(item, request, message.error ? message.status : 200, message)) {
+      retry(item, request);
+    }
   }
 }
 
