@@ -138,6 +138,7 @@ class PhoneClient:
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.messages: list[dict] = []
+        self.photos: list[tuple[dict, bytes]] = []  # (header, JPEG) as the frames came
         self.beating = None
 
     def headers(self, extra: dict | None = None) -> dict:
@@ -187,14 +188,37 @@ class PhoneClient:
             await self.heartbeat()
 
     async def next_message(self, timeout: float = 10.0) -> dict:
+        """The next text message; photo frames on the way are kept in ``photos``. A closed
+        connection is {"type": "socket CLOSE", "code": ...}."""
         import asyncio
 
-        message = await asyncio.wait_for(self.ws.receive(), timeout)
-        if message.type != aiohttp.WSMsgType.TEXT:
-            return {"type": f"socket {message.type.name}"}
-        data = json.loads(message.data)
-        self.messages.append(data)
-        return data
+        while True:
+            message = await asyncio.wait_for(self.ws.receive(), timeout)
+            if message.type == aiohttp.WSMsgType.BINARY:
+                self.photos.append(photo_frame(message.data))
+                continue
+            if message.type != aiohttp.WSMsgType.TEXT:
+                return {"type": f"socket {message.type.name}", "code": message.data}
+            data = json.loads(message.data)
+            self.messages.append(data)
+            return data
+
+    async def photos_of(self, incident_id: str, kinds, timeout: float = 10.0) -> dict:
+        """Read on until a photo of each of *kinds* for the incident has come: kind -> JPEG."""
+        import asyncio
+
+        def have() -> dict:
+            return {h["kind"]: jpeg for h, jpeg in self.photos if h["id"] == incident_id}
+
+        while not set(kinds) <= set(have()):
+            message = await asyncio.wait_for(self.ws.receive(), timeout)
+            if message.type == aiohttp.WSMsgType.BINARY:
+                self.photos.append(photo_frame(message.data))
+            elif message.type == aiohttp.WSMsgType.TEXT:
+                self.messages.append(json.loads(message.data))
+            else:
+                raise AssertionError(f"the connection ended: {message.type.name}")
+        return have()
 
     async def heartbeat(self) -> None:
         await self.ws.send_str(json.dumps({"type": "heartbeat"}))
@@ -205,6 +229,12 @@ class PhoneClient:
         if self.ws is not None:
             await self.ws.close()
         await self.http.close()
+
+
+def photo_frame(data: bytes) -> tuple[dict, bytes]:
+    """A photo frame as the page reads it: a 2-byte length, a JSON header, the JPEG."""
+    length = int.from_bytes(data[:2], "big")
+    return json.loads(data[2:2 + length]), data[2 + length:]
 
 
 def audit_actions(store: Store, reference: str = "FIELD-1") -> list[tuple[str, str, dict]]:

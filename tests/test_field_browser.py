@@ -131,7 +131,9 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             await page.close()
             await until("the phone lost", lambda: service.present() is None, 15)
             service.clock.offset += 61
-            await until("the cameras paused", lambda: not session.cameras.running, 15)
+            # (the tiles say why just after the cameras stop: wait for both)
+            await until("the cameras paused", lambda: not session.cameras.running and all(
+                "paused" in (f.detail or "") for f in session.feeds), 15)
             result["paused_tiles"] = [f.detail for f in session.feeds]
             result["confirmed_while_away"] = session.deployment.officers_present_confirmed_by
             # -- the page opens again (its token is a cookie): check-in resumes them.
@@ -199,3 +201,118 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0 and "intact" in done.stdout, done.stdout + done.stderr
+
+
+# What a page could keep of anything, read from inside it.
+STORAGE = """async () => ({
+  local: localStorage.length, session: sessionStorage.length,
+  indexeddb: (await indexedDB.databases()).length, caches: (await caches.keys()).length,
+  workers: (await navigator.serviceWorker.getRegistrations()).length,
+  cookies: document.cookie.length,
+})"""
+NOTHING_KEPT = {"local": 0, "session": 0, "indexeddb": 0, "caches": 0, "workers": 0,
+                "cookies": 0}
+
+
+def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_text_only(
+    tmp_path
+):
+    """A phone's browser with a profile on disk (as a real phone's is): the incident's photos
+    come as binary frames and show; nothing of them lands in any storage the browser
+    keeps; a binary frame from the page is refused and the page comes back with its
+    photos; a page opened again is sent them again; at conclusion their blob: URLs are
+    revoked."""
+    import numpy as np
+    from playwright.async_api import async_playwright
+
+    from console.domain.sightings import AlertEvent
+    from console.storage.field import MESSAGE_REFUSED
+    from tests.field_helpers import engaged_alert, open_field_session
+
+    rng = np.random.default_rng(26)  # noise: every photo's bytes are its own
+    alert = replace(engaged_alert(None, scene=rng.integers(0, 255, (540, 960, 3), np.uint8)),
+                    crop_rgb=rng.integers(0, 255, (160, 160, 3), np.uint8))
+    profile = tmp_path / "phone-profile"
+    card = f"#incident-{alert.alert_id}"
+    photos_js = ("imgs => imgs.map(i => [i.dataset.kind, i.naturalWidth, i.src])")
+
+    async def scenario() -> dict:
+        session, service, store, _ = open_field_session(tmp_path / "desk")
+        session.open()
+        await until("the field service", lambda: bool(service.address), 20)
+        r: dict = {}
+        async with async_playwright() as p:
+            phone = await p.chromium.launch_persistent_context(
+                str(profile), executable_path=str(CHROMIUM), viewport=PHONE,
+                args=[*FLAGS, "--ignore-certificate-errors-spki-list="
+                      + service.server.certificate.spki_sha256],
+            )
+            page = await phone.new_page()
+            code, _ = await service.issue_code("PC 4821 Ward", session.officer)
+            await page.goto(service.pairing_url(code))
+            await page.click("#pair")
+            await page.wait_for_selector("#status.on", timeout=15_000)
+            device = next(iter(service.phones))
+            session._on_alert(AlertEvent(alert, True))
+            await session.record.drain()
+            await session.decide_incident([alert.alert_id], Decision.ENGAGE, "", alert.alert_id)
+            await page.wait_for_selector(f"{card} button:has-text('Going')", timeout=15_000)
+            r["jpegs"] = dict(service.dispatches[alert.alert_id].images)
+            r["shown"] = await page.eval_on_selector_all(f"{card} img[data-kind]", photos_js)
+            r["card"] = await page.inner_text(card)
+            r["kept"] = await page.evaluate(STORAGE)
+            # A binary frame from the page: refused, its connection closed; it reconnects.
+            first_page = service.phones[device].page
+            await page.evaluate("state.socket.send(new Uint8Array([0, 2, 123, 125, 255, 216]))")
+            await until("the page back", lambda: service.phones[device].checked_in and (
+                service.phones[device].page not in ("", first_page)), 20)
+            await page.wait_for_selector("#status.on", timeout=10_000)
+            r["refused"] = [e.details for e in store.audit.entries()
+                            if e.action == MESSAGE_REFUSED]
+            r["after_refusal"] = await page.eval_on_selector_all(f"{card} img[data-kind]",
+                                                                 photos_js)
+            # The page closed and opened again: its incident comes again, photos and all.
+            await page.close()
+            await until("the phone lost", lambda: service.present() is None, 15)
+            page = await phone.new_page()
+            await page.goto(service.address + "/")
+            await page.wait_for_selector(f"{card} button:has-text('Going')", timeout=15_000)
+            await page.wait_for_function(
+                f"[...document.querySelectorAll('{card} img[data-kind]')]"
+                ".every(i => i.naturalWidth > 0)", timeout=10_000)
+            r["reopened"] = await page.eval_on_selector_all(f"{card} img[data-kind]", photos_js)
+            # Conclusion: the page is cleared and its blob: URLs are revoked.
+            urls = [src for _, _, src in r["reopened"]]
+            await session.conclude()
+            await page.wait_for_selector("#cleared:not([hidden])", timeout=5_000)
+            r["revoked"] = await page.evaluate(
+                "urls => Promise.all(urls.map(u => fetch(u).then(() => 'readable', "
+                "() => 'revoked')))", urls)
+            r["kept_after"] = await page.evaluate(STORAGE)
+            await phone.close()  # the profile on disk is all the browser kept
+        await session.close()
+        store.close()
+        return r
+
+    r = asyncio.run(scenario())
+    jpegs = r["jpegs"]
+    assert sorted(jpegs) == ["clothing", "live"]
+    for shown in (r["shown"], r["after_refusal"], r["reopened"]):
+        assert {k: (w > 0, src[:5]) for k, w, src in shown} == {
+            "live": (True, "blob:"), "clothing": (True, "blob:")}, shown
+    assert "No picture" in r["card"], "the watchlist photo it was not sent says so"
+    assert r["kept"] == NOTHING_KEPT and r["kept_after"] == NOTHING_KEPT
+    assert len(r["refused"]) == 1 and r["refused"][0]["why"] == "a binary frame from the page"
+    assert r["revoked"] == ["revoked", "revoked"]
+    # Nothing of any photo on the browser's disk: neither its bytes nor their base64.
+    import base64
+
+    needles = []
+    for jpeg in jpegs.values():
+        middle = len(jpeg) // 2
+        text = base64.b64encode(jpeg)
+        needles += [jpeg[middle:middle + 48], text[len(text) // 2:len(text) // 2 + 64]]
+    files = [f for f in profile.rglob("*") if f.is_file()]
+    assert files, "the browser kept a profile"
+    found = [str(f) for f in files for n in needles if n in f.read_bytes()]
+    assert found == [], found

@@ -16,6 +16,7 @@ from console.field import pairing as pairing_rules
 from console.field import server as field_server
 from console.field.pairing import Pairing, PairingRefused
 from console.storage.field import (
+    MESSAGE_REFUSED,
     PAIRING_LOCKED,
     PAIRING_REFUSED,
     SECOND_DEVICE,
@@ -335,3 +336,79 @@ def test_an_outcome_sent_again_after_a_lost_reply_is_recorded_exactly_once(tmp_p
     assert recorded[0]["recorded_on"] == "on the ground: PC 4821 Ward (phone " + (
         recorded[0]["recorded_on"].split("(phone ")[1])
     assert len(outcomes) == 1
+
+
+def test_photos_follow_the_text_as_binary_frames_and_a_binary_frame_from_a_page_is_refused(
+    tmp_path
+):
+    async def scenario():
+        session, service, store, listener = await opened(tmp_path)
+        phone = await paired_phone(service)
+        alert = engaged_alert(None)
+        session._on_alert(AlertEvent(alert, True))
+        await session.record.drain()
+        await session.decide_incident([alert.alert_id], Decision.ENGAGE, "", alert.alert_id)
+        text = await phone.next_message()
+        before_text = list(phone.photos)
+        first = await phone.photos_of(text["id"], text["images"])
+        sent = dict(service.dispatches[text["id"]].images)
+        device = next(iter(service.phones))
+        # "Seen" over the page's own connection: the same rules as over HTTPS, recorded
+        # once per request id; another incident does not exist for this phone.
+        replies = []
+        for message in ({"type": "step", "id": text["id"], "step": "seen",
+                         "viewed": ["live", "clothing"], "request": "seen-0001"},
+                        {"type": "step", "id": text["id"], "step": "seen",
+                         "viewed": ["live", "clothing"], "request": "seen-0001"},
+                        {"type": "step", "id": "north-other-1", "step": "seen",
+                         "request": "seen-0002"},
+                        {"type": "step", "id": text["id"], "step": "arrested",
+                         "request": "seen-0003"},
+                        {"type": "step", "id": text["id"], "step": "seen", "request": 7}):
+            await phone.ws.send_str(json.dumps(message))
+            replies.append(await phone.next_message())
+
+        async def reopened() -> dict:
+            await phone.ws.close()
+            for _ in range(200):
+                if service.present() is None:
+                    break
+                await asyncio.sleep(0.02)
+            phone.photos.clear()
+            assert (await phone.open_page())["type"] == "hello"
+            again = await phone.next_message()
+            assert again["type"] == "incident" and again["id"] == text["id"]
+            return await phone.photos_of(text["id"], text["images"])
+
+        # The page goes away and comes back: the incident comes again, photos and all.
+        after_reconnect = await reopened()
+        # A binary frame from the page: refused, audited, its connection closed; the
+        # phone's pairing is untouched and a new page is sent everything again.
+        await phone.ws.send_bytes(b"\x00\x02{}\xff\xd8 not a page message")
+        refused = await phone.next_message()
+        still_paired = service.phones[device].ended is False
+        after_refusal = await reopened()
+        await phone.close()
+        await session.close()
+        return (text, before_text, first, sent, after_reconnect, refused, still_paired,
+                after_refusal, audit_actions(store), replies)
+
+    (text, before_text, first, sent, after_reconnect, refused, still_paired, after_refusal,
+     audit, replies) = run(scenario())
+    assert replies[0] == replies[1] == {"type": "reply", "request": "seen-0001", "ok": True,
+                                        "step": "seen"}
+    assert [(r["request"], r.get("status")) for r in replies[2:]] == [
+        ("seen-0002", 404), ("seen-0003", 400), ("", 400)]
+    seen = [d for _, a, d in audit if a == "field step" and d["step"] == "seen"]
+    assert len(seen) == 1 and seen[0]["images_viewed"] == ["live", "clothing"]
+    assert text["type"] == "incident" and before_text == [], "the text comes first"
+    assert text["images"] == ["live", "clothing"], "it names the photos that follow"
+    assert len(json.dumps(text)) < 2000, "no photo travels in the text"
+    assert first == sent and all(j.startswith(b"\xff\xd8") for j in first.values())
+    assert after_reconnect == sent and after_refusal == sent
+    assert refused == {"type": "socket CLOSE", "code": 1003}
+    assert still_paired
+    refusals = [d for _, a, d in audit if a == MESSAGE_REFUSED]
+    assert len(refusals) == 1 and refusals[0]["why"] == "a binary frame from the page"
+    again = [d for _, a, d in audit if a == "field images delivered again"]
+    assert len(again) == 2 and all(d["images"] == ["clothing", "live"] for d in again)

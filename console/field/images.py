@@ -3,10 +3,14 @@
 The clothing crop is the camera frame around the person (a shoulder's width and more either
 side of the face, from just above the head to well below it), cut from the scene frame the alert
 kept in memory; the scene itself never leaves the desk. Images are JPEG, at most
-``MAX_SIDE`` pixels a side: enough for a phone, small enough to arrive at once.
+``MAX_SIDE`` pixels a side: enough for a phone, small enough to arrive at once. Each goes
+to the phones as one binary WebSocket frame (``photo_frame``), made once per incident.
 """
 
 from __future__ import annotations
+
+import json
+import struct
 
 import cv2
 import numpy as np
@@ -28,6 +32,14 @@ def jpeg(rgb: np.ndarray | None, max_side: int = MAX_SIDE) -> bytes | None:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, QUALITY])
     return buf.tobytes() if ok else None
+
+
+def photo_frame(incident_id: str, kind: str, jpeg_bytes: bytes) -> bytes:
+    """One photo as a phone's page takes it: a 2-byte big-endian header length, the header
+    (JSON: the incident's id and the photo's kind), then the JPEG as it is. No base64: a
+    quarter fewer bytes, and the page makes a blob: URL straight from them."""
+    header = json.dumps({"id": incident_id, "kind": kind}, separators=(",", ":")).encode()
+    return struct.pack(">H", len(header)) + header + jpeg_bytes
 
 
 def clothing_crop(alert: Alert) -> np.ndarray | None:

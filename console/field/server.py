@@ -17,10 +17,11 @@ Only what a phone needs, and every request read as hostile:
 - A connection must deliver a whole request head within ``HEAD_TIMEOUT_S`` of opening
   (and of the previous response): a slow-loris client is cut off (``_Deadline``).
 - An incident's photos come with it over the page's WebSocket (audited before they
-  leave): never an HTTP resource a browser could cache, and everything is ``Cache-Control:
-  no-store`` anyway. The page holds them in memory only (blob: URLs, revoked when the
-  incident closes); no service worker, no storage API (``Content-Security-Policy`` forbids
-  workers outright).
+  leave), as binary frames right after its text: never an HTTP resource a browser could
+  cache, and everything is ``Cache-Control: no-store`` anyway. The page holds them in
+  memory only (blob: URLs, revoked when the incident closes); no service worker, no
+  storage API (``Content-Security-Policy`` forbids workers outright). The page itself
+  sends text only: a binary frame from it is refused (audited) and its connection closed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from console.field.pairing import PairingRefused
 from console.field.service import HEARTBEAT_S, FieldService, Phone, Refused
@@ -133,6 +134,10 @@ class _Socket:
     async def send(self, message: dict[str, Any]) -> None:
         if not self.ws.closed:
             await self.ws.send_str(json.dumps(message))
+
+    async def send_bytes(self, frame: bytes) -> None:
+        if not self.ws.closed:
+            await self.ws.send_bytes(frame)
 
     async def close(self, code: int, why: str) -> None:
         await self.ws.close(code=code, message=why.encode()[:120])
@@ -300,7 +305,11 @@ class FieldServer:
 
     async def _live(self, request: web.Request) -> web.StreamResponse:
         phone = await self._phone(request, page=False)
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S * 2, max_msg_size=MAX_BODY)
+        # No permessage-deflate: the photos are JPEG (deflate gains nothing on them and
+        # cost the desk's loop and the phone's network process a pass over every byte of
+        # every phone's copy), and no compression side channel on what the page sends.
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S * 2, max_msg_size=MAX_BODY,
+                                   compress=False)
         await ws.prepare(request)
         self.sockets.add(ws)
         page = ""
@@ -312,16 +321,26 @@ class FieldServer:
                 await ws.close(code=4009, message=b"refused")
                 return ws
             async for message in ws:
+                if message.type == WSMsgType.BINARY:
+                    # The page sends JSON text only: anything else is refused (audited),
+                    # and its connection closed ("unsupported data"); the page may
+                    # reconnect and is sent its incidents again.
+                    await self.service.refuse_message(phone, "a binary frame from the page")
+                    await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
+                                   message=b"the page sends text only")
+                    break
                 if message.type != WSMsgType.TEXT:
                     continue
-                await self._from_page(phone, page, message.data)
+                await self._from_page(ws, phone, page, message.data)
         finally:
             self.sockets.discard(ws)
             if page:
                 await self.service.disconnected(phone, page)
         return ws
 
-    async def _from_page(self, phone: Phone, page: str, text: str) -> None:
+    async def _from_page(
+        self, ws: web.WebSocketResponse, phone: Phone, page: str, text: str
+    ) -> None:
         try:
             message = json.loads(text)
         except ValueError:
@@ -333,24 +352,44 @@ class FieldServer:
             await self.service.heartbeat(phone, page)
         elif kind == "cleared":
             await self.service.cleared(phone)
+        elif kind == "step":
+            # A step over the page's own connection (the page sends "seen" this way: no
+            # HTTPS connection to open, so the desk hears it at once). The same rules as
+            # over HTTPS; the reply names the request.
+            request_id = message.get("request")
+            try:
+                reply = await self._take_step(phone, message.get("id"), message)
+            except Refused as exc:
+                reply = {"error": str(exc), "status": exc.status}
+            if not ws.closed:
+                await ws.send_str(json.dumps({
+                    "type": "reply", "request": request_id if _request_id(request_id) else "",
+                    **reply,
+                }))
 
     async def _step(self, request: web.Request) -> web.Response:
         phone = await self._phone(request)
         body = await self._body(request)
+        reply = await self._take_step(phone, request.match_info["incident"], body)
+        return web.json_response(reply)
+
+    async def _take_step(
+        self, phone: Phone, incident: object, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A step, from a request's body or a message on the page's connection."""
         step, request_id = body.get("step"), body.get("request")
         viewed = body.get("viewed", [])
-        if not isinstance(step, str) or not _request_id(request_id) or not isinstance(
-            viewed, list
-        ):
+        if not isinstance(incident, str) or not isinstance(step, str) or not _request_id(
+            request_id
+        ) or not isinstance(viewed, list):
             raise Refused(400, "A step and a request id are needed.")
         shown_ms = body.get("shown_ms")
-        reply = await self.service.step(
-            phone, request.match_info["incident"], step, request_id,
+        return await self.service.step(
+            phone, incident, step, request_id,
             [v for v in viewed if isinstance(v, str)],
             float(shown_ms) if isinstance(shown_ms, int | float) and 0 <= shown_ms < 1e6
             else None,
         )
-        return web.json_response(reply)
 
     async def _outcome(self, request: web.Request) -> web.Response:
         phone = await self._phone(request)

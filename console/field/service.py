@@ -19,7 +19,6 @@ the desk live. An incident no phone has seen within ``UNSEEN_ALARM_S`` is flagge
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import secrets
 import time
@@ -44,7 +43,7 @@ from console.domain.field import (
 )
 from console.domain.officers import Officer, Permission
 from console.domain.policy import SitePolicy
-from console.field.images import clothing_crop, jpeg
+from console.field.images import clothing_crop, jpeg, photo_frame
 from console.field.pairing import (
     Pairing,
     PairingRefused,
@@ -64,6 +63,9 @@ HEARTBEAT_S = 5.0
 LOST_AFTER_S = 20.0
 UNSEEN_ALARM_S = 30.0
 CLEAR_WAIT_S = 1.5  # how long an open page has to confirm it cleared itself
+# The desk is told of changes at most this often: twenty phones' "seen" in one burst are
+# one repaint of its panel, not twenty on the event loop the phones' messages share.
+TELL_EVERY_S = 0.2
 PUSH_TIMEOUT_S = 10.0  # a phone that takes longer to take a message is left to reconnect
 # After conclusion a phone coming back online is told so (410) for this long; then the
 # service stops listening.
@@ -86,6 +88,7 @@ class Channel(Protocol):
     """A phone's open page, as the service pushes to it."""
 
     async def send(self, message: dict[str, Any]) -> None: ...
+    async def send_bytes(self, frame: bytes) -> None: ...
     async def close(self, code: int, why: str) -> None: ...
 
 
@@ -144,14 +147,18 @@ class Dispatch:
     alarmed: bool = False
     pushed_at: datetime | None = None  # when it left for the phones (for the bench)
     phone_ms: dict[str, float] = field(default_factory=dict)  # arrival -> shown, per phone
-    _encoded: dict[str, str] | None = field(default=None, repr=False)
+    _frames: list[bytes] | None = field(default=None, repr=False)
 
-    def encoded(self) -> dict[str, str]:
-        """The photos as base64, made once for every phone (empty once closed)."""
-        if self._encoded is None or not self.images:
-            self._encoded = {k: base64.b64encode(self.images[k]).decode()
-                             for k in IMAGE_KINDS if k in self.images}
-        return self._encoded
+    def photo_frames(self) -> list[bytes]:
+        """The photos as binary frames (``photo_frame``), made once for every phone; none
+        once the incident is closed."""
+        if self._frames is None or not self.images:
+            self._frames = [photo_frame(self.incident_id, k, self.images[k])
+                            for k in IMAGE_KINDS if k in self.images]
+        return self._frames
+
+    def forget_photos(self) -> None:
+        self.images, self._frames = {}, None
 
     def last_step(self, device: str) -> Step | None:
         steps = self.steps.get(device)
@@ -163,8 +170,9 @@ class Dispatch:
         return (min(found)[1], min(found)[0]) if found else None
 
     def message(self, device: str, now: datetime) -> dict[str, Any]:
-        """The incident as its phone gets it, photos included (JPEG, base64): pushed at
-        once, nothing to fetch, nothing for a browser cache to keep."""
+        """The incident's text as its phone gets it; the photos it names follow at once
+        as binary frames over the same connection (``photo_frames``): nothing to fetch,
+        nothing for a browser cache to keep."""
         return {
             "type": "incident",
             "id": self.incident_id,
@@ -175,7 +183,7 @@ class Dispatch:
             "side": self.site.side,
             "seconds_ago": max(0.0, (now - self.sighted_at).total_seconds()),
             "direction": self.direction,
-            "images": self.encoded(),
+            "images": [k for k in IMAGE_KINDS if k in self.images],
             "engaged_by": self.engaged_by,
             "step": (self.last_step(device) or Step.SENT).value,
         }
@@ -238,6 +246,8 @@ class FieldService:
         self._queued: list[tuple[str, str, dict[str, Any], asyncio.Future[None]]] = []
         self._flushing: asyncio.Task | None = None
         self._last_heard_any: float | None = None
+        self._told_at = -TELL_EVERY_S
+        self._telling: asyncio.TimerHandle | None = None
 
     # -- the record --------------------------------------------------------------------
     async def _audit(self, actor: str, action: str, details: dict[str, Any]) -> None:
@@ -273,6 +283,23 @@ class FieldService:
         task.add_done_callback(self._writes.discard)
 
     def _changed(self) -> None:
+        """Tell the desk: at once, or (within TELL_EVERY_S of the last time) once when that
+        has passed, however many changes came meanwhile."""
+        if self.listener is None or self._telling is not None:
+            return
+        wait = self._told_at + TELL_EVERY_S - time.monotonic()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            wait = 0.0
+        if wait <= 0:
+            self._tell()
+        else:
+            self._telling = loop.call_later(wait, self._tell)
+
+    def _tell(self) -> None:
+        self._telling = None
+        self._told_at = time.monotonic()
         if self.listener is not None:
             self.listener.field_changed()
 
@@ -317,6 +344,9 @@ class FieldService:
             self._changed()
 
     async def close(self) -> None:
+        if self._telling is not None:
+            self._telling.cancel()
+            self._telling = None
         if self._tick is not None:
             self._tick.cancel()
             await asyncio.gather(self._tick, return_exceptions=True)
@@ -513,6 +543,13 @@ class FieldService:
         if phone.checked_in and not phone.ended:
             await self._lose(phone, "page closed or connection lost")
 
+    async def refuse_message(self, phone: Phone, why: str) -> None:
+        """A page sent what no page of ours sends (its connection is then closed)."""
+        log.info("field: refused from %s: %s", phone.label, why)
+        await self._audit(ACTOR, entries.MESSAGE_REFUSED, {
+            "device": phone.device, "officer": phone.officer, "why": why,
+        })
+
     async def cleared(self, phone: Phone) -> None:
         """The page confirms it wiped what it showed."""
         if phone.cleared_at is None:
@@ -534,7 +571,7 @@ class FieldService:
             "incident": d.incident_id, "device": phone.device, "officer": phone.officer,
             "images": sorted(d.images), "why": why,
         })
-        await self._push(phone, d.message(phone.device, self.wall()))
+        await self._push(phone, d.message(phone.device, self.wall()), d)
 
     def _request(
         self, phone: Phone, incident_id: str, request: str, kind: type, value: str
@@ -673,7 +710,7 @@ class FieldService:
                         "every checked-in officer")
         now = self.wall()
         d.pushed_at = now
-        await self._push_each({p: d.message(p.device, now) for p in recipients})
+        await self._push_each({p: d.message(p.device, now) for p in recipients}, d)
         self._changed()
 
     async def send_to(self, incident_id: str, device: str | None, by: str) -> None:
@@ -693,7 +730,7 @@ class FieldService:
             "to": "sent again by the desk",
         })
         now = self.wall()
-        await self._push_each({p: d.message(p.device, now) for p in new})
+        await self._push_each({p: d.message(p.device, now) for p in new}, d)
         self._changed()
 
     async def withdraw(self, incident_id: str, why: str) -> None:
@@ -717,7 +754,8 @@ class FieldService:
 
     async def _close(self, d: Dispatch, words: str, withdrawn: bool = False) -> None:
         """The incident is over for the phones: they drop it, images and all."""
-        d.closed, d.images, d._encoded = True, {}, None
+        d.closed = True
+        d.forget_photos()
         closed = {"type": "closed", "id": d.incident_id, "words": words, "withdrawn": withdrawn}
         await self._push_each({self.phones[device]: closed for device in d.recipients
                                if device in self.phones})
@@ -733,18 +771,34 @@ class FieldService:
                             f"{UNSEEN_ALARM_S:.0f} s: use the radio")
                 self._changed()
 
-    async def _push(self, phone: Phone, message: dict[str, Any]) -> None:
+    async def _push(
+        self, phone: Phone, message: dict[str, Any], photos_of: Dispatch | None = None
+    ) -> None:
+        """A message, then (for an incident) its photos as binary frames, in that order:
+        the page lays the card out while the photos are on their way. Pushed to many
+        phones at once (``_push_each``), every text leaves before any photo: a write that
+        fits the socket's buffer does not yield, so without the ``sleep(0)`` the last
+        phone's text would wait for every other phone's photos."""
         channel = phone.channel
         if channel is None:
             return
         try:
-            await asyncio.wait_for(channel.send(message), PUSH_TIMEOUT_S)
+            async with asyncio.timeout(PUSH_TIMEOUT_S):
+                await channel.send(message)
+                if photos_of is not None:
+                    await asyncio.sleep(0)
+                for frame in photos_of.photo_frames() if photos_of is not None else ():
+                    if photos_of.closed:  # closed meanwhile: no photo leaves after that
+                        break
+                    await channel.send_bytes(frame)
         except Exception as exc:  # a dead or stuck connection: the phone is lost, not the desk
             log.info("field: push to %s failed: %s", phone.label, exc)
 
-    async def _push_each(self, messages: dict[Phone, dict[str, Any]]) -> None:
+    async def _push_each(
+        self, messages: dict[Phone, dict[str, Any]], photos_of: Dispatch | None = None
+    ) -> None:
         """To every phone at once: a slow phone delays no other (nor the desk)."""
-        await asyncio.gather(*(self._push(p, m) for p, m in messages.items()))
+        await asyncio.gather(*(self._push(p, m, photos_of) for p, m in messages.items()))
 
     # -- the end -----------------------------------------------------------------------
     async def _clear(self, phone: Phone, why: str) -> None:
@@ -780,7 +834,8 @@ class FieldService:
             "devices": [p.device for p in phones], "why": "deployment concluded",
         })
         for d in self.dispatches.values():
-            d.closed, d.images, d._encoded = True, {}, None
+            d.closed = True
+            d.forget_photos()
         await self._clear_all(phones, "deployment concluded")
         self.receipt = [
             f"{p.label}: token ended {ended:%H:%M:%S}; page "

@@ -25,6 +25,7 @@ PAIRING_REFUSED = "field pairing refused"
 PAIRING_LOCKED = "field pairing locked"
 TOKEN_REFUSED = "field token refused"
 SECOND_DEVICE = "field token presented by a second device"
+MESSAGE_REFUSED = "field page message refused"  # e.g. a binary frame from a page
 REVOKED = "field phone revoked"
 ENDED = "field phones ended at conclusion"
 CLEARED = "field page cleared"

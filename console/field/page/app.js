@@ -1,6 +1,7 @@
-// The ground officer's page. Everything it shows lives in this page's memory only:
-// images are fetched with the page's id and kept as blob: URLs, revoked when an incident
-// closes or the page is cleared. No service worker, no storage API (the server's
+// The ground officer's page. Everything it shows lives in this page's memory only: an
+// incident's text comes over the page's WebSocket, its photos right after it as binary
+// frames, each kept as a blob: URL made straight from the frame's bytes, revoked when the
+// incident closes or the page is cleared. No service worker, no storage API (the server's
 // Content-Security-Policy forbids workers; nothing here touches localStorage).
 "use strict";
 
@@ -12,7 +13,7 @@ const state = {
   timer: null,
   retry: 0,
   cleared: false,
-  incidents: new Map(),  // id -> {data, el, urls: [], seenSent, pending}
+  incidents: new Map(),  // id -> {data, el, urls: [], photos, pending, ...}
 };
 
 const $ = (id) => document.getElementById(id);
@@ -101,7 +102,11 @@ function connect() {
   if (state.cleared) return;
   const socket = new WebSocket(`wss://${location.host}/api/live`);
   state.socket = socket;
-  socket.onmessage = (event) => receive(JSON.parse(event.data));
+  socket.binaryType = "arraybuffer";  // photos: bytes in this page's memory, nothing else
+  socket.onmessage = (event) => {
+    if (typeof event.data === "string") receive(JSON.parse(event.data));
+    else receivePhoto(event.data);
+  };
   socket.onclose = () => {
     clearInterval(state.timer);
     if (state.cleared || state.socket !== socket) return;
@@ -128,6 +133,8 @@ function receive(message) {
     for (const item of state.incidents.values()) resend(item);
   } else if (message.type === "incident") {
     showIncident(message);
+  } else if (message.type === "reply") {
+    replied(message);
   } else if (message.type === "closed") {
     closeIncident(message.id, message.words);
   } else if (message.type === "clear") {
@@ -160,7 +167,8 @@ function showIncident(data) {
   card.append(el("p", { class: "name" }, data.name));
   card.append(el("p", { class: "category" }, data.category));
   const photos = el("div", { class: "photos" });
-  const item = { data, el: card, urls: [], pending: null, received: performance.now() };
+  const item = { data, el: card, urls: [], pending: null, received: performance.now(),
+                 photos: new Map() };  // kind -> {img, done}: a photo still to come
   for (const [kind, caption] of [["watchlist", "Watchlist photo"], ["live", "Camera, best face"]]) {
     const fig = el("figure");
     const img = el("img", { alt: caption, "data-kind": kind });
@@ -190,18 +198,18 @@ function showIncident(data) {
   $("incidents").prepend(card);
   tick(item);
   item.clock = setInterval(() => tick(item), 1000);
+  const shown = awaitPhotos(item);
   if (data.step === "sent") {
     progress.textContent = "Loading the photos…";
-    loadImages(item).then((viewed) => {
+    shown.then((viewed) => {
       if (!state.incidents.has(data.id)) return;
-      // Seen once the photos are on the screen: the desk sees it at once.
-      // How long this phone took to show it, from the message's arrival (for the bench).
+      // Seen once every photo it was sent is on the screen: the desk sees it at once.
+      // How long this phone took to show it, from the text's arrival (for the bench).
       const shownMs = Math.round(performance.now() - item.received);
       send(item, `/api/incidents/${data.id}/step`, { step: "seen", viewed, shown_ms: shownMs },
-           () => render(item, "seen"));
+           () => render(item, "seen"), true);
     });
   } else {
-    loadImages(item);
     render(item, data.step);
   }
 }
@@ -211,25 +219,41 @@ function tick(item) {
   item.when.textContent = ago(item.data.seconds_ago + elapsed);
 }
 
-// The photos came with the incident: each becomes a blob: URL in this page's memory only
-// (revoked when the incident closes or the page is cleared); the text copy is dropped.
-async function loadImages(item) {
-  const viewed = [];
-  const images = item.data.images || {};
-  item.data.images = null;
-  await Promise.all(Array.from(item.el.querySelectorAll("img[data-kind]"), async (img) => {
+// The photos the incident's text names follow it as binary frames: resolves with the
+// kinds on the screen once each has loaded (or failed to). A kind not sent says so.
+function awaitPhotos(item) {
+  const sent = new Set(Array.isArray(item.data.images) ? item.data.images : []);
+  return Promise.all(Array.from(item.el.querySelectorAll("img[data-kind]"), (img) => {
     const kind = img.dataset.kind;
-    if (!images[kind]) {
+    if (!sent.has(kind)) {
       img.replaceWith(el("p", { class: "quiet" }, "No picture"));
-      return;
+      return null;
     }
-    const bytes = Uint8Array.from(atob(images[kind]), (c) => c.charCodeAt(0));
-    const url = URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
-    item.urls.push(url);
-    await new Promise((done) => { img.onload = done; img.onerror = done; img.src = url; });
-    if (img.naturalWidth > 0) viewed.push(kind);
-  }));
-  return viewed;
+    return new Promise((done) => item.photos.set(kind, { img, done }));
+  })).then((kinds) => kinds.filter(Boolean));
+}
+
+// A photo frame: a 2-byte header length, a JSON header {id, kind}, then the JPEG. It
+// becomes a blob: URL in this page's memory only (no base64, no copy of the bytes); one
+// for an incident this page does not hold open, or a kind already shown, is dropped.
+function receivePhoto(buffer) {
+  let header, jpeg;
+  try {
+    const length = new DataView(buffer).getUint16(0);
+    header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 2, length)));
+    jpeg = new Uint8Array(buffer, 2 + length);
+  } catch (e) {
+    return;
+  }
+  const item = header && state.incidents.get(header.id);
+  const waiting = item && item.photos.get(header.kind);
+  if (!waiting) return;
+  item.photos.delete(header.kind);
+  const url = URL.createObjectURL(new Blob([jpeg], { type: "image/jpeg" }));
+  item.urls.push(url);
+  const { img, done } = waiting;
+  img.onload = img.onerror = () => done(img.naturalWidth > 0 ? header.kind : null);
+  img.src = url;
 }
 
 function button(text, onclick, alt = false) {
@@ -273,9 +297,11 @@ function done(item, words) {
 }
 
 // A request is sent again until the desk answers: a phone that loses its network between
-// the tap and the reply sends the same request id, which the desk records once.
-function send(item, path, body, onDone) {
-  const request = { path, body: { ...body, request: requestId() }, onDone };
+// the tap and the reply sends the same request id, which the desk records once. "Seen"
+// (*bySocket*) goes over the page's own connection while it is open: no HTTPS connection
+// to open first, so the desk hears it at once; otherwise, like every other step, over HTTPS.
+function send(item, path, body, onDone, bySocket = false) {
+  const request = { path, body: { ...body, request: requestId() }, onDone, bySocket };
   item.pending = request;
   for (const b of item.actions.querySelectorAll("button")) b.disabled = true;
   attempt(item, request);
@@ -283,25 +309,54 @@ function send(item, path, body, onDone) {
 
 async function attempt(item, request) {
   if (!state.incidents.has(item.data.id) || item.pending !== request) return;
+  clearTimeout(request.timer);
+  const socket = state.socket;
+  if (request.bySocket && socket && socket.readyState === WebSocket.OPEN && state.page) {
+    socket.send(JSON.stringify({ type: "step", id: item.data.id, ...request.body }));
+    request.timer = setTimeout(() => attempt(item, request), 3000);  // no reply: again
+    return;
+  }
   try {
     const response = await api(request.path, request.body);
-    const reply = await response.json();
-    if (response.ok) {
-      if (item.pending === request) item.pending = null;
-      request.onDone(reply);
-      return;
+    if (!settle(item, request, response.status, await response.json())) {
+      throw new Error("not recorded yet");
     }
-    if (response.status >= 500 || response.status === 409 && /open page/.test(reply.error)) {
-      throw new Error(reply.error);
-    }
-    item.pending = null;
-    item.progress.textContent = reply.error || "Refused";
-    for (const b of item.actions.querySelectorAll("button")) b.disabled = false;
   } catch (e) {
-    if (state.cleared) return;
-    item.progress.innerHTML = "";
-    item.progress.append(el("span", { class: "pending" }, "Not sent yet: retrying…"));
-    setTimeout(() => attempt(item, request), 2000);
+    retry(item, request);
+  }
+}
+
+// The desk's answer to a request (over HTTPS, or a reply on the page's connection): false
+// when it is worth sending again.
+function settle(item, request, status, reply) {
+  if (status === 200) {
+    if (item.pending === request) item.pending = null;
+    request.onDone(reply);
+    return true;
+  }
+  if (status >= 500 || status === 409 && /open page/.test(reply.error)) return false;
+  item.pending = null;
+  item.progress.textContent = reply.error || "Refused";
+  for (const b of item.actions.querySelectorAll("button")) b.disabled = false;
+  return true;
+}
+
+function retry(item, request) {
+  if (state.cleared || item.pending !== request) return;
+  item.progress.innerHTML = "";
+  item.progress.append(el("span", { class: "pending" }, "Not sent yet: retrying…"));
+  clearTimeout(request.timer);
+  request.timer = setTimeout(() => attempt(item, request), 2000);
+}
+
+function replied(message) {
+  for (const item of state.incidents.values()) {
+    const request = item.pending;
+    if (!request || request.body.request !== message.request) continue;
+    clearTimeout(request.timer);
+    if (!settle(item, request, message.error ? message.status : 200, message)) {
+      retry(item, request);
+    }
   }
 }
 
@@ -311,6 +366,7 @@ function resend(item) {
 
 function forget(item) {
   clearInterval(item.clock);
+  item.photos.clear();
   for (const url of item.urls) URL.revokeObjectURL(url);
   item.urls = [];
   for (const img of item.el.querySelectorAll("img")) img.removeAttribute("src");
