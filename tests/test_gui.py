@@ -116,6 +116,7 @@ def check_refused_decision(qtbot, console, reason: str) -> None:
     pause_like_a_person(qtbot)
     qtbot.keyClick(panel.list, Qt.Key.Key_N)  # open it
     incident = panel.selected
+    qtbot.wait(650)  # the officer reads the card for the guard time before deciding
     click(qtbot, panel, Decision.ENGAGE)
     qtbot.waitUntil(lambda: "NOT recorded" in panel.banner.text(), timeout=5_000)
     assert reason in panel.banner.text()
