@@ -339,8 +339,7 @@ class Officer:
     def __init__(self, x: X, screen: Screen, out: Path, window: str, rng: random.Random):
         self.x, self.screen, self.out, self.window, self.rng = x, screen, out, window, rng
         self.presses: list[Press] = []
-        self.dialogs_closed = 0
-        self.last_age = 0.0
+        self.dialogs_cancelled = 0
         # The card and the outcome line, read off the screen every 25 ms (only those
         # regions: a whole screen 40 times a second would load the machine).
         self.frames: deque[tuple[float, np.ndarray, np.ndarray | None]] = deque(maxlen=120)
@@ -368,14 +367,12 @@ class Officer:
                     self.frames.append((time.time(), card, line))
             time.sleep(0.025)
 
-    def _frame_at(self, t: float) -> tuple[np.ndarray, np.ndarray | None] | None:
+    def _frame_at(self, t: float) -> tuple[float, np.ndarray, np.ndarray | None] | None:
+        """The last screen read at or before *t*: (when it was read, card, outcome line).
+        A starved sampler's is older than asked for."""
         with self.lock:
-            older = [(ft, card, line) for ft, card, line in self.frames if ft <= t]
-        if not older:
-            return None
-        ft, card, line = older[-1]
-        self.last_age = t - ft  # a starved sampler reads an older screen than asked for
-        return card, line
+            older = [frame for frame in self.frames if frame[0] <= t]
+        return older[-1] if older else None
 
     def press(self, key: str, kind: str, quick: bool = False) -> Press:
         """The key, after keeping the card as it is now and as it was the guard time ago."""
@@ -383,8 +380,10 @@ class Officer:
         press = Press(len(self.presses), now, key, kind, quick)
         current = self._read_now() if kind in ("decide", "reason", "outcome") else None
         if kind in ("decide", "reason", "outcome"):
-            before = self._frame_at(now - GUARD_S)
-            press.before_age_s = round(self.last_age, 3) if before is not None else None
+            asked = now - GUARD_S
+            read = self._frame_at(asked)
+            before = None if read is None else read[1:]
+            press.before_age_s = None if read is None else round(asked - read[0], 3)
             for label, frame in (("now", current), ("before", before)):
                 if frame is None:
                     continue
@@ -405,7 +404,8 @@ class Officer:
     def _read_now(self) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The card and the outcome line off the screen this instant (not the sampler's)."""
         if self.boxes is None:
-            return self._frame_at(time.time())
+            read = self._frame_at(time.time())
+            return None if read is None else read[1:]
         (x0, y0, x1, y1), (ox0, oy0, ox1, oy1) = self.boxes
         pixels = self.screen.pixels
         return (
@@ -497,7 +497,7 @@ class Officer:
             self.x.key("Escape")
             closed += 1
             time.sleep(0.5)
-        self.dialogs_closed += closed
+        self.dialogs_cancelled += closed
         return closed
 
 
@@ -835,7 +835,7 @@ def shift(args: argparse.Namespace) -> dict:
             wall_minutes=round((time.time() - started) / 60, 1),
             load_average=os.getloadavg(),
             scenes={n: done_scenes.get(n, False) for n in scenes},
-            dialogs_cancelled=officer.dialogs_closed,
+            dialogs_cancelled=officer.dialogs_cancelled,
         )
         (out / "presses.json").write_text(json.dumps([asdict(p) for p in officer.presses]))
         shutil.copy(data / "console.db", out / "console.db")
