@@ -92,6 +92,15 @@ def card_box(image: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
 
 
+def still_there(pixels: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether the card's left and right borders are still where *box* says: a box found
+    a moment ago goes stale when the layout changes (an enlarged camera's frame, which has
+    the same colour, closing)."""
+    x0, y0, x1, y1 = box
+    sides = pixels[y0 : y1 + 1, [x0, x1], :3]
+    return bool(np.all(sides == CARD_BORDER, axis=2).mean() > 0.6)
+
+
 def outcome_box(card: tuple[int, int, int, int], width: int) -> tuple[int, int, int, int]:
     """The queue's left column by the card's lower half: where the outcome keys say whose
     engagement they act on."""
@@ -342,7 +351,7 @@ class Officer:
         self.dialogs_cancelled = 0
         # The card and the outcome line, read off the screen every 25 ms (only those
         # regions: a whole screen 40 times a second would load the machine).
-        self.frames: deque[tuple[float, np.ndarray, np.ndarray | None]] = deque(maxlen=120)
+        self.frames: deque[tuple[float, np.ndarray | None, np.ndarray | None]] = deque(maxlen=120)
         self.lock = threading.Lock()
         self.running = True
         self.boxes: tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None = None
@@ -352,22 +361,26 @@ class Officer:
 
     def _sample(self) -> None:
         located = 0.0
+        pixels = self.screen.pixels
         while self.running:
             now = time.time()
-            if self.boxes is None or now - located > 1.0:
+            if (self.boxes is None or now - located > 1.0
+                    or not still_there(pixels, self.boxes[0])):
                 box = card_box(self.screen.grab())
                 self.boxes = (box, outcome_box(box, 0)) if box else None
                 located = now
-            if self.boxes is not None:
+            if self.boxes is None:
+                read = (time.time(), None, None)  # no card on the screen
+            else:
                 (x0, y0, x1, y1), (ox0, oy0, ox1, oy1) = self.boxes
-                pixels = self.screen.pixels
                 card = np.ascontiguousarray(pixels[y0 + 3 : y1 - 2, x0 + 3 : x1 - 2, :3])
                 line = np.ascontiguousarray(pixels[oy0:oy1, ox0:ox1, :3])
-                with self.lock:
-                    self.frames.append((time.time(), card, line))
+                read = (time.time(), card, line)
+            with self.lock:
+                self.frames.append(read)
             time.sleep(0.025)
 
-    def _frame_at(self, t: float) -> tuple[float, np.ndarray, np.ndarray | None] | None:
+    def _frame_at(self, t: float) -> tuple[float, np.ndarray | None, np.ndarray | None] | None:
         """The last screen read at or before *t*: (when it was read, card, outcome line).
         A starved sampler's is older than asked for."""
         with self.lock:
@@ -388,6 +401,8 @@ class Officer:
                 if frame is None:
                     continue
                 card, line = frame
+                if card is None:
+                    continue  # no card: nothing to read, so no key on it is accepted
                 path = self.out / "presses" / f"{press.n:04d}-{label}-card.png"
                 cv2.imwrite(str(path), card)
                 press.files[f"{label}-card"] = path.name
