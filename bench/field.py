@@ -13,12 +13,14 @@ time, then Engage):
    on a thread of its own (the phones are not the console), every page checked in.
 
 Measured:
-- engage -> shown: from the desk's decision to each phone's page reporting it *seen*
-  (sent after the watchlist photo, the best face and the clothing crop are on the screen),
-  p50 / p95 / max over every phone and engagement (bar: p95 <= 1 s); split by the page's
-  own clock into the phone's part (the incident's text arrived -> its photos, which follow
-  as binary frames, on the screen) and the rest (engage -> the text on the page, and the
-  "seen" back to the desk);
+- engage -> shown: from the desk's decision (the console's clock) to the moment each
+  phone's page has the watchlist photo, the best face and the clothing crop on its screen
+  (a User Timing mark on the page's clock, read back at the end: one machine, one clock),
+  p50 / p95 / max over every phone and engagement (bar: p95 <= 1 s);
+- engage -> the desk has the page's *seen* (sent at that moment): the way back as well,
+  reported beside it; split by the page's own clock into the phone's part (the incident's
+  text arrived -> its photos, which follow as binary frames, on the screen) and the rest
+  (engage -> the text on the page, and the "seen" back to the desk);
 - the GUI thread's stalls: lateness of a 5 ms precise timer (bench/live_pipeline.py's
   probe), p99 and max, in each phase;
 - the load average at each phase's end (the machine is shared: figures are provisional).
@@ -100,6 +102,18 @@ class Phones:
         await self.browser.close()
         await self.playwright.stop()
 
+    async def _marks(self) -> list[tuple[str, float]]:
+        """Each page's "shown" moments: (incident, epoch seconds on the page's clock)."""
+        marks = []
+        for page in self.pages:
+            marks += await page.evaluate(
+                "performance.getEntriesByType('mark').filter(m => m.name.startsWith('shown '))"
+                ".map(m => [m.name.slice(6), (performance.timeOrigin + m.startTime) / 1000])")
+        return marks
+
+    def marks(self) -> list[tuple[str, float]]:
+        return self.call(self._marks())
+
     def stop(self) -> None:
         self.call(self.close())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -171,8 +185,13 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
         result["engagements"] = len(engaged)
         if field:
             await asyncio.sleep(3.0)  # the last engagement's phones
-            shown, pushed, on_phone, console_side = [], [], [], []
+            shown, pushed, on_phone, console_side, heard = [], [], [], [], []
             missing = 0
+            # On the screen: the page's own mark (this machine's one clock on both sides).
+            on_screen: dict[str, list[float]] = {}
+            for incident, at in await asyncio.get_running_loop().run_in_executor(
+                    None, phones.marks):
+                on_screen.setdefault(incident, []).append(at)
             for alert_id, _ in engaged:
                 d = service.dispatches.get(alert_id)
                 if d is None or d.engaged_at is None:
@@ -180,21 +199,25 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
                     continue
                 if d.pushed_at is not None:
                     pushed.append((d.pushed_at - d.engaged_at).total_seconds())
+                marks = on_screen.get(alert_id, [])
+                shown += [at - d.engaged_at.timestamp() for at in marks]
+                missing += max(0, len(d.recipients) - len(marks))
                 for device in d.recipients:
                     seen = [at for step, at in d.steps.get(device, []) if step.value == "seen"]
                     if seen:
                         total = (seen[0] - d.engaged_at).total_seconds()
-                        shown.append(total)
+                        heard.append(total)
                         if device in d.phone_ms:
                             on_phone.append(d.phone_ms[device] / 1000)
                             console_side.append(total - on_phone[-1])
-                    else:
-                        missing += 1
             result["shown_samples"] = len(shown)
             result["not_shown"] = missing
             result["shown_p50_s"] = percentile(shown, 50)
             result["shown_p95_s"] = percentile(shown, 95)
             result["shown_max_s"] = max(shown) if shown else None
+            # engage -> the desk has the page's "seen" (the way back included)
+            result["heard_p50_s"] = percentile(heard, 50)
+            result["heard_p95_s"] = percentile(heard, 95)
             # engage -> pushed: the decision and the dispatch on disk, before the phones
             result["pushed_p50_s"] = percentile(pushed, 50)
             result["pushed_p95_s"] = percentile(pushed, 95)
@@ -264,6 +287,8 @@ def main() -> int:
           f"p95 {fmt(f.get('shown_p95_s'), 3, ' s')} (bar {BAR_P95_S:g} s), max "
           f"{fmt(f.get('shown_max_s'), 3, ' s')}; {f.get('shown_samples')} shown, "
           f"{f.get('not_shown')} not")
+    print(f"  engage -> the desk has the page's 'seen' (the way back too): p50 "
+          f"{fmt(f.get('heard_p50_s'), 3, ' s')}, p95 {fmt(f.get('heard_p95_s'), 3, ' s')}")
     print(f"  of which engage -> the text on the page, and 'seen' back: p50 "
           f"{fmt(f.get('console_side_p50_s'), 3, ' s')}, p95 "
           f"{fmt(f.get('console_side_p95_s'), 3, ' s')}; the phone's (text -> photos on "

@@ -108,9 +108,10 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             # -- a real alert from the sample cameras, engaged at the desk.
             await until("an alert", lambda: bool(session.pending), 90)
             alert = next(iter(session.pending.values()))
-            engaged_at = time.monotonic()
+            engaged_at, engaged_wall = time.monotonic(), time.time()
             await session.decide_incident([alert.alert_id], Decision.ENGAGE, "", alert.alert_id)
             card = f"#incident-{alert.alert_id}"
+            result["alert_id"] = alert.alert_id
             await page.wait_for_selector(f"{card} button:has-text('Going')", timeout=15_000)
             result["shown_after_s"] = time.monotonic() - engaged_at
             result["images"] = await page.eval_on_selector_all(
@@ -118,6 +119,14 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
                 "imgs => imgs.map(i => [i.dataset.kind, i.naturalWidth, i.src.slice(0, 5)])",
             )
             result["card_text"] = await page.inner_text(card)
+            # The moment its photos were painted, marked on the page for the bench.
+            await page.wait_for_function(
+                "performance.getEntriesByType('mark').length > 0", timeout=5_000)
+            result["marks"] = await page.evaluate(
+                "performance.getEntriesByType('mark').map(m => "
+                "[m.name, (performance.timeOrigin + m.startTime) / 1000])")
+            result["marked_by"] = time.time()
+            result["engaged_wall"] = engaged_wall
             await page.screenshot(path=str(tmp_path / "phone-incident.png"))
             # -- Going, Located, Arrested.
             await page.click(f"{card} button:has-text('Going')")
@@ -168,6 +177,8 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
     kinds = {kind: (width, src) for kind, width, src in r["images"]}
     assert set(kinds) == {"watchlist", "live", "clothing"}
     assert all(width > 0 and src == "blob:" for width, src in kinds.values()), kinds
+    assert [name for name, _ in r["marks"]] == [f"shown {r['alert_id']}"]
+    assert r["engaged_wall"] < r["marks"][0][1] <= r["marked_by"]
     assert "north" in r["card_text"] or "south" in r["card_text"]
     assert "pavement" in r["card_text"], "the side of the street is on the card"
     assert "Arrested" in r["done_text"], r["done_text"]

@@ -206,6 +206,9 @@ function showIncident(data) {
       // Seen once every photo it was sent is on the screen: the desk sees it at once.
       // How long this phone took to show it, from the text's arrival (for the bench).
       const shownMs = Math.round(performance.now() - item.received);
+      // The frame that paints them, on the page's clock (User Timing, for the bench:
+      // nothing leaves the page).
+      requestAnimationFrame(() => performance.mark(`shown ${data.id}`));
       send(item, `/api/incidents/${data.id}/step`, { step: "seen", viewed, shown_ms: shownMs },
            () => render(item, "seen"), true);
     });
