@@ -417,10 +417,10 @@ class Officer:
         return press
 
     def _read_now(self) -> tuple[np.ndarray, np.ndarray | None] | None:
-        """The card and the outcome line off the screen this instant (not the sampler's)."""
+        """The card and the outcome line off the screen this instant (not the sampler's);
+        None when the sampler last found no card."""
         if self.boxes is None:
-            read = self._frame_at(time.time())
-            return None if read is None else read[1:]
+            return None
         (x0, y0, x1, y1), (ox0, oy0, ox1, oy1) = self.boxes
         pixels = self.screen.pixels
         return (

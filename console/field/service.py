@@ -787,10 +787,10 @@ class FieldService:
                 await channel.send(message)
                 if photos_of is not None:
                     await asyncio.sleep(0)
-                for frame in photos_of.photo_frames() if photos_of is not None else ():
-                    if photos_of.closed:  # closed meanwhile: no photo leaves after that
-                        break
-                    await channel.send_bytes(frame)
+                    for frame in photos_of.photo_frames():
+                        if photos_of.closed:  # closed meanwhile: no photo leaves after that
+                            break
+                        await channel.send_bytes(frame)
         except Exception as exc:  # a dead or stuck connection: the phone is lost, not the desk
             log.info("field: push to %s failed: %s", phone.label, exc)
 
