@@ -16,7 +16,9 @@ Measured:
 - engage -> shown: from the desk's decision (the console's clock) to the moment each
   phone's page has the watchlist photo, the best face and the clothing crop on its screen
   (a User Timing mark on the page's clock, read back at the end: one machine, one clock),
-  p50 / p95 / max over every phone and engagement (bar: p95 <= 1 s);
+  p50 / p95 / max over every phone and engagement (bar: p95 <= 1 s); on the way, engage ->
+  the incident leaves the desk (its decision and "sent" on disk) and -> its text on the
+  page (the page's mark again);
 - engage -> the desk has the page's *seen* (sent at that moment): the way back as well,
   reported beside it; split by the page's own clock into the phone's part (the incident's
   text arrived -> its photos, which follow as binary frames, on the screen) and the rest
@@ -102,16 +104,17 @@ class Phones:
         await self.browser.close()
         await self.playwright.stop()
 
-    async def _marks(self) -> list[tuple[str, float]]:
-        """Each page's "shown" moments: (incident, epoch seconds on the page's clock)."""
+    async def _marks(self) -> list[tuple[str, str, float]]:
+        """Each page's marks: ("received" (the text is on the page) or "shown" (its photos
+        painted), incident, epoch seconds on the page's clock)."""
         marks = []
         for page in self.pages:
             marks += await page.evaluate(
-                "performance.getEntriesByType('mark').filter(m => m.name.startsWith('shown '))"
-                ".map(m => [m.name.slice(6), (performance.timeOrigin + m.startTime) / 1000])")
+                "performance.getEntriesByType('mark').map(m => [...m.name.split(' '), "
+                "(performance.timeOrigin + m.startTime) / 1000])")
         return marks
 
-    def marks(self) -> list[tuple[str, float]]:
+    def marks(self) -> list[tuple[str, str, float]]:
         return self.call(self._marks())
 
     def stop(self) -> None:
@@ -185,13 +188,13 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
         result["engagements"] = len(engaged)
         if field:
             await asyncio.sleep(3.0)  # the last engagement's phones
-            shown, pushed, on_phone, console_side, heard = [], [], [], [], []
+            shown, text, pushed, on_phone, console_side, heard = [], [], [], [], [], []
             missing = 0
-            # On the screen: the page's own mark (this machine's one clock on both sides).
-            on_screen: dict[str, list[float]] = {}
-            for incident, at in await asyncio.get_running_loop().run_in_executor(
+            # The pages' own marks (this machine's one clock on both sides).
+            marked: dict[tuple[str, str], list[float]] = {}
+            for name, incident, at in await asyncio.get_running_loop().run_in_executor(
                     None, phones.marks):
-                on_screen.setdefault(incident, []).append(at)
+                marked.setdefault((name, incident), []).append(at)
             for alert_id, _ in engaged:
                 d = service.dispatches.get(alert_id)
                 if d is None or d.engaged_at is None:
@@ -199,8 +202,10 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
                     continue
                 if d.pushed_at is not None:
                     pushed.append((d.pushed_at - d.engaged_at).total_seconds())
-                marks = on_screen.get(alert_id, [])
+                marks = marked.get(("shown", alert_id), [])
                 shown += [at - d.engaged_at.timestamp() for at in marks]
+                text += [at - d.engaged_at.timestamp()
+                         for at in marked.get(("received", alert_id), [])]
                 missing += max(0, len(d.recipients) - len(marks))
                 for device in d.recipients:
                     seen = [at for step, at in d.steps.get(device, []) if step.value == "seen"]
@@ -215,6 +220,9 @@ async def phase(args, pool, data_dir: Path, field: bool, probe) -> dict[str, Any
             result["shown_p50_s"] = percentile(shown, 50)
             result["shown_p95_s"] = percentile(shown, 95)
             result["shown_max_s"] = max(shown) if shown else None
+            # engage -> the incident's text on the page (its photos follow)
+            result["text_p50_s"] = percentile(text, 50)
+            result["text_p95_s"] = percentile(text, 95)
             # engage -> the desk has the page's "seen" (the way back included)
             result["heard_p50_s"] = percentile(heard, 50)
             result["heard_p95_s"] = percentile(heard, 95)
@@ -287,6 +295,10 @@ def main() -> int:
           f"p95 {fmt(f.get('shown_p95_s'), 3, ' s')} (bar {BAR_P95_S:g} s), max "
           f"{fmt(f.get('shown_max_s'), 3, ' s')}; {f.get('shown_samples')} shown, "
           f"{f.get('not_shown')} not")
+    print(f"  engage -> leaves the desk (decision and 'sent' on disk): p50 "
+          f"{fmt(f.get('pushed_p50_s'), 3, ' s')}, p95 {fmt(f.get('pushed_p95_s'), 3, ' s')}; "
+          f"-> its text on the page: p50 {fmt(f.get('text_p50_s'), 3, ' s')}, p95 "
+          f"{fmt(f.get('text_p95_s'), 3, ' s')}")
     print(f"  engage -> the desk has the page's 'seen' (the way back too): p50 "
           f"{fmt(f.get('heard_p50_s'), 3, ' s')}, p95 {fmt(f.get('heard_p95_s'), 3, ' s')}")
     print(f"  of which engage -> the text on the page, and 'seen' back: p50 "

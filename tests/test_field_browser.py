@@ -39,6 +39,14 @@ FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 640}
+# Each photo on a card: its kind and the width it was drawn at (0: nothing drawn).
+PHOTOS_JS = "cs => cs.map(c => [c.dataset.kind, c.width])"
+# Counts the object URLs (blob: URLs) a page makes: a photo is never given one.
+COUNT_OBJECT_URLS = """
+window.objectUrlsMade = 0;
+const made = URL.createObjectURL;
+URL.createObjectURL = (...args) => { window.objectUrlsMade += 1; return made(...args); };
+"""
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing "
                                 "(scripts/system-deps.sh test installs it)")
@@ -115,13 +123,11 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             await page.wait_for_selector(f"{card} button:has-text('Going')", timeout=15_000)
             result["shown_after_s"] = time.monotonic() - engaged_at
             result["images"] = await page.eval_on_selector_all(
-                f"{card} img[data-kind]",
-                "imgs => imgs.map(i => [i.dataset.kind, i.naturalWidth, i.src.slice(0, 5)])",
-            )
+                f"{card} canvas[data-kind]", PHOTOS_JS)
             result["card_text"] = await page.inner_text(card)
             # The moment its photos were painted, marked on the page for the bench.
             await page.wait_for_function(
-                "performance.getEntriesByType('mark').length > 0", timeout=5_000)
+                "performance.getEntriesByType('mark').length > 1", timeout=5_000)
             result["marks"] = await page.evaluate(
                 "performance.getEntriesByType('mark').map(m => "
                 "[m.name, (performance.timeOrigin + m.startTime) / 1000])")
@@ -157,8 +163,8 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             await page.wait_for_selector("#cleared:not([hidden])", timeout=2_000)
             result["cleared_after_s"] = time.monotonic() - started
             result["receipt"] = summary.get("field_phones")
-            result["blob_images_left"] = await page.eval_on_selector_all(
-                "img", "imgs => imgs.filter(i => i.src).length")
+            result["photos_left"] = await page.eval_on_selector_all(
+                "canvas", "cs => cs.filter(c => c.width * c.height > 0).length")
             result["token_after"] = await page.evaluate(
                 "fetch('/api/me', {cache: 'no-store'}).then(r => r.status)")
             await browser.close()
@@ -174,11 +180,12 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
     r = asyncio.run(scenario())
     assert r["status"].startswith("Checked in: PC 4821 Ward")
     assert r["cameras_started"]
-    kinds = {kind: (width, src) for kind, width, src in r["images"]}
+    kinds = dict(r["images"])
     assert set(kinds) == {"watchlist", "live", "clothing"}
-    assert all(width > 0 and src == "blob:" for width, src in kinds.values()), kinds
-    assert [name for name, _ in r["marks"]] == [f"shown {r['alert_id']}"]
-    assert r["engaged_wall"] < r["marks"][0][1] <= r["marked_by"]
+    assert all(width > 0 for width in kinds.values()), kinds
+    assert [name for name, _ in r["marks"]] == [f"received {r['alert_id']}",
+                                                f"shown {r['alert_id']}"]
+    assert r["engaged_wall"] < r["marks"][0][1] <= r["marks"][1][1] <= r["marked_by"]
     assert "north" in r["card_text"] or "south" in r["card_text"]
     assert "pavement" in r["card_text"], "the side of the street is on the card"
     assert "Arrested" in r["done_text"], r["done_text"]
@@ -188,7 +195,7 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
     assert all("paused" in d for d in r["paused_tiles"]) and r["confirmed_while_away"] is None
     assert r["resumed"] == "PC 4821 Ward"
     assert r["cleared_after_s"] < 2.0
-    assert r["blob_images_left"] == 0 and r["token_after"] == 410
+    assert r["photos_left"] == 0 and r["token_after"] == 410
     assert r["receipt"] and "cleared" in r["receipt"][0]
     figures = r["record"].figures
     assert figures.dispatched == 1 and figures.outcomes_on_the_ground == 1
@@ -231,8 +238,8 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
     """A phone's browser with a profile on disk (as a real phone's is): the incident's photos
     come as binary frames and show; nothing of them lands in any storage the browser
     keeps; a binary frame from the page is refused and the page comes back with its
-    photos; a page opened again is sent them again; at conclusion their blob: URLs are
-    revoked."""
+    photos; a page opened again is sent them again; no URL is ever made for a photo, and
+    at conclusion the canvases holding them are wiped."""
     import numpy as np
     from playwright.async_api import async_playwright
 
@@ -245,7 +252,6 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
                     crop_rgb=rng.integers(0, 255, (160, 160, 3), np.uint8))
     profile = tmp_path / "phone-profile"
     card = f"#incident-{alert.alert_id}"
-    photos_js = ("imgs => imgs.map(i => [i.dataset.kind, i.naturalWidth, i.src])")
 
     async def scenario() -> dict:
         session, service, store, _ = open_field_session(tmp_path / "desk")
@@ -258,6 +264,8 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
                 args=[*FLAGS, "--ignore-certificate-errors-spki-list="
                       + service.server.certificate.spki_sha256],
             )
+            # Every object URL the page makes, counted from before its own script runs.
+            await phone.add_init_script(COUNT_OBJECT_URLS)
             page = await phone.new_page()
             code, _ = await service.issue_code("PC 4821 Ward", session.officer)
             await page.goto(service.pairing_url(code))
@@ -269,7 +277,7 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
             await session.decide_incident([alert.alert_id], Decision.ENGAGE, "", alert.alert_id)
             await page.wait_for_selector(f"{card} button:has-text('Going')", timeout=15_000)
             r["jpegs"] = dict(service.dispatches[alert.alert_id].images)
-            r["shown"] = await page.eval_on_selector_all(f"{card} img[data-kind]", photos_js)
+            r["shown"] = await page.eval_on_selector_all(f"{card} canvas[data-kind]", PHOTOS_JS)
             r["card"] = await page.inner_text(card)
             r["kept"] = await page.evaluate(STORAGE)
             # A binary frame from the page: refused, its connection closed; it reconnects.
@@ -280,8 +288,8 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
             await page.wait_for_selector("#status.on", timeout=10_000)
             r["refused"] = [e.details for e in store.audit.entries()
                             if e.action == MESSAGE_REFUSED]
-            r["after_refusal"] = await page.eval_on_selector_all(f"{card} img[data-kind]",
-                                                                 photos_js)
+            r["after_refusal"] = await page.eval_on_selector_all(f"{card} canvas[data-kind]",
+                                                                 PHOTOS_JS)
             # The page closed and opened again: its incident comes again, photos and all.
             await page.close()
             await until("the phone lost", lambda: service.present() is None, 15)
@@ -289,16 +297,17 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
             await page.goto(service.address + "/")
             await page.wait_for_selector(f"{card} button:has-text('Going')", timeout=15_000)
             await page.wait_for_function(
-                f"[...document.querySelectorAll('{card} img[data-kind]')]"
-                ".every(i => i.naturalWidth > 0)", timeout=10_000)
-            r["reopened"] = await page.eval_on_selector_all(f"{card} img[data-kind]", photos_js)
-            # Conclusion: the page is cleared and its blob: URLs are revoked.
-            urls = [src for _, _, src in r["reopened"]]
+                f"[...document.querySelectorAll('{card} canvas[data-kind]')]"
+                ".every(c => c.width > 0)", timeout=10_000)
+            r["reopened"] = await page.eval_on_selector_all(f"{card} canvas[data-kind]", PHOTOS_JS)
+            # Conclusion: the page is cleared and the canvases that held the photos (kept
+            # hold of here, so a wiped one cannot hide by leaving the document) are empty.
+            await page.evaluate(
+                f"window.heldPhotos = [...document.querySelectorAll('{card} canvas')]")
             await session.conclude()
             await page.wait_for_selector("#cleared:not([hidden])", timeout=5_000)
-            r["revoked"] = await page.evaluate(
-                "urls => Promise.all(urls.map(u => fetch(u).then(() => 'readable', "
-                "() => 'revoked')))", urls)
+            r["wiped"] = await page.evaluate("heldPhotos.map(c => c.width * c.height)")
+            r["object_urls"] = await page.evaluate("window.objectUrlsMade")
             r["kept_after"] = await page.evaluate(STORAGE)
             await phone.close()  # the profile on disk is all the browser kept
         await session.close()
@@ -309,12 +318,11 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
     jpegs = r["jpegs"]
     assert sorted(jpegs) == ["clothing", "live"]
     for shown in (r["shown"], r["after_refusal"], r["reopened"]):
-        assert {k: (w > 0, src[:5]) for k, w, src in shown} == {
-            "live": (True, "blob:"), "clothing": (True, "blob:")}, shown
+        assert {k: w > 0 for k, w in shown} == {"live": True, "clothing": True}, shown
     assert "No picture" in r["card"], "the watchlist photo it was not sent says so"
     assert r["kept"] == NOTHING_KEPT and r["kept_after"] == NOTHING_KEPT
     assert len(r["refused"]) == 1 and r["refused"][0]["why"] == "a binary frame from the page"
-    assert r["revoked"] == ["revoked", "revoked"]
+    assert r["wiped"] == [0, 0] and r["object_urls"] == 0
     # Nothing of any photo on the browser's disk: neither its bytes nor their base64.
     import base64
 

@@ -18,9 +18,10 @@ Only what a phone needs, and every request read as hostile:
   (and of the previous response): a slow-loris client is cut off (``_Deadline``).
 - An incident's photos come with it over the page's WebSocket (audited before they
   leave), as binary frames right after its text: never an HTTP resource a browser could
-  cache, and everything is ``Cache-Control: no-store`` anyway. The page holds them in
-  memory only (blob: URLs, revoked when the incident closes); no service worker, no
-  storage API (``Content-Security-Policy`` forbids workers outright). The page itself
+  cache, and everything is ``Cache-Control: no-store`` anyway. The page decodes them
+  into canvases in its memory only, wiped when the incident closes, and makes no URL for
+  them; no service worker, no storage API (``Content-Security-Policy`` forbids workers and
+  every image URL outright). The page itself
   sends text only: a binary frame from it is refused (audited) and its connection closed.
 """
 
@@ -54,7 +55,7 @@ PAGE_FILES = {
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src blob:; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
         "connect-src 'self'; worker-src 'none'; manifest-src 'none'; base-uri 'none'; "
         "form-action 'none'; frame-ancestors 'none'"
     ),
