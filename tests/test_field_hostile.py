@@ -73,7 +73,10 @@ def test_tls_only_on_the_policys_interface_and_plain_http_gets_nothing(tmp_path)
     assert not answer.startswith(b"HTTP/") and b"<html" not in answer
     assert status == 200 and b"Pair this phone" in body
     assert headers["Cache-Control"] == "no-store"
-    assert "worker-src 'none'" in headers["Content-Security-Policy"]
+    policy = headers["Content-Security-Policy"]
+    assert "worker-src 'none'" in policy
+    # No image URL of any kind (the photos are drawn from bytes, never loaded).
+    assert "default-src 'none'" in policy and "img-src" not in policy
 
 
 def test_wrong_expired_and_replayed_codes_are_refused_and_audited(tmp_path):
