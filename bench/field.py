@@ -110,7 +110,9 @@ class Phones:
         marks = []
         for page in self.pages:
             marks += await page.evaluate(
-                "performance.getEntriesByType('mark').map(m => [...m.name.split(' '), "
+                "performance.getEntriesByType('mark').filter(m => /^(received|shown) /"
+                ".test(m.name)).map(m => [m.name.slice(0, m.name.indexOf(' ')), "
+                "m.name.slice(m.name.indexOf(' ') + 1), "
                 "(performance.timeOrigin + m.startTime) / 1000])")
         return marks
 

@@ -7,7 +7,8 @@ URL at all). This script measures both in one run, on the same browsers and the 
 frames, rounds interleaved (img, canvas, text only, img, canvas, ...), so that the machine's
 load falls on both alike:
 
-- ``img``: blob: URL -> <img>, shown when every image has loaded;
+- ``img``: blob: URL -> <img>, shown when every image has loaded (Chromium may decode an
+  <img> when it paints it, after ``onload``: if anything, this flatters the old way);
 - ``canvas``: createImageBitmap -> a ``bitmaprenderer`` canvas, shown when all are drawn;
 - ``text``: the incident's text alone (no photos): the floor.
 
@@ -17,7 +18,8 @@ localhost is a secure context, and TLS is the same for both ways) sends every pa
 text, then the three photos made by the console's own ``console.field.images`` from the
 committed sample images. Measured per page: the text's arrival -> the frame that paints
 the photos (the page's clock), and the server's send -> that frame (one machine, one
-clock), p50 / p95.
+clock), p50 / p95; and the text -> the last photo's frame on the page (how long the
+photos queue behind one another).
 
     .venv/bin/python bench/phone_photos.py [--phones 20] [--rounds 8]
 
@@ -76,7 +78,7 @@ function text(m) {
 function painted(card) {
   requestAnimationFrame(() => {
     window.shown[card.m.id] = [performance.timeOrigin + performance.now(),
-                               performance.now() - card.at];
+                               performance.now() - card.at, card.lastFrame || 0];
   });
 }
 function drawn(card, kind) {
@@ -84,10 +86,12 @@ function drawn(card, kind) {
   if (!card.left.size) painted(card);
 }
 async function photo(buffer) {
+  const arrived = performance.now();
   const length = new DataView(buffer).getUint16(0);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 2, length)));
   const jpeg = new Blob([new Uint8Array(buffer, 2 + length)], {type: "image/jpeg"});
   const card = cards.get(header.id);
+  card.lastFrame = Math.max(card.lastFrame || 0, arrived - card.at);
   const place = card.places[header.kind];
   if (card.m.way === "img") {
     place.onload = () => drawn(card, header.kind);
@@ -148,6 +152,7 @@ async def run(args) -> dict[str, Any]:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port).start()
     on_page: dict[str, list[float]] = {way: [] for way in WAYS}
+    last_frame: dict[str, list[float]] = {way: [] for way in WAYS}
     from_send: dict[str, list[float]] = {way: [] for way in WAYS}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -174,6 +179,7 @@ async def run(args) -> dict[str, Any]:
                     if mark:
                         from_send[way].append(mark[0] / 1000 - sent)
                         on_page[way].append(mark[1] / 1000)
+                        last_frame[way].append(mark[2] / 1000)
         await browser.close()
     await runner.cleanup()
     result: dict[str, Any] = {"phones": args.phones, "rounds": args.rounds}
@@ -181,6 +187,8 @@ async def run(args) -> dict[str, Any]:
         result[way] = {"shown": len(on_page[way]),
                        "on_page_p50_s": percentile(on_page[way], 50),
                        "on_page_p95_s": percentile(on_page[way], 95),
+                       "last_frame_p50_s": percentile(last_frame[way], 50),
+                       "last_frame_p95_s": percentile(last_frame[way], 95),
                        "from_send_p50_s": percentile(from_send[way], 50),
                        "from_send_p95_s": percentile(from_send[way], 95)}
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
@@ -202,7 +210,11 @@ def main() -> int:
         print(f"{way:>6}: text arrived -> painted p50 {fmt(r['on_page_p50_s'], 3, ' s')}, p95 "
               f"{fmt(r['on_page_p95_s'], 3, ' s')}; sent -> painted p50 "
               f"{fmt(r['from_send_p50_s'], 3, ' s')}, p95 {fmt(r['from_send_p95_s'], 3, ' s')}"
-              f" ({r['shown']} shown)")
+              f" ({r['shown']} of {args.phones * args.rounds} shown)")
+        if way != "text":
+            print(f"        the text -> its last photo's frame on the page p50 "
+                  f"{fmt(r['last_frame_p50_s'], 3, ' s')}, "
+                  f"p95 {fmt(r['last_frame_p95_s'], 3, ' s')}")
     img, canvas = result["img"], result["canvas"]
     if img["from_send_p50_s"] and canvas["from_send_p50_s"]:
         result["canvas_over_img_p50"] = canvas["from_send_p50_s"] / img["from_send_p50_s"]

@@ -47,6 +47,17 @@ window.objectUrlsMade = 0;
 const made = URL.createObjectURL;
 URL.createObjectURL = (...args) => { window.objectUrlsMade += 1; return made(...args); };
 """
+# What the canvases a page held its photos in still hold (the test keeps hold of them in
+# window.held, so that one cannot hide by leaving the document): each drawn into a copy,
+# after being sized back up when wiped (a resize alone would bring the old bitmap back).
+HELD_PIXELS = """resize => window.held.map(c => {
+  if (resize) c.width = c.height = 8;
+  const copy = document.createElement('canvas');
+  copy.width = copy.height = 8;
+  const g = copy.getContext('2d');
+  g.drawImage(c, 0, 0);
+  return g.getImageData(0, 0, 8, 8).data.some(v => v) ? 'pixels' : 'empty';
+})"""
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is missing "
                                 "(scripts/system-deps.sh test installs it)")
@@ -125,6 +136,8 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             result["images"] = await page.eval_on_selector_all(
                 f"{card} canvas[data-kind]", PHOTOS_JS)
             result["card_text"] = await page.inner_text(card)
+            await page.evaluate(f"window.held = [...document.querySelectorAll('{card} canvas')]")
+            result["held_shown"] = await page.evaluate(HELD_PIXELS, False)
             # The moment its photos were painted, marked on the page for the bench.
             await page.wait_for_function(
                 "performance.getEntriesByType('mark').length > 1", timeout=5_000)
@@ -140,6 +153,10 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             await page.click(f"{card} button:has-text('Arrested')")
             await page.wait_for_selector(f"{card} .done", timeout=15_000)
             result["done_text"] = await page.inner_text(f"{card} .done")
+            # The incident closed on the page: its photos are wiped, not only out of sight.
+            await page.wait_for_function(f"!document.querySelector('{card} canvas')",
+                                         timeout=5_000)
+            result["held_closed"] = await page.evaluate(HELD_PIXELS, True)
             result["outcome"] = store.alerts.outcome_for(alert.alert_id)
             result["steps_text"] = service.steps_text(alert.alert_id)
             # -- presence lost: the page closes, and the silence outlasts the policy.
@@ -163,8 +180,6 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
             await page.wait_for_selector("#cleared:not([hidden])", timeout=2_000)
             result["cleared_after_s"] = time.monotonic() - started
             result["receipt"] = summary.get("field_phones")
-            result["photos_left"] = await page.eval_on_selector_all(
-                "canvas", "cs => cs.filter(c => c.width * c.height > 0).length")
             result["token_after"] = await page.evaluate(
                 "fetch('/api/me', {cache: 'no-store'}).then(r => r.status)")
             await browser.close()
@@ -195,7 +210,8 @@ def test_an_officer_on_the_ground_pairs_checks_in_and_records_an_arrest_from_the
     assert all("paused" in d for d in r["paused_tiles"]) and r["confirmed_while_away"] is None
     assert r["resumed"] == "PC 4821 Ward"
     assert r["cleared_after_s"] < 2.0
-    assert r["photos_left"] == 0 and r["token_after"] == 410
+    assert r["token_after"] == 410
+    assert r["held_shown"] == ["pixels"] * 3 and r["held_closed"] == ["empty"] * 3
     assert r["receipt"] and "cleared" in r["receipt"][0]
     figures = r["record"].figures
     assert figures.dispatched == 1 and figures.outcomes_on_the_ground == 1
@@ -291,6 +307,7 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
             r["after_refusal"] = await page.eval_on_selector_all(f"{card} canvas[data-kind]",
                                                                  PHOTOS_JS)
             # The page closed and opened again: its incident comes again, photos and all.
+            r["object_urls_first"] = await page.evaluate("window.objectUrlsMade")
             await page.close()
             await until("the phone lost", lambda: service.present() is None, 15)
             page = await phone.new_page()
@@ -300,13 +317,12 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
                 f"[...document.querySelectorAll('{card} canvas[data-kind]')]"
                 ".every(c => c.width > 0)", timeout=10_000)
             r["reopened"] = await page.eval_on_selector_all(f"{card} canvas[data-kind]", PHOTOS_JS)
-            # Conclusion: the page is cleared and the canvases that held the photos (kept
-            # hold of here, so a wiped one cannot hide by leaving the document) are empty.
-            await page.evaluate(
-                f"window.heldPhotos = [...document.querySelectorAll('{card} canvas')]")
+            # Conclusion: the page is cleared and the canvases that held the photos are empty.
+            await page.evaluate(f"window.held = [...document.querySelectorAll('{card} canvas')]")
+            r["held_shown"] = await page.evaluate(HELD_PIXELS, False)
             await session.conclude()
             await page.wait_for_selector("#cleared:not([hidden])", timeout=5_000)
-            r["wiped"] = await page.evaluate("heldPhotos.map(c => c.width * c.height)")
+            r["wiped"] = await page.evaluate(HELD_PIXELS, True)
             r["object_urls"] = await page.evaluate("window.objectUrlsMade")
             r["kept_after"] = await page.evaluate(STORAGE)
             await phone.close()  # the profile on disk is all the browser kept
@@ -322,7 +338,8 @@ def test_the_photos_come_as_bytes_live_in_page_memory_only_and_the_page_sends_te
     assert "No picture" in r["card"], "the watchlist photo it was not sent says so"
     assert r["kept"] == NOTHING_KEPT and r["kept_after"] == NOTHING_KEPT
     assert len(r["refused"]) == 1 and r["refused"][0]["why"] == "a binary frame from the page"
-    assert r["wiped"] == [0, 0] and r["object_urls"] == 0
+    assert r["held_shown"] == ["pixels"] * 2 and r["wiped"] == ["empty"] * 2
+    assert r["object_urls_first"] == 0 and r["object_urls"] == 0
     # Nothing of any photo on the browser's disk: neither its bytes nor their base64.
     import base64
 

@@ -270,19 +270,21 @@ async function receivePhoto(buffer) {
   if (!waiting) return;
   item.photos.delete(header.kind);
   const { canvas, done } = waiting;
+  let bitmap;
   try {
-    const bitmap = await createImageBitmap(new Blob([jpeg], { type: "image/jpeg" }));
-    if (!state.incidents.has(header.id)) {  // closed or cleared while it decoded
-      bitmap.close();
-      return done(null);
-    }
-    canvas.width = bitmap.width;
-    canvas.height = bitmap.height;
-    canvas.getContext("bitmaprenderer").transferFromImageBitmap(bitmap);
-    done(header.kind);
+    bitmap = await createImageBitmap(new Blob([jpeg], { type: "image/jpeg" }));
   } catch (e) {
-    done(null);  // not a picture: the card says what it has
+    canvas.replaceWith(el("p", { class: "quiet" }, "No picture"));  // not a picture
+    return done(null);
   }
+  if (state.incidents.get(header.id) !== item) {  // closed or cleared while it decoded
+    bitmap.close();
+    return done(null);
+  }
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  canvas.getContext("bitmaprenderer").transferFromImageBitmap(bitmap);
+  done(header.kind);
 }
 
 function button(text, onclick, alt = false) {
@@ -393,10 +395,13 @@ function resend(item) {
   if (item.pending) attempt(item, item.pending);
 }
 
-// Its photos wiped: a canvas sized to nothing drops its pixels at once.
+// Its photos wiped at once: the canvas lets go of its bitmap (resizing alone keeps it).
 function forget(item) {
   item.photos.clear();
-  for (const canvas of item.el.querySelectorAll("canvas")) canvas.width = canvas.height = 0;
+  for (const canvas of item.el.querySelectorAll("canvas")) {
+    if (canvas.width) canvas.getContext("bitmaprenderer").transferFromImageBitmap(null);
+    canvas.width = canvas.height = 0;
+  }
 }
 
 function closeIncident(id, words) {
@@ -413,6 +418,8 @@ function clearAll(why) {
   state.cleared = true;
   clearInterval(state.timer);
   clearInterval(state.clock);
+  state.clock = null;
+  performance.clearMarks();  // the bench's marks name incidents: none stays
   for (const item of state.incidents.values()) forget(item);
   state.incidents.clear();
   $("incidents").replaceChildren();
