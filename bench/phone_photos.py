@@ -44,10 +44,8 @@ for path in (ROOT, HERE):
         sys.path.insert(0, str(path))
 
 from benchlib import emit_json, fmt, percentile  # noqa: E402
+from field import CHROMIUM, FLAGS  # noqa: E402  (the same browser as the whole bench's)
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update"]
 WAYS = ("img", "canvas", "text")
 SAMPLES = ROOT / "sample_streams"
 
