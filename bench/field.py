@@ -110,10 +110,10 @@ class Phones:
         marks = []
         for page in self.pages:
             marks += await page.evaluate(
-                "performance.getEntriesByType('mark').filter(m => /^(received|shown) /"
-                ".test(m.name)).map(m => [m.name.slice(0, m.name.indexOf(' ')), "
-                "m.name.slice(m.name.indexOf(' ') + 1), "
-                "(performance.timeOrigin + m.startTime) / 1000])")
+                "performance.getEntriesByType('mark').flatMap(m => {"
+                " const named = m.name.match(/^(received|shown) (.+)$/);"
+                " return named ? [[named[1], named[2], (performance.timeOrigin + m.startTime)"
+                " / 1000]] : []; })")
         return marks
 
     def marks(self) -> list[tuple[str, str, float]]:

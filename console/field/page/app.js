@@ -237,16 +237,19 @@ function photo(kind, caption) {
                         width: "0", height: "0" });
 }
 
+// A photo the card will not show (not sent, or not a picture) says so in its place.
+function noPicture(canvas) {
+  canvas.replaceWith(el("p", { class: "quiet" }, "No picture"));
+  return null;
+}
+
 // The photos the incident's text names follow it as binary frames: resolves with the
 // kinds on the screen once each has loaded (or failed to). A kind not sent says so.
 function awaitPhotos(item) {
   const sent = new Set(Array.isArray(item.data.images) ? item.data.images : []);
   return Promise.all(Array.from(item.el.querySelectorAll("canvas[data-kind]"), (canvas) => {
     const kind = canvas.dataset.kind;
-    if (!sent.has(kind)) {
-      canvas.replaceWith(el("p", { class: "quiet" }, "No picture"));
-      return null;
-    }
+    if (!sent.has(kind)) return noPicture(canvas);
     return new Promise((done) => item.photos.set(kind, { canvas, done }));
   })).then((kinds) => kinds.filter(Boolean));
 }
@@ -274,8 +277,7 @@ async function receivePhoto(buffer) {
   try {
     bitmap = await createImageBitmap(new Blob([jpeg], { type: "image/jpeg" }));
   } catch (e) {
-    canvas.replaceWith(el("p", { class: "quiet" }, "No picture"));  // not a picture
-    return done(null);
+    return done(noPicture(canvas));  // not a picture
   }
   if (state.incidents.get(header.id) !== item) {  // closed or cleared while it decoded
     bitmap.close();
